@@ -1,0 +1,279 @@
+"""Configuration: one TOML file parsed once into frozen dataclasses.
+
+The token never lives in the TOML: it comes from ``DISCORD_TOKEN`` or from a ``token_file``
+(a Docker/systemd secret), and is hidden from ``repr`` so it cannot leak into logs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+CONFIG_ENV = "CLASSMENTOR_CONFIG"
+TOKEN_ENV = "DISCORD_TOKEN"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class ConfigError(Exception):
+    """A configuration problem, with a message that names the offending key."""
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str`` (so never in a log line)."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret value, for the one place that needs it (logging in to Discord)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    """How the bot reaches Discord."""
+
+    token_file: Path | None = None
+    dev_guild_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Where the SQLite store lives."""
+
+    path: Path = Path("classmentor.db")
+    backup_dir: Path = Path("backups")
+
+
+@dataclass(frozen=True)
+class ClassDefaults:
+    """Defaults a new class starts with; each class changes them with `/setup`."""
+
+    timezone: str = "Europe/London"
+    post_weekday: int = 4  # Friday
+    post_time: time = time(15, 0)
+
+
+@dataclass(frozen=True)
+class MentoringConfig:
+    """Timings and limits of the help flow."""
+
+    offer_timeout_minutes: int = 3
+    session_idle_minutes: int = 60
+    availability_hours: int = 2
+    mentor_session_limit: int = 1
+    help_cooldown_seconds: int = 60
+    recent_helper_days: int = 7
+    badge_max_days: int = 14
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole, validated configuration."""
+
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    defaults: ClassDefaults = field(default_factory=ClassDefaults)
+    mentoring: MentoringConfig = field(default_factory=MentoringConfig)
+    log_level: str = "INFO"
+
+
+def find_config_path(cli_path: str | None, environ: Mapping[str, str]) -> Path:
+    """The config file to read: ``--config``, else ``CLASSMENTOR_CONFIG``, else ./config.toml."""
+    if cli_path:
+        return Path(cli_path)
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    return DEFAULT_CONFIG_PATH
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the TOML file at ``path``; a missing file means all defaults."""
+    if not path.exists():
+        if path == DEFAULT_CONFIG_PATH:
+            return Config()
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return parse_config(raw, base_dir=path.parent)
+
+
+_SECTIONS = {"discord", "database", "defaults", "mentoring", "logging"}
+
+
+def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
+    """Validate a parsed TOML mapping into a :class:`Config` (unknown keys are errors)."""
+    _no_unknown("", raw, _SECTIONS)
+    discord = _section(raw, "discord")
+    if "token" in discord:
+        raise ConfigError(
+            "discord.token: never write the token in the config file; set the DISCORD_TOKEN "
+            "environment variable or point discord.token_file at a file that holds it"
+        )
+    _no_unknown("discord", discord, {"token_file", "dev_guild_id"})
+    token_file = _opt_str(discord, "discord.token_file", "token_file")
+    dev_guild = _int(discord, "discord.dev_guild_id", "dev_guild_id", 0, minimum=0)
+
+    database = _section(raw, "database")
+    _no_unknown("database", database, {"path", "backup_dir"})
+    db_path = _str(database, "database.path", "path", "classmentor.db")
+    backup_dir = _str(database, "database.backup_dir", "backup_dir", "backups")
+
+    defaults = _section(raw, "defaults")
+    _no_unknown("defaults", defaults, {"timezone", "post_weekday", "post_time"})
+    tz = _str(defaults, "defaults.timezone", "timezone", "Europe/London")
+    check_timezone(tz, "defaults.timezone")
+    weekday = _str(defaults, "defaults.post_weekday", "post_weekday", "friday").lower()
+    if weekday not in WEEKDAYS:
+        raise ConfigError(
+            f"defaults.post_weekday: expected a day name like 'friday', got {weekday!r}"
+        )
+    post_time = parse_clock_time(
+        _str(defaults, "defaults.post_time", "post_time", "15:00"), "defaults.post_time"
+    )
+
+    mentoring = _section(raw, "mentoring")
+    limits = {
+        "offer_timeout_minutes": (3, 1, 60),
+        "session_idle_minutes": (60, 5, 24 * 60),
+        "availability_hours": (2, 1, 24),
+        "mentor_session_limit": (1, 1, 5),
+        "help_cooldown_seconds": (60, 0, 3600),
+        "recent_helper_days": (7, 0, 90),
+        "badge_max_days": (14, 1, 90),
+    }
+    _no_unknown("mentoring", mentoring, set(limits))
+    mentoring_values = {
+        key: _int(mentoring, f"mentoring.{key}", key, default, minimum=lo, maximum=hi)
+        for key, (default, lo, hi) in limits.items()
+    }
+
+    logging_section = _section(raw, "logging")
+    _no_unknown("logging", logging_section, {"level"})
+    level = _str(logging_section, "logging.level", "level", "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"logging.level: expected DEBUG, INFO, WARNING or ERROR, got {level!r}")
+
+    return Config(
+        discord=DiscordConfig(
+            token_file=_resolve(base_dir, token_file) if token_file else None,
+            dev_guild_id=dev_guild or None,
+        ),
+        database=DatabaseConfig(
+            path=_resolve(base_dir, db_path), backup_dir=_resolve(base_dir, backup_dir)
+        ),
+        defaults=ClassDefaults(
+            timezone=tz, post_weekday=WEEKDAYS.index(weekday), post_time=post_time
+        ),
+        mentoring=MentoringConfig(**mentoring_values),
+        log_level=level,
+    )
+
+
+def read_token(config: Config, environ: Mapping[str, str]) -> Secret:
+    """The bot token from ``DISCORD_TOKEN`` or ``discord.token_file``; a clear error if neither."""
+    value = environ.get(TOKEN_ENV, "").strip()
+    if not value and config.discord.token_file is not None:
+        try:
+            value = config.discord.token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"discord.token_file: cannot read {config.discord.token_file} ({exc.strerror})"
+            ) from None
+    if not value:
+        raise ConfigError(
+            f"no bot token: set the {TOKEN_ENV} environment variable or discord.token_file "
+            "(see README, 'Creating the Discord application')"
+        )
+    if any(ch.isspace() for ch in value):
+        raise ConfigError(f"{TOKEN_ENV}: the token must not contain spaces or line breaks")
+    return Secret(value)
+
+
+def check_timezone(name: str, key: str = "timezone") -> ZoneInfo:
+    """The ZoneInfo for an IANA name, or a ConfigError naming ``key``."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{key}: unknown time zone {name!r} (use an IANA name like 'Europe/London')"
+        ) from None
+
+
+def parse_clock_time(text: str, key: str) -> time:
+    """Parse 'HH:MM' (24-hour) or raise a ConfigError naming ``key``."""
+    try:
+        hours, minutes = text.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(f"{key}: expected a time like '15:00', got {text!r}") from None
+
+
+def _resolve(base_dir: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _section(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = raw.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{name}: expected a [{name}] table")
+    return value
+
+
+def _no_unknown(prefix: str, table: Mapping[str, Any], known: set[str]) -> None:
+    for key in table:
+        if key not in known:
+            where = f"{prefix}.{key}" if prefix else key
+            raise ConfigError(f"{where}: unknown key (known keys: {', '.join(sorted(known))})")
+
+
+def _str(table: Mapping[str, Any], where: str, key: str, default: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def _opt_str(table: Mapping[str, Any], where: str, key: str) -> str | None:
+    if key not in table:
+        return None
+    return _str(table, where, key, "")
+
+
+def _int(
+    table: Mapping[str, Any],
+    where: str,
+    key: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a whole number, got {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{where}: must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{where}: must be at most {maximum}, got {value}")
+    return value

@@ -1,0 +1,137 @@
+"""APScheduler wiring: one-shot timers, weekly posts and periodic sweeps.
+
+The database is the source of truth; jobs only say *when* to look. Each job calls a handler that
+re-reads the database, so a job that fires twice or late does no harm, and all jobs are rebuilt from
+the database at start-up.
+
+With a :class:`~bot.clock.ManualClock` (tests, the demo) the scheduler is started paused and
+:meth:`Jobs.run_due` fires whatever is due at the clock's time, using the same triggers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock
+
+log = logging.getLogger(__name__)
+
+JobFunc = Callable[[], Awaitable[None]]
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Jobs:
+    """A thin, testable face over ``AsyncIOScheduler``."""
+
+    def __init__(self, clock: Clock, *, manual: bool = False) -> None:
+        self._clock = clock
+        self._manual = manual
+        self._before_each: Callable[[], Awaitable[object]] | None = None
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            # A job that missed its time while the bot was busy still runs (once).
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+
+    def start(self, before_each: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Start firing jobs (paused with a manual clock: :meth:`run_due` drives them).
+
+        ``before_each`` is awaited before every job: the bot passes ``wait_until_ready`` so a job
+        due at start-up waits until the guilds are known.
+        """
+        self._before_each = before_each
+        if not self._scheduler.running:
+            self._scheduler.start(paused=self._manual)
+
+    def shutdown(self) -> None:
+        """Stop the scheduler; running jobs are not waited for."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def at(self, job_id: str, when: datetime, func: JobFunc) -> None:
+        """Run ``func`` once at ``when`` (at once if that is already past); replaces ``job_id``."""
+        self._add(job_id, DateTrigger(run_date=when.astimezone(UTC), timezone=UTC), func)
+
+    def weekly(self, job_id: str, zone: ZoneInfo, weekday: int, at: time, func: JobFunc) -> None:
+        """Run ``func`` every week on ``weekday`` (0 = Monday) at local time ``at`` in ``zone``."""
+        trigger = CronTrigger(
+            day_of_week=_DAYS[weekday], hour=at.hour, minute=at.minute, timezone=zone
+        )
+        self._add(job_id, trigger, func)
+
+    def every(self, job_id: str, seconds: float, func: JobFunc) -> None:
+        """Run ``func`` every ``seconds``."""
+        self._add(job_id, IntervalTrigger(seconds=seconds, timezone=UTC), func)
+
+    def cancel(self, job_id: str) -> None:
+        """Forget a job; no error if it is already gone."""
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(job_id)
+
+    def next_run(self, job_id: str) -> datetime | None:
+        """When a job fires next, or ``None`` if there is no such job."""
+        job = self._scheduler.get_job(job_id)
+        return None if job is None else job.next_run_time
+
+    def job_ids(self) -> list[str]:
+        """The ids of all scheduled jobs."""
+        return [job.id for job in self._scheduler.get_jobs()]
+
+    async def run_due(self) -> int:
+        """Fire every job due at the clock's time (manual clock only); returns how many ran."""
+        if not self._manual:
+            raise RuntimeError("run_due is for a manual clock; the real scheduler fires by itself")
+        ran = 0
+        while True:
+            now = self._clock.now()
+            due = sorted(
+                (
+                    j
+                    for j in self._scheduler.get_jobs()
+                    if j.next_run_time and j.next_run_time <= now
+                ),
+                key=lambda j: j.next_run_time,
+            )
+            if not due:
+                return ran
+            for job in due:
+                fired_at = job.next_run_time
+                following = job.trigger.get_next_fire_time(fired_at, now)
+                try:
+                    if following is None:
+                        self._scheduler.remove_job(job.id)
+                    else:
+                        job.modify(next_run_time=following)
+                except JobLookupError:
+                    continue
+                await job.func()
+                ran += 1
+
+    def _add(self, job_id: str, trigger: BaseTrigger, func: JobFunc) -> None:
+        async def run() -> None:
+            try:
+                if self._before_each is not None:
+                    await self._before_each()
+                await func()
+            except Exception:
+                log.exception("scheduled job %s failed", job_id)
+
+        job = self._scheduler.add_job(run, trigger, id=job_id, replace_existing=True)
+        if self._manual:
+            # APScheduler computed the first run from the wall clock; use ours instead.
+            first = trigger.get_next_fire_time(None, self._clock.now())
+            if first is None:
+                self.cancel(job_id)
+            else:
+                job.modify(next_run_time=first)

@@ -1,0 +1,1 @@
+"""Use cases: each service takes the store and the clock, applies the rules, returns results."""

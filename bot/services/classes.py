@@ -1,0 +1,149 @@
+"""Class set-up use cases: `/setup`, subjects, and the "is this class ready?" question."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from bot.clock import Clock
+from bot.config import ClassDefaults, ConfigError, check_timezone
+from bot.domain.classroom import ClassSettings, Subject, clean_subject_name
+from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound
+from db import classes as class_sql
+from db.database import Database
+
+MAX_SUBJECTS = 25  # one autocomplete page / one help-panel of buttons
+
+
+class ClassService:
+    """Reads and changes a class's set-up."""
+
+    def __init__(self, db: Database, clock: Clock, defaults: ClassDefaults) -> None:
+        self._db = db
+        self._clock = clock
+        self._defaults = defaults
+
+    async def get(self, guild_id: int) -> ClassSettings | None:
+        """The class for a guild, or ``None`` if it was never set up."""
+        async with self._db.reading() as conn:
+            return await class_sql.get_class(conn, guild_id)
+
+    async def require_configured(self, guild_id: int) -> ClassSettings:
+        """The class, or :class:`NotConfigured` with a hint to run `/setup`."""
+        settings = await self.get(guild_id)
+        if settings is None or not settings.configured:
+            raise NotConfigured()
+        return settings
+
+    async def configured_classes(self) -> list[ClassSettings]:
+        """All classes that are set up and still have the bot."""
+        async with self._db.reading() as conn:
+            return await class_sql.configured_classes(conn)
+
+    async def setup(
+        self,
+        guild_id: int,
+        actor_id: int,
+        *,
+        name: str | None = None,
+        teacher_role_id: int | None = None,
+        announcements_channel_id: int | None = None,
+        help_channel_id: int | None = None,
+        mentors_channel_id: int | None = None,
+        timezone: str | None = None,
+        post_weekday: int | None = None,
+        post_time: str | None = None,
+    ) -> ClassSettings:
+        """Create or change a class's set-up; only the given fields change."""
+        fields: dict[str, object] = {}
+        if timezone is not None:
+            try:
+                check_timezone(timezone)
+            except ConfigError:
+                raise InvalidInput(
+                    f"I don't know the time zone `{timezone[:60]}`. Pick one from the list, "
+                    "e.g. `Europe/London`."
+                ) from None
+            fields["timezone"] = timezone
+        if post_time is not None:
+            fields["post_time"] = parse_post_time(post_time)
+        if post_weekday is not None:
+            if not 0 <= post_weekday <= 6:
+                raise InvalidInput("The weekly post day must be Monday to Sunday.")
+            fields["post_weekday"] = post_weekday
+        for column, value in (
+            ("name", name[:100] if name else None),
+            ("teacher_role_id", teacher_role_id),
+            ("announcements_channel_id", announcements_channel_id),
+            ("help_channel_id", help_channel_id),
+            ("mentors_channel_id", mentors_channel_id),
+        ):
+            if value is not None:
+                fields[column] = value
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            defaults = (
+                self._defaults.timezone,
+                self._defaults.post_weekday,
+                self._defaults.post_time,
+            )
+            await class_sql.ensure_class(conn, guild_id, defaults, now)
+            await class_sql.save_setup(conn, guild_id, fields, actor_id, now)
+            settings = await class_sql.get_class(conn, guild_id)
+        assert settings is not None
+        return settings
+
+    async def bot_removed(self, guild_id: int) -> None:
+        """The bot left the guild: keep the data, stop scheduling for it."""
+        async with self._db.transaction() as conn:
+            await class_sql.mark_left(conn, guild_id, self._clock.now())
+
+    async def subjects(self, guild_id: int) -> list[Subject]:
+        """The class's subjects, alphabetically."""
+        async with self._db.reading() as conn:
+            return await class_sql.list_subjects(conn, guild_id)
+
+    async def subject(self, guild_id: int, name: str) -> Subject:
+        """A subject by name, or a friendly error listing the class's subjects."""
+        async with self._db.reading() as conn:
+            found = await class_sql.find_subject(conn, guild_id, " ".join(name.split())[:40])
+            if found is not None:
+                return found
+            known = await class_sql.list_subjects(conn, guild_id)
+        listing = (
+            ", ".join(s.name for s in known) or "none yet: a teacher adds them with /subject add"
+        )
+        raise InvalidInput(
+            f"There is no subject called `{name[:40]}` in this class. Subjects: {listing}."
+        )
+
+    async def add_subject(self, guild_id: int, raw_name: str) -> Subject:
+        """Add a subject; adding an existing one is refused with a clear message."""
+        try:
+            name = clean_subject_name(raw_name)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        async with self._db.transaction() as conn:
+            if len(await class_sql.list_subjects(conn, guild_id)) >= MAX_SUBJECTS:
+                raise Conflict(f"A class can have at most {MAX_SUBJECTS} subjects.")
+            subject, created = await class_sql.add_subject(conn, guild_id, name, self._clock.now())
+        if not created:
+            raise Conflict(f"{subject.name} is already a subject.")
+        return subject
+
+    async def remove_subject(self, guild_id: int, name: str) -> Subject:
+        """Remove a subject; its history stays."""
+        async with self._db.transaction() as conn:
+            subject = await class_sql.find_subject(conn, guild_id, " ".join(name.split())[:40])
+            if subject is None:
+                raise NotFound(f"There is no subject called `{name[:40]}`.")
+            await class_sql.remove_subject(conn, subject.id, self._clock.now())
+        return subject
+
+
+def parse_post_time(text: str) -> time:
+    """'HH:MM' in 24-hour time, or a friendly error."""
+    try:
+        hours, minutes = text.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise InvalidInput("Write the post time as HH:MM in 24-hour time, e.g. `15:00`.") from None

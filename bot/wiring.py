@@ -1,0 +1,49 @@
+"""The one composition root: config -> database -> services -> bot.
+
+`classmentor run`, `classmentor demo` and the end-to-end tests all build the bot here, so what is
+tested is what runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.app import EXTENSIONS, ClassMentorBot
+from bot.clock import Clock
+from bot.config import Config
+from bot.jobs import Jobs
+from bot.services.classes import ClassService
+from db.database import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every use-case service, built once and shared by the cogs."""
+
+    classes: ClassService
+
+
+def build_services(config: Config, db: Database, clock: Clock) -> Services:
+    """Create the services over one database and clock."""
+    return Services(classes=ClassService(db, clock, config.defaults))
+
+
+def build_bot(
+    config: Config,
+    db: Database,
+    clock: Clock,
+    *,
+    manual_jobs: bool = False,
+    guild_ready_timeout: float = 2.0,
+    extensions: tuple[str, ...] = EXTENSIONS,
+) -> ClassMentorBot:
+    """The bot with its services and scheduler; the database must already be migrated."""
+    return ClassMentorBot(
+        config=config,
+        db=db,
+        services=build_services(config, db, clock),
+        jobs=Jobs(clock, manual=manual_jobs),
+        clock=clock,
+        extensions=extensions,
+        guild_ready_timeout=guild_ready_timeout,
+    )

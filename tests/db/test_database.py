@@ -1,0 +1,155 @@
+"""The SQLite store: migrations, serialised transactions, online backup."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from db.database import Database, DatabaseError, Migration, bundled_migrations
+
+MIGRATIONS = [
+    Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);"),
+    Migration(2, "0002_b.sql", "CREATE TABLE b (y INTEGER);\nINSERT INTO b VALUES (1);"),
+]
+
+
+async def test_bundled_migrations_apply_from_empty_and_rerun_is_a_no_op(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "class.db")
+    try:
+        applied = await db.migrate()
+        assert [m.version for m in applied] == [m.version for m in bundled_migrations()]
+        assert await db.schema_version() == bundled_migrations()[-1].version
+        assert await db.migrate() == []
+        assert await db.integrity_check() == "ok"
+    finally:
+        await db.close()
+
+
+async def test_connection_uses_wal_foreign_keys_and_busy_timeout(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "class.db")
+    try:
+        async with db.reading() as conn:
+            pragmas = {}
+            for name in ("journal_mode", "foreign_keys", "busy_timeout"):
+                async with conn.execute(f"PRAGMA {name}") as cur:
+                    row = await cur.fetchone()
+                    assert row is not None
+                    pragmas[name] = row[0]
+        assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+    finally:
+        await db.close()
+
+
+async def test_refuses_a_database_newer_than_the_code(tmp_path: Path) -> None:
+    path = tmp_path / "class.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    db = await Database.open(path)
+    try:
+        with pytest.raises(DatabaseError, match="newer than this ClassMentor knows"):
+            await db.migrate()
+    finally:
+        await db.close()
+
+
+async def test_failing_migration_leaves_the_previous_version_intact(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "class.db")
+    broken = Migration(3, "0003_broken.sql", "CREATE TABLE c (z INTEGER);\nINSERT INTO nope VALUES (1);")
+    try:
+        await db.migrate(MIGRATIONS)
+        with pytest.raises(sqlite3.OperationalError):
+            await db.migrate([*MIGRATIONS, broken])
+        assert await db.schema_version() == 2
+        async with db.reading() as conn, conn.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'c'"
+        ) as cur:
+            assert await cur.fetchone() is None  # the half of 0003 that worked was rolled back
+    finally:
+        await db.close()
+
+
+async def test_migrate_keeps_a_backup_of_the_previous_file(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "class.db")
+    try:
+        await db.migrate(MIGRATIONS[:1])
+        await db.migrate(MIGRATIONS, backup_dir=tmp_path / "backups")
+    finally:
+        await db.close()
+    (backup,) = (tmp_path / "backups").iterdir()
+    with sqlite3.connect(backup) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+async def test_concurrent_transactions_never_interleave(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "class.db")
+    try:
+        await db.migrate(MIGRATIONS)
+
+        async def writer(n: int) -> None:
+            async with db.transaction() as conn:
+                # Each writer reads the count, yields, then writes count+1: interleaving would
+                # make two writers read the same count.
+                async with conn.execute("SELECT COUNT(*) FROM a") as cur:
+                    row = await cur.fetchone()
+                assert row is not None
+                await asyncio.sleep(0)
+                await conn.execute("INSERT INTO a VALUES (?)", (row[0],))
+
+        await asyncio.gather(*(writer(n) for n in range(50)))
+        async with db.reading() as conn, conn.execute("SELECT x FROM a ORDER BY x") as cur:
+            values = [row[0] for row in await cur.fetchall()]
+        assert values == list(range(50))
+    finally:
+        await db.close()
+
+
+async def test_an_error_rolls_back_the_whole_transaction(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "class.db")
+    try:
+        await db.migrate(MIGRATIONS)
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO a VALUES (1)")
+                await conn.execute("INSERT INTO b VALUES (2)")
+                raise RuntimeError("boom")
+        async with db.reading() as conn:
+            async with conn.execute("SELECT COUNT(*) FROM a") as cur:
+                assert (await cur.fetchone())[0] == 0  # type: ignore[index]
+            async with conn.execute("SELECT COUNT(*) FROM b") as cur:
+                assert (await cur.fetchone())[0] == 1  # type: ignore[index]
+        # The connection is usable again afterwards.
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO a VALUES (7)")
+    finally:
+        await db.close()
+
+
+async def test_backup_during_writes_passes_integrity_check(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "class.db")
+    try:
+        await db.migrate(MIGRATIONS)
+        stop = asyncio.Event()
+
+        async def keep_writing() -> int:
+            written = 0
+            while not stop.is_set():
+                async with db.transaction() as conn:
+                    await conn.executemany("INSERT INTO a VALUES (?)", [(i,) for i in range(20)])
+                written += 20
+                await asyncio.sleep(0)
+            return written
+
+        writer = asyncio.create_task(keep_writing())
+        await asyncio.sleep(0.05)
+        target = await db.backup(tmp_path / "copies" / "backup.db")
+        stop.set()
+        assert await writer > 0
+    finally:
+        await db.close()
+    with sqlite3.connect(target) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        count = raw.execute("SELECT COUNT(*) FROM a").fetchone()[0]
+        assert count % 20 == 0  # whole transactions only
