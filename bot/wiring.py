@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.jobs import Jobs
 from bot.services.classes import ClassService
+from bot.services.mentors import MentorService
 from db.database import Database
 
 
@@ -21,11 +22,16 @@ class Services:
     """Every use-case service, built once and shared by the cogs."""
 
     classes: ClassService
+    mentors: MentorService
 
 
 def build_services(config: Config, db: Database, clock: Clock) -> Services:
     """Create the services over one database and clock."""
-    return Services(classes=ClassService(db, clock, config.defaults))
+    classes = ClassService(db, clock, config.defaults)
+    return Services(
+        classes=classes,
+        mentors=MentorService(db, clock, classes, config.mentoring),
+    )
 
 
 def build_bot(

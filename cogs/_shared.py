@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import discord
@@ -85,7 +85,7 @@ async def subject_autocomplete(
 
 def guarded(
     callback: Callable[Concatenate[S, discord.Interaction, P], Awaitable[Any]],
-) -> Callable[Concatenate[S, discord.Interaction, P], Awaitable[None]]:
+) -> Callable[Concatenate[S, discord.Interaction, P], Coroutine[Any, Any, None]]:
     """Send a button/modal callback's errors through the one error path."""
 
     @functools.wraps(callback)
@@ -97,7 +97,9 @@ def guarded(
         except Exception as exc:
             await report_error(interaction, exc)
 
-    return cast("Callable[Concatenate[S, discord.Interaction, P], Awaitable[None]]", wrapper)
+    return cast(
+        "Callable[Concatenate[S, discord.Interaction, P], Coroutine[Any, Any, None]]", wrapper
+    )
 
 
 def clip(text: str, limit: int) -> str:

@@ -116,6 +116,11 @@ class ClassService:
             f"There is no subject called `{name[:40]}` in this class. Subjects: {listing}."
         )
 
+    async def subject_by_id(self, subject_id: int) -> Subject | None:
+        """A subject by id, even if it was removed since."""
+        async with self._db.reading() as conn:
+            return await class_sql.get_subject(conn, subject_id)
+
     async def add_subject(self, guild_id: int, raw_name: str) -> Subject:
         """Add a subject; adding an existing one is refused with a clear message."""
         try:

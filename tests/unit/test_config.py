@@ -107,7 +107,7 @@ def test_token_comes_from_env_or_file_and_never_shows(tmp_path: Path) -> None:
 
 def test_unreadable_token_file_names_the_key(tmp_path: Path) -> None:
     config = parse_config({"discord": {"token_file": "missing-token"}}, base_dir=tmp_path)
-    with pytest.raises(ConfigError, match="discord.token_file: cannot read"):
+    with pytest.raises(ConfigError, match=r"discord\.token_file: cannot read"):
         read_token(config, {})
 
 

@@ -1,0 +1,470 @@
+"""Mentor badges, the training brief, availability, `/mentors` and `/profile`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import report_error
+from bot.domain.classroom import ClassSettings
+from bot.domain.mentoring import BRIEF_MAX_LENGTH, Badge
+from bot.domain.points import AWARD_LABELS, AwardKind
+from bot.errors import InvalidInput, UserFacingError
+from bot.services.mentors import GrantPlan, Profile, ensure_not_bot
+from cogs._shared import (
+    NO_PINGS,
+    bot_of,
+    guarded,
+    guild_id_of,
+    member_is_teacher,
+    only_pings,
+    require_teacher,
+    subject_autocomplete,
+)
+
+if TYPE_CHECKING:
+    from bot.app import ClassMentorBot
+
+log = logging.getLogger(__name__)
+
+
+def badge_expiry_job(badge_id: int) -> str:
+    """The scheduler id of a lesson badge's end."""
+    return f"badge-expiry:{badge_id}"
+
+
+class BriefAckButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"brief:ack:(?P<guild>\d+):(?P<user>\d+)",
+):
+    """ "I've read this" under the training brief; works after restarts (state is in the DB)."""
+
+    def __init__(self, guild_id: int, user_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="I've read this",
+                emoji="✅",
+                style=discord.ButtonStyle.success,
+                custom_id=f"brief:ack:{guild_id}:{user_id}",
+            )
+        )
+        self.guild_id = guild_id
+        self.user_id = user_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> BriefAckButton:
+        """Rebuild the button from its custom id."""
+        return cls(int(match["guild"]), int(match["user"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Record the acknowledgement; the mentor becomes routable."""
+        if interaction.user.id != self.user_id:
+            raise UserFacingError("This brief is for another mentor.")
+        bot = bot_of(interaction)
+        first = await bot.services.mentors.acknowledge_brief(self.guild_id, self.user_id)
+        text = (
+            "✅ Thanks! You're ready to mentor. Use `/available on` when you can help."
+            if first
+            else "You already read the brief. Use `/available on` when you can help."
+        )
+        await interaction.response.edit_message(content=text, view=None)
+        if first:
+            bot.dispatch("mentor_ready", self.guild_id, self.user_id)
+
+
+def brief_view(guild_id: int, user_id: int) -> discord.ui.View:
+    """A persistent view holding only the acknowledgement button."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(BriefAckButton(guild_id, user_id))
+    return view
+
+
+def brief_embed(settings: ClassSettings, guild_name: str) -> discord.Embed:
+    """The training brief as the mentor reads it."""
+    return discord.Embed(
+        title=f"Your mentor brief — {guild_name}",
+        description=settings.brief_text,
+        colour=discord.Colour.green(),
+    ).set_footer(text="You'll get help requests once you've read this.")
+
+
+class BriefModal(discord.ui.Modal, title="Mentor brief"):
+    """A teacher edits the class's brief (several lines, which a slash option can't hold)."""
+
+    text: discord.ui.TextInput[BriefModal] = discord.ui.TextInput(
+        label="What mentors read before their first session",
+        style=discord.TextStyle.paragraph,
+        max_length=BRIEF_MAX_LENGTH,
+        required=False,
+        placeholder="Leave empty to use ClassMentor's default brief.",
+    )
+
+    def __init__(self, current: str | None) -> None:
+        super().__init__(timeout=900)
+        self.text.default = current
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Save the brief (teacher re-checked: the modal could be submitted later)."""
+        await require_teacher(interaction, "change the mentor brief")
+        saved = await bot_of(interaction).services.mentors.set_brief(
+            guild_id_of(interaction), self.text.value
+        )
+        await interaction.response.send_message(
+            "Saved the class's mentor brief." if saved else "Restored the default mentor brief.",
+            ephemeral=True,
+        )
+
+    async def on_error(  # type: ignore[override]  # Modal's signature, not BaseView's
+        self, interaction: discord.Interaction, error: Exception, /
+    ) -> None:
+        """Through the one error path."""
+        await report_error(interaction, error)
+
+
+def badge_line(badge: Badge) -> str:
+    """One badge for a profile."""
+    if badge.current:
+        until = f", until <t:{int(badge.expires_at.timestamp())}:t>" if badge.expires_at else ""
+        return f"**{badge.subject_name}** since <t:{int(badge.granted_at.timestamp())}:d>{until}"
+    assert badge.ended_at is not None
+    return (
+        f"{badge.subject_name} (<t:{int(badge.granted_at.timestamp())}:d>–"
+        f"<t:{int(badge.ended_at.timestamp())}:d>)"
+    )
+
+
+def profile_embed(profile: Profile, name: str) -> discord.Embed:
+    """A student's profile."""
+    embed = discord.Embed(title=f"{name}'s profile", colour=discord.Colour.gold())
+    embed.add_field(
+        name="Mentor badges",
+        value="\n".join(badge_line(b) for b in profile.current_badges) or "none right now",
+        inline=False,
+    )
+    if profile.past_badges:
+        embed.add_field(
+            name="Past badges",
+            value="\n".join(badge_line(b) for b in profile.past_badges[:10]),
+            inline=False,
+        )
+    embed.add_field(name="Help sessions given", value=str(profile.help_given))
+    if profile.help_received is not None:
+        embed.add_field(name="Help received (only you see this)", value=str(profile.help_received))
+    awards = [f"{AWARD_LABELS[AwardKind(kind)]} × {count}" for kind, count in profile.awards]
+    embed.add_field(name="Awards", value="\n".join(awards) or "none yet", inline=False)
+    return embed
+
+
+class MentorsCog(commands.Cog):
+    """Teachers badge mentors; mentors read the brief and say when they're available."""
+
+    mentor_group = app_commands.Group(
+        name="mentor", description="Mentor badges and the mentor brief", guild_only=True
+    )
+    brief_group = app_commands.Group(
+        name="brief",
+        description="The brief mentors read before their first session",
+        parent=mentor_group,
+    )
+    available_group = app_commands.Group(
+        name="available", description="Tell ClassMentor whether you can help now", guild_only=True
+    )
+
+    def __init__(self, bot: ClassMentorBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        """Re-add the persistent brief button and rebuild lesson-badge timers."""
+        self.bot.add_dynamic_items(BriefAckButton)
+        for badge in await self.bot.services.mentors.lesson_badges():
+            self._schedule_expiry(badge)
+
+    async def cog_unload(self) -> None:
+        """Forget the dynamic button (for reloads)."""
+        self.bot.remove_dynamic_items(BriefAckButton)
+
+    def _schedule_expiry(self, badge: Badge) -> None:
+        if badge.expires_at is None:
+            self.bot.jobs.cancel(badge_expiry_job(badge.id))
+            return
+
+        async def expire() -> None:
+            await self.expire_badge(badge.id)
+
+        self.bot.jobs.at(badge_expiry_job(badge.id), badge.expires_at, expire)
+
+    async def expire_badge(self, badge_id: int) -> None:
+        """A lesson badge's time is up: take the role away, then end the record."""
+        service = self.bot.services.mentors
+        badge = await service.due_to_expire(badge_id)
+        if badge is None:
+            return
+        subject = await self.bot.services.classes.subject_by_id(badge.subject_id)
+        if subject is not None and subject.role_id is not None:
+            try:
+                await self.bot.http.remove_role(
+                    badge.guild_id, badge.user_id, subject.role_id, reason="Lesson badge ended"
+                )
+            except discord.NotFound:
+                pass  # the member left or the role is gone: nothing to take away
+        await service.end_badge(badge.id, None, "expired")
+
+    async def _badge_role(self, guild: discord.Guild, plan: GrantPlan) -> discord.Role:
+        """The subject's badge role, created on first use (no permissions, not mentionable)."""
+        subject = plan.subject
+        role = guild.get_role(subject.role_id) if subject.role_id else None
+        if role is None:
+            role = await guild.create_role(
+                name=subject.badge_name,
+                permissions=discord.Permissions.none(),
+                mentionable=False,
+                hoist=False,
+                reason="ClassMentor mentor badge",
+            )
+            await self.bot.services.mentors.remember_badge_role(subject, role.id)
+        return role
+
+    @mentor_group.command(name="grant", description="Give a student a mentor badge (teacher)")
+    @app_commands.describe(
+        student="The student who will mentor",
+        subject="The subject they mentor",
+        until="For a lesson badge: 'end of today', a time like 14:30, or minutes like 45m",
+    )
+    @app_commands.autocomplete(subject=subject_autocomplete)
+    async def grant(
+        self,
+        interaction: discord.Interaction,
+        student: discord.Member,
+        subject: app_commands.Range[str, 1, 40],
+        until: app_commands.Range[str, 1, 40] | None = None,
+    ) -> None:
+        """Badge a mentor: role on, record written, brief sent on their first badge."""
+        await require_teacher(interaction, "grant mentor badges")
+        ensure_not_bot(student.bot)
+        guild = interaction.guild
+        if not isinstance(student, discord.Member) or guild is None:
+            raise InvalidInput("That person isn't a member of this server.")
+        plan = await self.bot.services.mentors.plan_grant(guild.id, subject, student.id, until)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        role = await self._badge_role(guild, plan)
+        if role not in student.roles:
+            try:
+                await student.add_roles(role, reason=f"Mentor badge from {interaction.user}")
+            except discord.Forbidden:
+                raise UserFacingError(
+                    f"Discord won't let me give the {role.name} role: move my role above it in "
+                    "Server Settings → Roles."
+                ) from None
+        result = await self.bot.services.mentors.record_grant(plan, student.id, interaction.user.id)
+        self._schedule_expiry(result.badge)
+        if result.send_brief:
+            await self._send_brief(plan.settings, guild, student)
+        ends = (
+            f" until <t:{int(result.badge.expires_at.timestamp())}:t>"
+            if result.badge.expires_at
+            else ""
+        )
+        verb = "already had" if result.already_held else "now has"
+        brief = " I've sent them the mentor brief." if result.send_brief else ""
+        await interaction.followup.send(
+            f"{student.mention} {verb} the **{plan.subject.name}** mentor badge{ends}.{brief}",
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    async def _send_brief(
+        self, settings: ClassSettings, guild: discord.Guild, member: discord.Member
+    ) -> None:
+        embed = brief_embed(settings, guild.name)
+        view = brief_view(guild.id, member.id)
+        try:
+            await member.send(embed=embed, view=view)
+        except discord.Forbidden:
+            # DMs closed (50007): the brief goes to the mentors channel, pinging only them.
+            if settings.mentors_channel_id is None:
+                return
+            await self.bot.get_partial_messageable(settings.mentors_channel_id).send(
+                f"{member.mention}, your DMs are closed, so here is your mentor brief:",
+                embed=embed,
+                view=view,
+                allowed_mentions=only_pings(member.id),
+            )
+        await self.bot.services.mentors.brief_sent(guild.id, member.id)
+
+    @mentor_group.command(name="revoke", description="Take a mentor badge away (teacher)")
+    @app_commands.describe(student="The mentor", subject="The subject of the badge")
+    @app_commands.autocomplete(subject=subject_autocomplete)
+    async def revoke(
+        self,
+        interaction: discord.Interaction,
+        student: discord.Member,
+        subject: app_commands.Range[str, 1, 40],
+    ) -> None:
+        """End a badge: role off, then the record (kept in the history)."""
+        await require_teacher(interaction, "revoke mentor badges")
+        guild_id = guild_id_of(interaction)
+        badge = await self.bot.services.mentors.plan_revoke(guild_id, subject, student.id)
+        role_subject = await self.bot.services.classes.subject_by_id(badge.subject_id)
+        if role_subject and role_subject.role_id and isinstance(student, discord.Member):
+            role = discord.Object(role_subject.role_id)
+            try:
+                await student.remove_roles(role, reason=f"Badge revoked by {interaction.user}")
+            except discord.NotFound:
+                pass  # the role was deleted by hand already
+        await self.bot.services.mentors.end_badge(badge.id, interaction.user.id, "revoked")
+        self.bot.jobs.cancel(badge_expiry_job(badge.id))
+        await interaction.response.send_message(
+            f"{student.mention} no longer has the **{badge.subject_name}** mentor badge. "
+            "Their past sessions stay in the history.",
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @brief_group.command(name="show", description="Show the brief mentors read first")
+    async def brief_show(self, interaction: discord.Interaction) -> None:
+        """Anyone may read the brief: it's about how mentoring works here."""
+        settings = await self.bot.services.classes.require_configured(guild_id_of(interaction))
+        name = interaction.guild.name if interaction.guild else "your class"
+        note = (
+            "This class uses its own brief."
+            if settings.mentor_brief
+            else "This is the default brief."
+        )
+        await interaction.response.send_message(
+            note, embed=brief_embed(settings, name), ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    @brief_group.command(name="set", description="Write the class's own mentor brief (teacher)")
+    async def brief_set(self, interaction: discord.Interaction) -> None:
+        """Open a form with the current brief to edit."""
+        settings = await require_teacher(interaction, "change the mentor brief")
+        await interaction.response.send_modal(BriefModal(settings.mentor_brief))
+
+    @available_group.command(name="on", description="You can take help requests now (mentors)")
+    @app_commands.describe(duration="How long, e.g. 2h or 45m (default: the class setting)")
+    async def available_on(
+        self,
+        interaction: discord.Interaction,
+        duration: app_commands.Range[str, 1, 40] | None = None,
+    ) -> None:
+        """Switch availability on; it switches itself off later."""
+        guild_id = guild_id_of(interaction)
+        await self._repair_from_interaction(interaction)
+        state, badges = await self.bot.services.mentors.set_available(
+            guild_id, interaction.user.id, True, duration
+        )
+        assert state.available_until is not None
+        subjects = ", ".join(sorted({b.subject_name for b in badges}))
+        text = (
+            f"🟢 You're available for **{subjects}** until "
+            f"<t:{int(state.available_until.timestamp())}:t>. Requests arrive by DM."
+        )
+        if not state.briefed:
+            text += "\nFirst read your mentor brief and press *I've read this*: until then no requests come to you."
+            settings = await self.bot.services.classes.require_configured(guild_id)
+            name = interaction.guild.name if interaction.guild else "your class"
+            await interaction.response.send_message(
+                text,
+                embed=brief_embed(settings, name),
+                view=brief_view(guild_id, interaction.user.id),
+                ephemeral=True,
+            )
+            return
+        await interaction.response.send_message(text, ephemeral=True)
+        self.bot.dispatch("mentor_ready", guild_id, interaction.user.id)
+
+    @available_group.command(name="off", description="Stop taking help requests for now")
+    async def available_off(self, interaction: discord.Interaction) -> None:
+        """Switch availability off."""
+        await self.bot.services.mentors.set_available(
+            guild_id_of(interaction), interaction.user.id, False
+        )
+        await interaction.response.send_message(
+            "⚪ You're not taking requests now. Thanks for helping!", ephemeral=True
+        )
+
+    async def _repair_from_interaction(self, interaction: discord.Interaction) -> None:
+        """The interaction carries the member's roles: end badges whose role was removed."""
+        if isinstance(interaction.user, discord.Member) and interaction.guild_id:
+            await self.bot.services.mentors.reconcile(
+                interaction.guild_id, interaction.user.id, [r.id for r in interaction.user.roles]
+            )
+
+    @app_commands.command(
+        name="mentors", description="Who mentors each subject, and who's free now"
+    )
+    @app_commands.describe(subject="Only this subject")
+    @app_commands.autocomplete(subject=subject_autocomplete)
+    @app_commands.guild_only()
+    async def mentors(
+        self,
+        interaction: discord.Interaction,
+        subject: app_commands.Range[str, 1, 40] | None = None,
+    ) -> None:
+        """List mentors per subject with their availability."""
+        listing = await self.bot.services.mentors.mentors_by_subject(
+            guild_id_of(interaction), subject
+        )
+        embed = discord.Embed(title="Mentors", colour=discord.Colour.green())
+        for entry in listing[:25]:
+            lines = [f"{'🟢' if free else '⚪'} <@{uid}>" for uid, free in entry.mentors]
+            value = "\n".join(lines[:30]) or "no mentors yet"
+            embed.add_field(name=entry.subject, value=value)
+        if not listing:
+            embed.description = "No subjects yet: a teacher adds them with `/subject add`."
+        embed.set_footer(text="🟢 available now · ⚪ not right now · stuck? use /helpme")
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    @app_commands.command(name="profile", description="Badges, help given and awards")
+    @app_commands.describe(student="Whose profile (default: yours)")
+    @app_commands.guild_only()
+    async def profile(
+        self, interaction: discord.Interaction, student: discord.Member | None = None
+    ) -> None:
+        """Show a profile privately; help received only to the student and teachers."""
+        guild_id = guild_id_of(interaction)
+        target: discord.Member | discord.User = student or interaction.user
+        settings = await self.bot.services.classes.get(guild_id)
+        full = target.id == interaction.user.id or member_is_teacher(interaction, settings)
+        if target.id == interaction.user.id:
+            await self._repair_from_interaction(interaction)
+        profile = await self.bot.services.mentors.profile(guild_id, target.id, full=full)
+        await interaction.response.send_message(
+            embed=profile_embed(profile, target.display_name),
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        """A badge role deleted by hand ends its badges; the next grant makes a new role."""
+        ended = await self.bot.services.mentors.role_deleted(role.guild.id, role.id)
+        if ended:
+            log.info("badge role %s deleted: ended %d badges", role.id, len(ended))
+
+    @commands.Cog.listener()
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """With the members intent, a badge role removed by hand ends the badge at once."""
+        if before.roles != after.roles:
+            await self.bot.services.mentors.reconcile(
+                after.guild.id, after.id, [r.id for r in after.roles]
+            )
+
+
+async def setup(bot: ClassMentorBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(MentorsCog(bot))
