@@ -146,7 +146,7 @@ def test_input_over_40_characters_is_refused() -> None:
 
 
 def test_invalid_duration_is_a_value_error() -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 - checking the class hierarchy only
+    with pytest.raises(ValueError):
         parse_until("nonsense", NOW, LONDON)
 
 
