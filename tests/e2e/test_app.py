@@ -1,0 +1,135 @@
+"""The bot's wiring: extensions, command sync, the error path, retries, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from bot.app import EXTENSIONS
+from bot.cli import _run_bot
+from bot.clock import ManualClock
+from bot.config import Config, DatabaseConfig, DiscordConfig, Secret
+from bot.simulator import DiscordSimulator, running_bot
+from bot.wiring import build_bot
+from db.database import Database
+from tests.e2e.conftest import TOKEN, Classroom
+
+SYNC_GLOBAL = "PUT /applications/{application_id}/commands"
+SYNC_GUILD = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
+
+
+async def test_every_extension_loads_and_command_names_are_unique(world: Classroom) -> None:
+    assert world.bot is not None
+    assert set(world.bot.extensions) == set(EXTENSIONS)
+    names = [command.name for command in world.bot.tree.get_commands()]
+    assert len(names) == len(set(names))
+    for command in world.bot.tree.walk_commands():
+        assert command.description, f"/{command.qualified_name} has no description"
+
+
+async def test_global_sync_only_when_the_commands_changed(world: Classroom) -> None:
+    assert len(world.sim.routes_called(SYNC_GLOBAL)) == 1
+    await world.restart()
+    assert len(world.sim.routes_called(SYNC_GLOBAL)) == 1  # unchanged tree: no second sync
+    result = await world.slash(world.alice, "subject list")  # commands still registered
+    assert "/setup" in result.content
+
+
+async def test_dev_guild_sync_goes_to_that_guild(
+    sim: DiscordSimulator, tmp_path: Path, clock: ManualClock
+) -> None:
+    owner = sim.create_user("Owner")
+    guild = sim.create_guild("Dev", owner=owner)
+    config = Config(
+        discord=DiscordConfig(dev_guild_id=guild.id),
+        database=DatabaseConfig(path=tmp_path / "dev.db"),
+    )
+    db = await Database.open(config.database.path)
+    await db.migrate()
+    try:
+        bot = build_bot(config, db, clock, manual_jobs=True, guild_ready_timeout=0.1)
+        async with running_bot(sim, bot, TOKEN):
+            assert len(sim.routes_called(SYNC_GUILD)) == 1
+            assert sim.routes_called(SYNC_GLOBAL) == []
+            result = await sim.slash(owner, "subject list", guild=guild)
+            assert "/setup" in result.content
+    finally:
+        await db.close()
+
+
+async def test_unexpected_errors_get_an_error_id_and_are_logged(
+    sim: DiscordSimulator,
+    tmp_path: Path,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    owner = sim.create_user("Owner")
+    guild = sim.create_guild("Class", owner=owner)
+    config = Config(database=DatabaseConfig(path=tmp_path / "c.db"))
+    db = await Database.open(config.database.path)
+    await db.migrate()
+    try:
+        bot = build_bot(
+            config,
+            db,
+            clock,
+            manual_jobs=True,
+            guild_ready_timeout=0.1,
+            extensions=(*EXTENSIONS, "tests.e2e.broken_extension"),
+        )
+        async with running_bot(sim, bot, TOKEN):
+            await bot.services.classes.setup(guild.id, owner.id)
+            with caplog.at_level(logging.ERROR, logger="bot.app"):
+                result = await sim.slash(owner, "crash", guild=guild)
+    finally:
+        await db.close()
+    assert result.ephemeral
+    assert "Something went wrong on my side (error id `E" in result.content
+    error_id = result.content.split("`")[1]
+    assert any(error_id in record.getMessage() for record in caplog.records)
+    assert "the database caught fire" not in result.content  # internals stay in the log
+
+
+async def test_rate_limited_and_failing_callbacks_are_retried(classroom: Classroom) -> None:
+    classroom.sim.fail_next("POST /interactions/{id}/{token}/callback", 429)
+    listed = await classroom.slash(classroom.alice, "subject list")
+    assert "**English**, **Math**" in listed.content
+    classroom.sim.fail_next("POST /interactions/{id}/{token}/callback", 500)
+    listed = await classroom.slash(classroom.bob, "subject list")
+    assert "**English**, **Math**" in listed.content
+
+
+async def test_dropped_gateway_resumes_and_commands_still_work(classroom: Classroom) -> None:
+    await classroom.sim.drop_gateway()
+    await classroom.sim.wait_connected()
+    assert classroom.sim.gateway.resume_count >= 1
+    listed = await classroom.slash(classroom.alice, "subject list")
+    assert "**English**, **Math**" in listed.content
+
+
+async def test_burst_of_commands_is_slowed_down(classroom: Classroom) -> None:
+    replies = [await classroom.slash(classroom.alice, "subject list") for _ in range(9)]
+    assert "Slow down" in replies[-1].content
+    assert all("Subjects" in r.content for r in replies[:8])
+
+
+async def test_sigterm_stops_the_bot_gracefully(sim: DiscordSimulator, tmp_path: Path) -> None:
+    config = Config(database=DatabaseConfig(path=tmp_path / "run.db"))
+    task = asyncio.create_task(_run_bot(config, Secret(TOKEN)))
+    await sim.wait_connected()
+    await asyncio.sleep(0.2)
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await asyncio.wait_for(task, 10) == 0
+    # The database was migrated on start and closed cleanly (no leftover WAL readers).
+    db = await Database.open(config.database.path)
+    try:
+        assert await db.schema_version() > 0
+        assert await db.integrity_check() == "ok"
+    finally:
+        await db.close()
+    assert not any(path.name.endswith(".part") for path in tmp_path.iterdir())
