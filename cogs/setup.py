@@ -218,6 +218,13 @@ class SetupCog(commands.Cog):
         """The bot was removed: keep the class's data, stop its scheduled posts."""
         await self.bot.services.classes.bot_removed(guild.id)
 
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """Invited back: the class continues where it left off."""
+        settings = await self.bot.services.classes.bot_returned(guild.id)
+        if settings is not None:
+            self.bot.dispatch("class_settings_changed", settings)
+
 
 async def setup(bot: ClassMentorBot) -> None:
     """Extension entry point."""

@@ -94,6 +94,11 @@ async def mark_left(conn: aiosqlite.Connection, guild_id: int, now: datetime) ->
     await conn.execute("UPDATE classes SET left_at = ? WHERE guild_id = ?", (to_db(now), guild_id))
 
 
+async def mark_returned(conn: aiosqlite.Connection, guild_id: int) -> None:
+    """The bot is back in the guild."""
+    await conn.execute("UPDATE classes SET left_at = NULL WHERE guild_id = ?", (guild_id,))
+
+
 def _subject(row: Any) -> Subject:
     return Subject(id=row["id"], guild_id=row["guild_id"], name=row["name"], role_id=row["role_id"])
 

@@ -97,6 +97,13 @@ class ClassService:
         async with self._db.transaction() as conn:
             await class_sql.mark_left(conn, guild_id, self._clock.now())
 
+    async def bot_returned(self, guild_id: int) -> ClassSettings | None:
+        """The bot was invited back: the kept class is active again (None if never set up)."""
+        async with self._db.transaction() as conn:
+            await class_sql.mark_returned(conn, guild_id)
+            settings = await class_sql.get_class(conn, guild_id)
+        return settings if settings is not None and settings.configured else None
+
     async def subjects(self, guild_id: int) -> list[Subject]:
         """The class's subjects, alphabetically."""
         async with self._db.reading() as conn:

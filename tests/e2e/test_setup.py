@@ -83,3 +83,21 @@ async def test_subject_remove_offers_autocomplete(classroom: Classroom) -> None:
     assert [c["value"] for c in choices] == ["Math"]
     removed = await classroom.slash(classroom.teacher, "subject remove", name="math")
     assert "Removed **Math**" in removed.content
+
+
+async def test_removing_the_bot_keeps_the_class_and_a_reinvite_continues(
+    classroom: Classroom,
+) -> None:
+    assert classroom.bot is not None
+    services = classroom.bot.services
+    classroom.sim.remove_bot(classroom.guild)
+    await classroom.sim.settle()
+    assert await services.classes.configured_classes() == []  # no posts for a class it left
+    kept = await services.classes.get(classroom.guild.id)
+    assert kept is not None
+    assert kept.teacher_role_id == classroom.teacher_role.id
+    classroom.sim.add_bot(classroom.guild)
+    await classroom.sim.settle()
+    assert [c.guild_id for c in await services.classes.configured_classes()] == [classroom.guild.id]
+    listed = await classroom.slash(classroom.alice, "subject list")
+    assert "**English**, **Math**" in listed.content
