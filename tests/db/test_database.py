@@ -57,15 +57,18 @@ async def test_refuses_a_database_newer_than_the_code(tmp_path: Path) -> None:
 
 async def test_failing_migration_leaves_the_previous_version_intact(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "class.db")
-    broken = Migration(3, "0003_broken.sql", "CREATE TABLE c (z INTEGER);\nINSERT INTO nope VALUES (1);")
+    broken = Migration(
+        3, "0003_broken.sql", "CREATE TABLE c (z INTEGER);\nINSERT INTO nope VALUES (1);"
+    )
     try:
         await db.migrate(MIGRATIONS)
         with pytest.raises(sqlite3.OperationalError):
             await db.migrate([*MIGRATIONS, broken])
         assert await db.schema_version() == 2
-        async with db.reading() as conn, conn.execute(
-            "SELECT name FROM sqlite_master WHERE name = 'c'"
-        ) as cur:
+        async with (
+            db.reading() as conn,
+            conn.execute("SELECT name FROM sqlite_master WHERE name = 'c'") as cur,
+        ):
             assert await cur.fetchone() is None  # the half of 0003 that worked was rolled back
     finally:
         await db.close()

@@ -86,9 +86,7 @@ async def test_mentor_is_not_routable_until_brief_acknowledged(
 
 
 @pytest.mark.usefixtures("math")
-async def test_availability_switches_itself_off(
-    services: Services, clock: ManualClock
-) -> None:
+async def test_availability_switches_itself_off(services: Services, clock: ManualClock) -> None:
     await grant(services, ALICE)
     state, _ = await services.mentors.set_available(GUILD, ALICE, True, "45m")
     assert state.available_at(clock.now())

@@ -37,15 +37,24 @@ def test_example_config_parses_to_the_documented_defaults(tmp_path: Path) -> Non
     ("toml", "names"),
     [
         ('[discord]\ntoken = "abc.def.ghi"', "discord.token: never write the token"),
-        ('[mentoring]\noffer_timout_minutes = 3', "mentoring.offer_timout_minutes: unknown key"),
+        ("[mentoring]\noffer_timout_minutes = 3", "mentoring.offer_timout_minutes: unknown key"),
         ("[database]\npath = 3", "database.path: expected a string"),
-        ('[mentoring]\noffer_timeout_minutes = "3"', "mentoring.offer_timeout_minutes: expected a whole number"),
-        ("[mentoring]\noffer_timeout_minutes = 0", "mentoring.offer_timeout_minutes: must be at least 1"),
-        ('[defaults]\ntimezone = "Mars/Olympus"', "defaults.timezone: unknown time zone 'Mars/Olympus'"),
+        (
+            '[mentoring]\noffer_timeout_minutes = "3"',
+            "mentoring.offer_timeout_minutes: expected a whole number",
+        ),
+        (
+            "[mentoring]\noffer_timeout_minutes = 0",
+            "mentoring.offer_timeout_minutes: must be at least 1",
+        ),
+        (
+            '[defaults]\ntimezone = "Mars/Olympus"',
+            "defaults.timezone: unknown time zone 'Mars/Olympus'",
+        ),
         ('[defaults]\npost_weekday = "fryday"', "defaults.post_weekday: expected a day name"),
         ('[defaults]\npost_time = "3pm"', "defaults.post_time: expected a time like '15:00'"),
         ('[logging]\nlevel = "LOUD"', "logging.level: expected DEBUG"),
-        ('[surprise]\nx = 1', "surprise: unknown key"),
+        ("[surprise]\nx = 1", "surprise: unknown key"),
         ('discord = "x"', "discord: expected a [discord] table"),
     ],
 )
