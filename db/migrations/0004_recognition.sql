@@ -19,6 +19,8 @@ CREATE TABLE awards (
 -- One tutor of the week per class per week (a second replaces the first).
 CREATE UNIQUE INDEX awards_one_tutor_per_week ON awards (guild_id, week_key)
     WHERE kind = 'tutor_of_the_week' AND undone_at IS NULL;
+CREATE INDEX awards_by_class_time ON awards (guild_id, awarded_at);
+CREATE INDEX awards_by_student ON awards (guild_id, user_id, awarded_at);
 
 -- Append-only: totals are always sums over this table; corrections are new negative rows.
 CREATE TABLE ledger (
@@ -27,14 +29,19 @@ CREATE TABLE ledger (
     user_id     INTEGER NOT NULL,
     points      INTEGER NOT NULL,
     reason      TEXT NOT NULL CHECK (reason IN ('session', 'award', 'goal', 'undo')),
+    -- a session entry names its session; award and undo entries name their award
     subject_id  INTEGER REFERENCES subjects(id),
     session_id  INTEGER REFERENCES help_requests(id),
     award_id    INTEGER REFERENCES awards(id),
     created_by  INTEGER,
-    created_at  TEXT NOT NULL
+    created_at  TEXT NOT NULL,
+    CHECK (reason <> 'session' OR session_id IS NOT NULL),
+    CHECK (reason NOT IN ('award', 'undo') OR award_id IS NOT NULL)
 );
--- A confirmed session earns points exactly once.
+-- A confirmed session earns points exactly once; an award is credited once and undone once.
 CREATE UNIQUE INDEX ledger_one_per_session ON ledger (session_id) WHERE reason = 'session';
+CREATE UNIQUE INDEX ledger_one_per_award ON ledger (award_id) WHERE reason = 'award';
+CREATE UNIQUE INDEX ledger_one_undo_per_award ON ledger (award_id) WHERE reason = 'undo';
 CREATE INDEX ledger_by_class_time ON ledger (guild_id, created_at);
 CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger
 BEGIN

@@ -1,0 +1,130 @@
+"""SQL for awards (gold stars, tutor of the week...). Their points live in the ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.points import AwardKind
+from bot.domain.shoutouts import Award
+from db.timefmt import from_db, opt_from_db, to_db
+
+
+def _award(row: Any) -> Award:
+    return Award(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        kind=AwardKind(row["kind"]),
+        reason=row["reason"],
+        points=row["points"],
+        private=bool(row["private"]),
+        week_key=row["week_key"],
+        awarded_by=row["awarded_by"],
+        awarded_at=from_db(row["awarded_at"]),
+        undone_at=opt_from_db(row["undone_at"]),
+        channel_id=row["channel_id"],
+        message_id=row["message_id"],
+    )
+
+
+async def insert_award(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    kind: AwardKind,
+    reason: str,
+    points: int,
+    private: bool,
+    week_key: str,
+    awarded_by: int,
+    awarded_at: datetime,
+) -> Award:
+    """Record an award (its ledger entry is written separately, in the same transaction)."""
+    async with conn.execute(
+        "INSERT INTO awards (guild_id, user_id, kind, reason, points, private, week_key,"
+        " awarded_by, awarded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        (
+            guild_id,
+            user_id,
+            kind.value,
+            reason,
+            points,
+            int(private),
+            week_key,
+            awarded_by,
+            to_db(awarded_at),
+        ),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return _award(row)
+
+
+async def get_award(conn: aiosqlite.Connection, award_id: int) -> Award | None:
+    """An award by id, undone or not."""
+    async with conn.execute("SELECT * FROM awards WHERE id = ?", (award_id,)) as cur:
+        row = await cur.fetchone()
+    return _award(row) if row else None
+
+
+async def tutor_of_the_week(
+    conn: aiosqlite.Connection, guild_id: int, week_key: str
+) -> Award | None:
+    """The class's current tutor of the week for a week, if one was awarded."""
+    async with conn.execute(
+        "SELECT * FROM awards WHERE guild_id = ? AND week_key = ? AND kind = 'tutor_of_the_week'"
+        " AND undone_at IS NULL",
+        (guild_id, week_key),
+    ) as cur:
+        row = await cur.fetchone()
+    return _award(row) if row else None
+
+
+async def latest_for_student(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, since: datetime
+) -> Award | None:
+    """The most recent award still standing that a student received at or after ``since``."""
+    async with conn.execute(
+        "SELECT * FROM awards WHERE guild_id = ? AND user_id = ? AND undone_at IS NULL"
+        " AND awarded_at >= ? ORDER BY awarded_at DESC, id DESC LIMIT 1",
+        (guild_id, user_id, to_db(since)),
+    ) as cur:
+        row = await cur.fetchone()
+    return _award(row) if row else None
+
+
+async def mark_undone(
+    conn: aiosqlite.Connection, award_id: int, undone_by: int, now: datetime
+) -> bool:
+    """Mark an award undone; ``False`` if it already was (only one undo can win)."""
+    cur = await conn.execute(
+        "UPDATE awards SET undone_at = ?, undone_by = ? WHERE id = ? AND undone_at IS NULL",
+        (to_db(now), undone_by, award_id),
+    )
+    return cur.rowcount == 1
+
+
+async def public_awards_between(
+    conn: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime
+) -> list[Award]:
+    """Standing, non-private awards given in ``[start, end)``, oldest first."""
+    async with conn.execute(
+        "SELECT * FROM awards WHERE guild_id = ? AND undone_at IS NULL AND private = 0"
+        " AND awarded_at >= ? AND awarded_at < ? ORDER BY awarded_at, id",
+        (guild_id, to_db(start), to_db(end)),
+    ) as cur:
+        return [_award(row) for row in await cur.fetchall()]
+
+
+async def set_shout_out(
+    conn: aiosqlite.Connection, award_id: int, channel_id: int, message_id: int
+) -> None:
+    """Remember where an award's shout-out was posted (to remove it if the award is undone)."""
+    await conn.execute(
+        "UPDATE awards SET channel_id = ?, message_id = ? WHERE id = ?",
+        (channel_id, message_id, award_id),
+    )

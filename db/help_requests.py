@@ -1,0 +1,403 @@
+"""SQL for help requests, the offers made to mentors, and the audit trail of their states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.help_states import RequestState
+from db.timefmt import from_db, opt_from_db, to_db
+
+
+@dataclass(frozen=True)
+class HelpRequest:
+    """One student's request for help in one subject, and the session it becomes."""
+
+    id: int
+    guild_id: int
+    subject_id: int
+    subject_name: str
+    student_id: int
+    topic: str
+    state: RequestState
+    mentor_id: int | None
+    offer_expires_at: datetime | None
+    thread_id: int | None
+    created_at: datetime
+    queued_at: datetime
+    accepted_at: datetime | None
+    last_activity_at: datetime | None
+    close_proposed_at: datetime | None
+    closed_at: datetime | None
+    closed_by: int | None
+    close_reason: str | None
+    rating: int | None
+
+
+@dataclass(frozen=True)
+class HelpOffer:
+    """One offer of a request to one mentor, and where its Accept / Pass buttons were posted."""
+
+    id: int
+    request_id: int
+    mentor_id: int
+    offered_at: datetime
+    channel_id: int | None
+    message_id: int | None
+    outcome: str | None
+    decided_at: datetime | None
+
+
+_SELECT = (
+    "SELECT r.*, s.name AS subject_name FROM help_requests r JOIN subjects s ON s.id = r.subject_id"
+)
+# Columns a state change may set besides the state itself (kept explicit: they go into SQL text).
+_SETTABLE = frozenset(
+    {
+        "mentor_id",
+        "offer_expires_at",
+        "thread_id",
+        "accepted_at",
+        "last_activity_at",
+        "close_proposed_at",
+        "closed_at",
+        "closed_by",
+        "close_reason",
+        "rating",
+    }
+)
+
+
+def _request(row: Any) -> HelpRequest:
+    return HelpRequest(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        subject_id=row["subject_id"],
+        subject_name=row["subject_name"],
+        student_id=row["student_id"],
+        topic=row["topic"],
+        state=RequestState(row["state"]),
+        mentor_id=row["mentor_id"],
+        offer_expires_at=opt_from_db(row["offer_expires_at"]),
+        thread_id=row["thread_id"],
+        created_at=from_db(row["created_at"]),
+        queued_at=from_db(row["queued_at"]),
+        accepted_at=opt_from_db(row["accepted_at"]),
+        last_activity_at=opt_from_db(row["last_activity_at"]),
+        close_proposed_at=opt_from_db(row["close_proposed_at"]),
+        closed_at=opt_from_db(row["closed_at"]),
+        closed_by=row["closed_by"],
+        close_reason=row["close_reason"],
+        rating=row["rating"],
+    )
+
+
+def _offer(row: Any) -> HelpOffer:
+    return HelpOffer(
+        id=row["id"],
+        request_id=row["request_id"],
+        mentor_id=row["mentor_id"],
+        offered_at=from_db(row["offered_at"]),
+        channel_id=row["channel_id"],
+        message_id=row["message_id"],
+        outcome=row["outcome"],
+        decided_at=opt_from_db(row["decided_at"]),
+    )
+
+
+def _db_value(value: object) -> object:
+    return to_db(value) if isinstance(value, datetime) else value
+
+
+async def insert_request(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    subject_id: int,
+    student_id: int,
+    topic: str,
+    now: datetime,
+) -> int:
+    """A new request, queued; the unique index refuses a second open one for the student."""
+    cur = await conn.execute(
+        "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, state, created_at,"
+        " queued_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+        (guild_id, subject_id, student_id, topic, to_db(now), to_db(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def get_request(conn: aiosqlite.Connection, request_id: int) -> HelpRequest | None:
+    """A request by id."""
+    async with conn.execute(f"{_SELECT} WHERE r.id = ?", (request_id,)) as cur:
+        row = await cur.fetchone()
+    return _request(row) if row else None
+
+
+async def open_request_of(
+    conn: aiosqlite.Connection, guild_id: int, student_id: int
+) -> HelpRequest | None:
+    """The student's open (queued, offered or active) request in a class, if any."""
+    async with conn.execute(
+        f"{_SELECT} WHERE r.guild_id = ? AND r.student_id = ?"
+        " AND r.state IN ('queued', 'offered', 'active')",
+        (guild_id, student_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return _request(row) if row else None
+
+
+async def last_request_time(
+    conn: aiosqlite.Connection, guild_id: int, student_id: int
+) -> datetime | None:
+    """When the student last asked for help in the class (for the cooldown)."""
+    async with conn.execute(
+        "SELECT MAX(created_at) FROM help_requests WHERE guild_id = ? AND student_id = ?",
+        (guild_id, student_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return opt_from_db(row[0]) if row else None
+
+
+async def move(
+    conn: aiosqlite.Connection,
+    request_id: int,
+    *,
+    expected: RequestState,
+    new: RequestState,
+    expected_mentor: int | None = None,
+    fields: dict[str, object] | None = None,
+) -> bool:
+    """Change a request's state only if it is still ``expected`` (and offered to
+    ``expected_mentor``, when given); the rowcount says whether this caller won."""
+    fields = fields or {}
+    unknown = set(fields) - _SETTABLE
+    if unknown:
+        raise ValueError(f"not help request columns a transition may set: {sorted(unknown)}")
+    assignments = "".join(f", {column} = :{column}" for column in fields)
+    query = (
+        f"UPDATE help_requests SET state = :new{assignments} WHERE id = :id AND state = :expected"
+    )
+    params: dict[str, object] = {
+        "new": new.value,
+        "id": request_id,
+        "expected": expected.value,
+        **{k: _db_value(v) for k, v in fields.items()},
+    }
+    if expected_mentor is not None:
+        query += " AND mentor_id = :expected_mentor"
+        params["expected_mentor"] = expected_mentor
+    cur = await conn.execute(query, params)
+    return cur.rowcount == 1
+
+
+async def add_event(
+    conn: aiosqlite.Connection,
+    request_id: int,
+    *,
+    from_state: RequestState | None,
+    to_state: RequestState,
+    actor_id: int | None,
+    now: datetime,
+    note: str = "",
+) -> None:
+    """Append to the audit trail (in the transaction that made the change)."""
+    await conn.execute(
+        "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            request_id,
+            from_state.value if from_state else None,
+            to_state.value,
+            actor_id,
+            to_db(now),
+            note,
+        ),
+    )
+
+
+async def events(conn: aiosqlite.Connection, request_id: int) -> list[tuple[str | None, str, str]]:
+    """(from, to, note) of a request's audit trail, oldest first."""
+    async with conn.execute(
+        "SELECT from_state, to_state, note FROM help_events WHERE request_id = ? ORDER BY id",
+        (request_id,),
+    ) as cur:
+        return [(row[0], row[1], row[2]) for row in await cur.fetchall()]
+
+
+async def insert_offer(
+    conn: aiosqlite.Connection, request_id: int, mentor_id: int, now: datetime
+) -> int:
+    """Record an offer to a mentor (undecided); returns its id."""
+    cur = await conn.execute(
+        "INSERT INTO help_offers (request_id, mentor_id, offered_at) VALUES (?, ?, ?)",
+        (request_id, mentor_id, to_db(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def pending_offer(conn: aiosqlite.Connection, request_id: int) -> HelpOffer | None:
+    """The request's undecided offer, if any."""
+    async with conn.execute(
+        "SELECT * FROM help_offers WHERE request_id = ? AND outcome IS NULL", (request_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _offer(row) if row else None
+
+
+async def latest_offer_to(
+    conn: aiosqlite.Connection, request_id: int, mentor_id: int
+) -> HelpOffer | None:
+    """The most recent offer of a request to one mentor."""
+    async with conn.execute(
+        "SELECT * FROM help_offers WHERE request_id = ? AND mentor_id = ? ORDER BY id DESC LIMIT 1",
+        (request_id, mentor_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return _offer(row) if row else None
+
+
+async def get_offer(conn: aiosqlite.Connection, offer_id: int) -> HelpOffer | None:
+    """An offer by id."""
+    async with conn.execute("SELECT * FROM help_offers WHERE id = ?", (offer_id,)) as cur:
+        row = await cur.fetchone()
+    return _offer(row) if row else None
+
+
+async def decide_offer(
+    conn: aiosqlite.Connection,
+    offer_id: int,
+    outcome: str,
+    now: datetime,
+    *,
+    only_from: tuple[str | None, ...] = (None,),
+) -> bool:
+    """Settle an offer (accepted, passed, expired, withdrawn) if it is still in ``only_from``."""
+    settled = [o for o in only_from if o is not None]
+    condition = "outcome IS NULL" if None in only_from else "0"
+    if settled:
+        condition += f" OR outcome IN ({', '.join('?' * len(settled))})"
+    cur = await conn.execute(
+        f"UPDATE help_offers SET outcome = ?, decided_at = ? WHERE id = ? AND ({condition})",
+        (outcome, to_db(now), offer_id, *settled),
+    )
+    return cur.rowcount == 1
+
+
+async def set_offer_message(
+    conn: aiosqlite.Connection, offer_id: int, channel_id: int, message_id: int
+) -> None:
+    """Remember where an offer's Accept / Pass buttons were posted (to tidy them later)."""
+    await conn.execute(
+        "UPDATE help_offers SET channel_id = ?, message_id = ? WHERE id = ?",
+        (channel_id, message_id, offer_id),
+    )
+
+
+async def excluded_mentors(conn: aiosqlite.Connection, request_id: int) -> frozenset[int]:
+    """Mentors not to offer this request again: they passed, or a teacher moved it on."""
+    async with conn.execute(
+        "SELECT DISTINCT mentor_id FROM help_offers"
+        " WHERE request_id = ? AND outcome IN ('passed', 'withdrawn')",
+        (request_id,),
+    ) as cur:
+        return frozenset(int(row[0]) for row in await cur.fetchall())
+
+
+async def mentor_load(
+    conn: aiosqlite.Connection, guild_id: int, mentor_id: int, *, besides: int
+) -> int:
+    """How many requests are offered to or in session with a mentor, other than ``besides``."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM help_requests WHERE guild_id = ? AND mentor_id = ?"
+        " AND state IN ('offered', 'active') AND id != ?",
+        (guild_id, mentor_id, besides),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def queue_position(conn: aiosqlite.Connection, request: HelpRequest) -> tuple[int, int]:
+    """(place in line, how many wait) among queued requests for the same subject; 1 = next."""
+    async with conn.execute(
+        "SELECT COALESCE(SUM(queued_at < :at OR (queued_at = :at AND id <= :id)), 0), COUNT(*)"
+        " FROM help_requests WHERE guild_id = :guild AND subject_id = :subject"
+        " AND state = 'queued'",
+        {
+            "at": to_db(request.queued_at),
+            "id": request.id,
+            "guild": request.guild_id,
+            "subject": request.subject_id,
+        },
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def queued_requests(conn: aiosqlite.Connection, guild_id: int) -> list[HelpRequest]:
+    """A class's queued requests, first come first served."""
+    async with conn.execute(
+        f"{_SELECT} WHERE r.guild_id = ? AND r.state = 'queued' ORDER BY r.queued_at, r.id",
+        (guild_id,),
+    ) as cur:
+        return [_request(row) for row in await cur.fetchall()]
+
+
+async def open_requests(conn: aiosqlite.Connection, guild_id: int) -> list[HelpRequest]:
+    """A class's open requests, oldest first (for the teacher's `/queue`)."""
+    async with conn.execute(
+        f"{_SELECT} WHERE r.guild_id = ? AND r.state IN ('queued', 'offered', 'active')"
+        " ORDER BY r.queued_at, r.id",
+        (guild_id,),
+    ) as cur:
+        return [_request(row) for row in await cur.fetchall()]
+
+
+async def requests_in_state(conn: aiosqlite.Connection, state: RequestState) -> list[HelpRequest]:
+    """Every request in one state across classes (to rebuild timers at start-up)."""
+    async with conn.execute(f"{_SELECT} WHERE r.state = ?", (state.value,)) as cur:
+        return [_request(row) for row in await cur.fetchall()]
+
+
+async def set_thread(conn: aiosqlite.Connection, request_id: int, thread_id: int) -> None:
+    """Remember the session's private thread."""
+    await conn.execute(
+        "UPDATE help_requests SET thread_id = ? WHERE id = ?", (thread_id, request_id)
+    )
+
+
+async def touch(conn: aiosqlite.Connection, request_id: int, now: datetime) -> bool:
+    """Note activity in an active session (moves the idle-close time); False if not active."""
+    cur = await conn.execute(
+        "UPDATE help_requests SET last_activity_at = MAX(COALESCE(last_activity_at, ''), ?)"
+        " WHERE id = ? AND state = 'active'",
+        (to_db(now), request_id),
+    )
+    return cur.rowcount == 1
+
+
+async def active_request_in_thread(
+    conn: aiosqlite.Connection, thread_id: int
+) -> HelpRequest | None:
+    """The active session held in a thread, if any."""
+    async with conn.execute(
+        f"{_SELECT} WHERE r.thread_id = ? AND r.state = 'active'", (thread_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _request(row) if row else None
+
+
+async def propose_close(conn: aiosqlite.Connection, request_id: int, now: datetime) -> bool:
+    """The mentor suggests closing an active session (the student still has to confirm)."""
+    cur = await conn.execute(
+        "UPDATE help_requests SET close_proposed_at = ?, last_activity_at = ?"
+        " WHERE id = ? AND state = 'active'",
+        (to_db(now), to_db(now), request_id),
+    )
+    return cur.rowcount == 1
