@@ -14,6 +14,7 @@ from bot.config import Config
 from bot.jobs import Jobs
 from bot.services.classes import ClassService
 from bot.services.mentors import MentorService
+from bot.services.recognition import RecognitionService
 from db.database import Database
 
 
@@ -23,6 +24,7 @@ class Services:
 
     classes: ClassService
     mentors: MentorService
+    recognition: RecognitionService
 
 
 def build_services(config: Config, db: Database, clock: Clock) -> Services:
@@ -31,6 +33,7 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
     return Services(
         classes=classes,
         mentors=MentorService(db, clock, classes, config.mentoring),
+        recognition=RecognitionService(db, clock, classes),
     )
 
 
