@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.jobs import Jobs
 from bot.services.classes import ClassService
+from bot.services.help_requests import HelpService
 from bot.services.mentors import MentorService
 from bot.services.recognition import RecognitionService
 from db.database import Database
@@ -25,6 +26,7 @@ class Services:
     classes: ClassService
     mentors: MentorService
     recognition: RecognitionService
+    help: HelpService
 
 
 def build_services(config: Config, db: Database, clock: Clock) -> Services:
@@ -34,6 +36,7 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         classes=classes,
         mentors=MentorService(db, clock, classes, config.mentoring),
         recognition=RecognitionService(db, clock, classes),
+        help=HelpService(db, clock, classes, config.mentoring),
     )
 
 
