@@ -67,6 +67,7 @@ class Demo:
     transcript: Transcript
     bot: Any = None
     seen: int = 0
+    last_reply: SimMessage | None = None
     moments: list[str] = field(default_factory=list)
 
     def person(self, user_id: int) -> str:
@@ -151,6 +152,7 @@ class Demo:
     def show_reply(self, who: str, result: InteractionResult) -> None:
         """The interaction's answer, marked private when only that person saw it."""
         message = result.message or (result.followups[-1] if result.followups else None)
+        self.last_reply = message
         if result.modal is not None:
             self.transcript.say(f"   ↳ {who} sees a form: {result.modal.title}")
         if message is None:
@@ -166,7 +168,7 @@ class Demo:
             key=lambda m: m.id,
         )
         for message in new:
-            if not message.ephemeral and message.interaction_id is None:
+            if not message.ephemeral and message.interaction_id is None and message.author.bot:
                 author = self.person(message.author.id)
                 self.transcript.say(
                     f"   ✉ {self.where(message)} from {author}: {self.render(message)}"
@@ -180,6 +182,18 @@ class Demo:
         local = self.clock.now().astimezone(LONDON)
         self.transcript.say(f"⏩ {why} — now {local:%A %H:%M}")
         await self.bot.jobs.run_due()
+        await self.show_new_messages()
+
+    async def advance_to(self, weekday: int, hour: int, why: str) -> None:
+        """Move the clock to a local weekday (0 = Monday) and hour of the demo's week."""
+        monday = WEEK_START.astimezone(LONDON).date()
+        target = datetime(monday.year, monday.month, monday.day, hour, tzinfo=LONDON)
+        await self.advance(target + timedelta(days=weekday) - self.clock.now(), why)
+
+    async def say_in(self, channel: SimChannel, who: str, text: str) -> None:
+        """A person writes in a channel or thread."""
+        self.transcript.say(f"▶ {who} writes in '{channel.name}': {text}")
+        await self.sim.send_message(self.people[who], channel, text)
         await self.show_new_messages()
 
     def moment(self, text: str) -> None:
@@ -241,7 +255,99 @@ async def badge_mentors(demo: Demo) -> None:
     demo.moment("mentors read the brief and are available")
 
 
-SCRIPT: tuple[Step, ...] = (setup_class, badge_mentors)
+async def help_flow(demo: Demo) -> None:
+    """A request passed on, accepted, and confirmed with a rating."""
+    demo.transcript.say("")
+    demo.transcript.say("— Monday, period 2: Dan is stuck —")
+    await demo.advance(timedelta(minutes=30), "Half an hour later")
+    await demo.act(
+        "Dan",
+        "helpme ask",
+        subject="Math",
+        topic="adding fractions with different bottoms @everyone",
+    )
+    await demo.click("Alice", demo.latest(demo.people["Alice"]), "Pass")
+    await demo.click("Bob", demo.latest(demo.people["Bob"]), "Accept")
+    thread = demo.sim.threads(demo.guild)[-1]
+    await demo.say_in(thread, "Dan", "Oh, so I need the same denominator first?")
+    await demo.say_in(thread, "Bob", "Yes! What's a number both 3 and 4 go into?")
+    await demo.click("Dan", demo.sim.messages(thread)[0], "Solved")
+    prompt = demo.last_reply
+    assert prompt is not None
+    await demo.click("Dan", prompt, "5")
+    demo.moment("Alice passed, Bob accepted; Dan confirmed the help with a 5 and Bob earned credit")
+
+
+async def timeout_and_idle(demo: Demo) -> None:
+    """An offer nobody answers moves on; a session that goes quiet closes without credit."""
+    demo.transcript.say("")
+    demo.transcript.say("— An offer that times out —")
+    await demo.act("Eve", "helpme ask", subject="Math", topic="long division")
+    await demo.advance(timedelta(minutes=3, seconds=5), "Alice doesn't answer for 3 minutes")
+    await demo.click("Bob", demo.latest(demo.people["Bob"]), "Accept")
+    demo.moment("the offer to Alice timed out and went to Bob")
+    await demo.advance(timedelta(minutes=61), "The session goes quiet for an hour")
+    demo.moment("the idle session closed by itself, without credit")
+
+
+async def nobody_free(demo: Demo) -> None:
+    """No English mentor is ready: Dan waits in line until Carol is."""
+    demo.transcript.say("")
+    demo.transcript.say("— Nobody free for English —")
+    await demo.act("Dan", "helpme ask", subject="English", topic="how to structure my essay")
+    demo.moment("no English mentor free: Dan told privately, the teacher told without his name")
+    brief = next(
+        m for m in demo.sim.messages(demo.channels["mentors"]) if "mentor brief" in m.content
+    )
+    await demo.click("Carol", brief, "I've read this")
+    await demo.act("Carol", "available on")
+    offer = demo.latest(demo.channels["mentors"])
+    await demo.click("Carol", offer, "Accept")
+    thread = demo.sim.threads(demo.guild)[-1]
+    await demo.click("Carol", demo.sim.messages(thread)[0], "Wrap up (mentor)")
+    await demo.click("Dan", demo.latest(thread), "4")
+    demo.moment("Carol became available, took Dan's queued request, and Dan confirmed it")
+
+
+async def recognition(demo: Demo) -> None:
+    """Awards, the leaderboard, the suggestion and the weekly post."""
+    demo.transcript.say("")
+    demo.transcript.say("— Praise —")
+    await demo.act(
+        "Ms Rivera",
+        "award give",
+        student=demo.people["Alice"],
+        kind="gold_star",
+        reason="Patient explanations in class",
+    )
+    await demo.act("Dan", "leaderboard")
+    demo.moment("gold star shout-out for Alice; leaderboard shown")
+    await demo.advance_to(3, 15, "Thursday 15:00: the teacher gets a suggestion")
+    suggestion = demo.latest(demo.channels["mentors"])
+    await demo.click("Ms Rivera", suggestion, "Award tutor of the week")
+    demo.moment("tutor of the week suggested from the data and awarded with one click")
+    await demo.advance_to(4, 15, "Friday 15:00: the weekly post")
+    demo.moment("weekly leaderboard and shout-outs posted")
+    asked = {demo.people[name].id for name in ("Dan", "Eve")}
+    public = [
+        m
+        for name in ("general", "announcements", "help", "mentors")
+        for m in demo.sim.messages(demo.channels[name])
+        if not m.ephemeral
+    ]
+    named = [m for m in public if any(f"<@{uid}>" in m.content for uid in asked)]
+    assert not named, [m.content for m in named]
+    demo.moment("no public message named a student who asked for help")
+
+
+SCRIPT: tuple[Step, ...] = (
+    setup_class,
+    badge_mentors,
+    help_flow,
+    timeout_and_idle,
+    nobody_free,
+    recognition,
+)
 
 
 async def run_demo(*, quiet: bool = False) -> int:

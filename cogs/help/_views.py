@@ -82,7 +82,7 @@ def teacher_notice(routing: Routing, teacher_role_id: int | None) -> str:
     """The mentors-channel notice when nobody is free. It never names the student."""
     ping = f"<@&{teacher_role_id}> " if teacher_role_id else ""
     return (
-        f"{ping}A student is waiting for a **{routing.request.subject_name}** mentor "
+        f"{ping}A student is waiting for a mentor in **{routing.request.subject_name}** "
         f"({routing.waiting} in the queue). {routing.request.subject_name} mentors: "
         "`/available on` if you can help. Teachers: `/queue` shows the details."
     )

@@ -31,7 +31,19 @@ def test_demo_plays_the_week_and_exits_zero(tmp_path: Path) -> None:
         "DM to Alice from ClassMentor: [Your mentor brief",
         "#mentors from ClassMentor: @Carol, your DMs are closed",
         "mentors read the brief and are available",
+        "Alice passed, Bob accepted; Dan confirmed the help with a 5 and Bob earned credit",
+        "the offer to Alice timed out and went to Bob",
+        "the idle session closed by itself, without credit",
+        "no English mentor free: Dan told privately",
+        "took Dan's queued request, and Dan confirmed it",
+        "#announcements from ClassMentor: 🎉 @Alice earned an award",
+        "tutor of the week suggested from the data and awarded with one click",
+        "#announcements from ClassMentor: 📣 **Weekly shout-outs!**",
+        "no public message named a student who asked for help",
         "Demo finished in",
     ):
         assert moment in out, f"missing {moment!r} in the transcript:\n{out[-3000:]}"
     assert "Traceback" not in done.stderr
+    # "Demo finished in 2.1 s": the brief asks for well under 30 seconds.
+    seconds = float(out.split("Demo finished in ")[1].split(" s")[0])
+    assert seconds < 30

@@ -212,7 +212,7 @@ async def test_nobody_free_queues_and_is_served_when_a_mentor_turns_available(
     second = await ask(room, room.dan)
     assert "**2nd** in line" in second.content
     notices = room.sim.messages(room.mentors_channel)
-    assert "A student is waiting for a **Math** mentor (2 in the queue)" in notices[-1].content
+    assert "A student is waiting for a mentor in **Math** (2 in the queue)" in notices[-1].content
     assert notices[-1].pinged_role_ids == [room.teacher_role.id]
     assert notices[-1].pinged_user_ids == []
 
