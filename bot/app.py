@@ -95,6 +95,11 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     original = getattr(error, "original", error)
     if isinstance(original, UserFacingError):
         await send_error(interaction, original.message)
+    elif isinstance(error, app_commands.TransformerError):
+        if error.type is discord.AppCommandOptionType.user:
+            await send_error(interaction, "That person isn't a member of this server.")
+        else:
+            await send_error(interaction, "I couldn't use one of the values you gave; try again.")
     elif isinstance(error, app_commands.CommandOnCooldown):
         await send_error(interaction, f"Please wait {error.retry_after:.0f} s and try again.")
     elif isinstance(error, app_commands.CheckFailure):

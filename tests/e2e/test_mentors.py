@@ -219,3 +219,12 @@ async def test_teacher_writes_the_class_brief_in_a_modal(classroom: Classroom) -
     await grant(classroom, classroom.alice)
     (brief,) = classroom.sim.dms(classroom.alice)
     assert brief.embeds[0]["description"] == "Be kind.\nAsk questions."
+
+
+async def test_grant_to_someone_not_in_the_server_is_refused(classroom: Classroom) -> None:
+    stranger = classroom.sim.create_user("Stranger")
+    result = await classroom.slash(
+        classroom.teacher, "mentor grant", student=stranger, subject="Math"
+    )
+    assert result.content == "That person isn't a member of this server."
+    assert classroom.guild.role_named("Math Mentor") is None
