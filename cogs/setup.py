@@ -121,7 +121,13 @@ class SetupCog(commands.Cog):
             post_time=post_time,
         )
         self.bot.dispatch("class_settings_changed", settings)
-        await self._reply_settings(interaction, settings, "✅ Class set up.")
+        headline = "✅ Class set up."
+        if not teacher_role.mentionable or not teacher_role.permissions.manage_threads:
+            headline += (
+                f"\nTip: make {teacher_role.mention} mentionable and give it Manage Threads, so "
+                "*Need the teacher* reaches teachers inside private help threads."
+            )
+        await self._reply_settings(interaction, settings, headline)
 
     @setup_group.command(name="schedule", description="Change the time zone and weekly post time")
     @app_commands.describe(
