@@ -13,47 +13,42 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.classroom import ClassSettings
-from bot.domain.points import AWARD_LABELS, AwardKind, RankedEntry
+from bot.domain.points import AWARD_LABELS, AwardKind
 from bot.domain.shoutouts import MAX_REASON_LENGTH, Award, PostKind, suggestion_weekday
 from bot.domain.weeks import Period
-from bot.errors import InvalidInput
-from bot.services.recognition import AwardResult, Leaderboard, TutorSuggestion, WeeklySummary
 from cogs._shared import (
     NO_PINGS,
-    bot_of,
     clip,
-    guarded,
     guild_id_of,
-    only_pings,
     require_teacher,
     subject_autocomplete,
 )
+from cogs.recognition._render import (
+    PERIOD_NAMES,
+    award_reply,
+    award_title,
+    leaderboard_embed,
+    suggestion_text,
+    weekly_post_embed,
+)
+from cogs.recognition._views import AwardSuggestionButton, post_shout_out, suggestion_view
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
 
+
 log = logging.getLogger(__name__)
 
 KIND_CHOICES = [app_commands.Choice(name=AWARD_LABELS[k], value=k.value) for k in AwardKind]
-PERIOD_NAMES = {
-    Period.THIS_WEEK: "This week",
-    Period.LAST_WEEK: "Last week",
-    Period.MONTH: "This month",
-    Period.TERM: "This term",
-    Period.ALL_TIME: "All time",
-}
 PERIOD_CHOICES = [app_commands.Choice(name=name, value=p.value) for p, name in PERIOD_NAMES.items()]
-MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 # A weekly post or suggestion Discord refused is tried again a few times, then left for next week.
 RETRY_DELAY = timedelta(minutes=10)
 MAX_RETRIES = 3
@@ -70,287 +65,6 @@ def suggestion_job(guild_id: int) -> str:
 
 
 # ----- rendering ----------------------------------------------------------------------------------
-
-
-def _day(instant: datetime, zone: ZoneInfo) -> str:
-    local = instant.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b}"
-
-
-def week_span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
-    """'Mon 16 Nov – Sun 22 Nov' for a class week (``end`` exclusive; right across DST)."""
-    return f"{_day(start, zone)} – {_day(end - timedelta(microseconds=1), zone)}"
-
-
-def award_title(kind: AwardKind) -> str:
-    """An award kind as the class reads it."""
-    return AWARD_LABELS[kind]
-
-
-def shout_out_text(award: Award) -> str:
-    """The public shout-out; it mentions (and pings) only the student.
-
-    Mentions typed into the reason are defused, and the teacher is not named.
-    """
-    if award.kind is AwardKind.TUTOR_OF_THE_WEEK:
-        head = f"🏆 <@{award.user_id}> is this week's **tutor of the week**!"
-    else:
-        head = f"🎉 <@{award.user_id}> earned an award: **{award_title(award.kind)}**!"
-    lines = [head]
-    if award.reason:
-        lines.append(f"> {discord.utils.escape_mentions(award.reason)}")
-    lines.append(f"+{award.points} points")
-    return clip("\n".join(lines), 2000)
-
-
-def award_reply(result: AwardResult, posted: bool) -> str:
-    """The teacher's private confirmation of `/award give`."""
-    award = result.award
-    lines = [
-        f"✅ <@{award.user_id}> received **{award_title(award.kind)}** (+{award.points} points)."
-    ]
-    if result.replaced is not None:
-        lines.append(
-            f"This replaces <@{result.replaced.user_id}> as this week's tutor of the week; "
-            f"their {result.replaced.points} points were taken back."
-        )
-    if award.private:
-        lines.append("Kept private: no shout-out.")
-    elif result.shout_out_channel_id is None:
-        lines.append("No announcements channel is set, so there was no shout-out.")
-    elif posted:
-        lines.append(f"Shout-out posted in <#{result.shout_out_channel_id}>.")
-    else:
-        lines.append(
-            f"I couldn't post the shout-out in <#{result.shout_out_channel_id}>: please check "
-            "that I can send messages there. The award itself is recorded."
-        )
-    return "\n".join(lines)
-
-
-def _rank_label(entry: RankedEntry, tied: set[int]) -> str:
-    if entry.rank in MEDALS and entry.rank not in tied:
-        return MEDALS[entry.rank]
-    return f"**{'=' if entry.rank in tied else ''}{entry.rank}.**"
-
-
-def _board_lines(entries: list[RankedEntry], caller_id: int | None = None) -> list[str]:
-    ranks = [e.rank for e in entries]
-    tied = {r for r in ranks if ranks.count(r) > 1}
-    return [
-        f"{_rank_label(e, tied)} <@{e.user_id}> — {e.points} pts"
-        + (" ← you" if e.user_id == caller_id else "")
-        for e in entries
-    ]
-
-
-def period_label(board: Leaderboard) -> str:
-    """The leaderboard's period in the class's own calendar."""
-    zone = ZoneInfo(board.timezone)
-    name = PERIOD_NAMES[board.period]
-    if board.period in (Period.THIS_WEEK, Period.LAST_WEEK) and board.start and board.end:
-        return f"{name} ({week_span(board.start, board.end, zone)})"
-    if board.period is Period.MONTH and board.start:
-        return f"{board.start.astimezone(zone):%B %Y}"
-    if board.period is Period.TERM and board.start:
-        return f"This term (since {_day(board.start, zone)})"
-    return name
-
-
-def leaderboard_embed(board: Leaderboard, caller_id: int) -> discord.Embed:
-    """`/leaderboard`: the top 10 (ties share a rank) and the caller's own place."""
-    title = f"🏅 {period_label(board)}" + (f" · {board.subject}" if board.subject else "")
-    embed = discord.Embed(title=clip(title, 256), colour=discord.Colour.gold())
-    lines = _board_lines(board.shown, caller_id)
-    if board.own is not None:
-        lines += ["⋯", *_board_lines([board.own], caller_id)]
-    if not lines:
-        lines = ["No points in this period yet. Every confirmed help session counts!"]
-    embed.description = clip("\n".join(lines), 4096)
-    if board.caller_points <= 0:
-        you = "You have no points in this period yet."
-    else:
-        mine = next(
-            e for e in [*board.shown, *([board.own] if board.own else [])] if e.user_id == caller_id
-        )
-        you = f"You: #{mine.rank} of {board.participants} with {board.caller_points} points."
-    notes = [you]
-    if board.subject:
-        notes.append(
-            "A subject board counts confirmed help sessions only (awards have no subject)."
-        )
-    embed.set_footer(text=" · ".join(notes))
-    return embed
-
-
-def weekly_post_embed(summary: WeeklySummary) -> discord.Embed:
-    """The weekly post: the week's top mentors, tutor of the week, shout-outs, class sessions.
-
-    Only gains and praise: never who asked for help.
-    """
-    zone = ZoneInfo(summary.timezone)
-    week = week_span(summary.week_start, summary.week_end, zone)
-    embed = discord.Embed(title=f"🌟 This week's shout-outs ({week})", colour=discord.Colour.gold())
-    if summary.empty:
-        embed.description = (
-            "A quiet week so far, and that's fine! Stuck on something? Asking a mentor is how "
-            "we all learn. Mentors, thank you for being ready to help. Let's make next week "
-            "a great one! 💪"
-        )
-        return embed
-    if summary.tutor is not None:
-        tutor = summary.tutor
-        text = f"🏆 <@{tutor.user_id}>"
-        if tutor.reason:
-            text += f"\n> {discord.utils.escape_mentions(tutor.reason)}"
-        embed.add_field(name="Tutor of the week", value=clip(text, 1024), inline=False)
-    if summary.top:
-        embed.add_field(
-            name="Top mentors",
-            value=clip("\n".join(_board_lines(summary.top)), 1024),
-            inline=False,
-        )
-    if summary.shout_outs:
-        lines = []
-        for award in summary.shout_outs:
-            line = f"<@{award.user_id}> · {award_title(award.kind)}"
-            if award.reason:
-                line += f": {discord.utils.escape_mentions(award.reason)}"
-            lines.append(clip(line, 200))
-        embed.add_field(name="Shout-outs", value=clip("\n".join(lines), 1024), inline=False)
-    sessions = summary.confirmed_sessions
-    embed.add_field(
-        name="Helping each other",
-        value=(
-            f"Together the class completed **{sessions}** help "
-            f"{'session' if sessions == 1 else 'sessions'} this week. Thank you, mentors!"
-            if sessions
-            else "No help sessions yet this week: mentors are ready when you need them."
-        ),
-        inline=False,
-    )
-    return embed
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def suggestion_text(suggestion: TutorSuggestion) -> str:
-    """The teacher's day-before notice in the mentors channel (pings nobody)."""
-    when = f"<t:{int(suggestion.post_at.timestamp())}:F>"
-    if suggestion.already_awarded is not None:
-        return (
-            f"**For teachers:** you already chose <@{suggestion.already_awarded.user_id}> as "
-            f"tutor of the week. The weekly post goes out {when}."
-        )
-    pick = suggestion.suggestion
-    if pick is None:
-        return (
-            "**For teachers:** no tutor-of-the-week suggestion this week, as there are no confirmed "
-            f"help sessions yet. You can still give awards with `/award give` before the weekly "
-            f"post goes out {when}."
-        )
-    sessions = _plural(pick.confirmed_sessions, "confirmed help session")
-    mentees = _plural(pick.distinct_mentees, "different classmate")
-    rated = ", with good ratings" if suggestion.well_rated else ""
-    return (
-        f"**For teachers:** suggested tutor of the week: <@{pick.user_id}> ({sessions}, helped "
-        f"{mentees}{rated}). Award it with one click, or choose someone else with `/award give`. "
-        f"The weekly post goes out {when}."
-    )
-
-
-# ----- the persistent "Award" button ------------------------------------------------------------
-
-
-class AwardSuggestionButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"award:suggest:(?P<guild>\d+):(?P<week>\d{4}-\d{2}-\d{2}):(?P<user>\d+)",
-):
-    """One click makes the suggested mentor tutor of the week; works after restarts."""
-
-    def __init__(self, guild_id: int, week: str, user_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Award tutor of the week",
-                emoji="🏆",
-                style=discord.ButtonStyle.success,
-                custom_id=f"award:suggest:{guild_id}:{week}:{user_id}",
-            )
-        )
-        self.guild_id = guild_id
-        self.week = week
-        self.user_id = user_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> AwardSuggestionButton:
-        """Rebuild the button from its custom id; the state is re-read from the database."""
-        return cls(int(match["guild"]), match["week"], int(match["user"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        """Teacher only (checked here); a second click says it is already done."""
-        if guild_id_of(interaction) != self.guild_id:
-            raise InvalidInput("This button belongs to another class.")
-        await require_teacher(interaction, "award tutor of the week")
-        bot = bot_of(interaction)
-        result = await bot.services.recognition.award_suggested(
-            self.guild_id, interaction.user.id, self.week, self.user_id
-        )
-        content = interaction.message.content if interaction.message else ""
-        await interaction.response.edit_message(
-            content=clip(
-                f"{content}\n✅ <@{interaction.user.id}> made <@{self.user_id}> tutor of the week.",
-                2000,
-            ),
-            view=None,
-            allowed_mentions=NO_PINGS,
-        )
-        posted = await post_shout_out(bot, result)
-        if result.shout_out_channel_id is not None and not posted:
-            await interaction.followup.send(
-                award_reply(result, posted), ephemeral=True, allowed_mentions=NO_PINGS
-            )
-
-
-def suggestion_view(suggestion: TutorSuggestion) -> discord.ui.View | None:
-    """The "Award" button, when there is someone to award."""
-    if suggestion.suggestion is None:
-        return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(
-        AwardSuggestionButton(
-            suggestion.guild_id, suggestion.week_key, suggestion.suggestion.user_id
-        )
-    )
-    return view
-
-
-async def post_shout_out(bot: ClassMentorBot, result: AwardResult) -> bool:
-    """Post an award's shout-out, pinging only the student; ``False`` if Discord refused."""
-    channel_id = result.shout_out_channel_id
-    if channel_id is None:
-        return False
-    channel = bot.get_partial_messageable(channel_id, guild_id=result.award.guild_id)
-    try:
-        message = await channel.send(
-            shout_out_text(result.award), allowed_mentions=only_pings(result.award.user_id)
-        )
-    except discord.HTTPException:
-        log.warning("could not post the shout-out for award %s", result.award.id, exc_info=True)
-        return False
-    await bot.services.recognition.record_shout_out(result.award.id, channel_id, message.id)
-    return True
-
-
-# ----- the cog ---------------------------------------------------------------------------------
 
 
 class RecognitionCog(commands.Cog):

@@ -1,0 +1,117 @@
+"""The persistent one-click award button and the shout-out post."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.errors import InvalidInput
+from bot.services.recognition import AwardResult, TutorSuggestion
+from cogs._shared import (
+    NO_PINGS,
+    bot_of,
+    clip,
+    guarded,
+    guild_id_of,
+    only_pings,
+    require_teacher,
+)
+from cogs.recognition._render import award_reply, shout_out_text
+
+if TYPE_CHECKING:
+    from bot.app import ClassMentorBot
+
+
+log = logging.getLogger(__name__)
+
+
+class AwardSuggestionButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"award:suggest:(?P<guild>\d+):(?P<week>\d{4}-\d{2}-\d{2}):(?P<user>\d+)",
+):
+    """One click makes the suggested mentor tutor of the week; works after restarts."""
+
+    def __init__(self, guild_id: int, week: str, user_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Award tutor of the week",
+                emoji="🏆",
+                style=discord.ButtonStyle.success,
+                custom_id=f"award:suggest:{guild_id}:{week}:{user_id}",
+            )
+        )
+        self.guild_id = guild_id
+        self.week = week
+        self.user_id = user_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> AwardSuggestionButton:
+        """Rebuild the button from its custom id; the state is re-read from the database."""
+        return cls(int(match["guild"]), match["week"], int(match["user"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Teacher only (checked here); a second click says it is already done."""
+        if guild_id_of(interaction) != self.guild_id:
+            raise InvalidInput("This button belongs to another class.")
+        await require_teacher(interaction, "award tutor of the week")
+        bot = bot_of(interaction)
+        result = await bot.services.recognition.award_suggested(
+            self.guild_id, interaction.user.id, self.week, self.user_id
+        )
+        content = interaction.message.content if interaction.message else ""
+        await interaction.response.edit_message(
+            content=clip(
+                f"{content}\n✅ <@{interaction.user.id}> made <@{self.user_id}> tutor of the week.",
+                2000,
+            ),
+            view=None,
+            allowed_mentions=NO_PINGS,
+        )
+        posted = await post_shout_out(bot, result)
+        if result.shout_out_channel_id is not None and not posted:
+            await interaction.followup.send(
+                award_reply(result, posted), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+
+
+def suggestion_view(suggestion: TutorSuggestion) -> discord.ui.View | None:
+    """The "Award" button, when there is someone to award."""
+    if suggestion.suggestion is None:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        AwardSuggestionButton(
+            suggestion.guild_id, suggestion.week_key, suggestion.suggestion.user_id
+        )
+    )
+    return view
+
+
+async def post_shout_out(bot: ClassMentorBot, result: AwardResult) -> bool:
+    """Post an award's shout-out, pinging only the student; ``False`` if Discord refused."""
+    channel_id = result.shout_out_channel_id
+    if channel_id is None:
+        return False
+    channel = bot.get_partial_messageable(channel_id, guild_id=result.award.guild_id)
+    try:
+        message = await channel.send(
+            shout_out_text(result.award), allowed_mentions=only_pings(result.award.user_id)
+        )
+    except discord.HTTPException:
+        log.warning("could not post the shout-out for award %s", result.award.id, exc_info=True)
+        return False
+    await bot.services.recognition.record_shout_out(result.award.id, channel_id, message.id)
+    return True
+
+
+# ----- the cog ---------------------------------------------------------------------------------
