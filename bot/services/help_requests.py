@@ -627,19 +627,7 @@ class HelpService:
         if mentor is None:
             position, waiting = await help_sql.queue_position(conn, request)
             return Routing(request, None, position, waiting)
-        expires = now + self.offer_timeout
-        offered = await self._step(
-            conn,
-            request,
-            RequestState.OFFERED,
-            actor=actor,
-            now=now,
-            note=note,
-            mentor_id=mentor,
-            offer_expires_at=expires,
-        )
-        offer_id = await help_sql.insert_offer(conn, request_id, mentor, now)
-        return Routing(offered, NewOffer(offer_id, mentor, expires))
+        return await self._offer(conn, request, mentor, now, actor=actor, note=note)
 
     async def _reroute(
         self,
@@ -666,6 +654,19 @@ class HelpService:
             )
             position, waiting = await help_sql.queue_position(conn, queued)
             return Routing(queued, None, position, waiting)
+        return await self._offer(conn, request, mentor, now, actor=actor, note=note)
+
+    async def _offer(
+        self,
+        conn: aiosqlite.Connection,
+        request: HelpRequest,
+        mentor: int,
+        now: datetime,
+        *,
+        actor: int | None,
+        note: str,
+    ) -> Routing:
+        """Offer the request to ``mentor`` (queued/offered -> offered) until the timeout."""
         expires = now + self.offer_timeout
         offered = await self._step(
             conn,
