@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.base import JobLookupError
@@ -72,7 +72,9 @@ class Jobs:
 
     def every(self, job_id: str, seconds: float, func: JobFunc) -> None:
         """Run ``func`` every ``seconds``."""
-        self._add(job_id, IntervalTrigger(seconds=seconds, timezone=UTC), func)
+        # The first run is one interval from *our* clock's now (APScheduler would use the wall's).
+        first = self._clock.now() + timedelta(seconds=seconds)
+        self._add(job_id, IntervalTrigger(seconds=seconds, start_date=first, timezone=UTC), func)
 
     def cancel(self, job_id: str) -> None:
         """Forget a job; no error if it is already gone."""
@@ -108,6 +110,9 @@ class Jobs:
             for job in due:
                 fired_at = job.next_run_time
                 following = job.trigger.get_next_fire_time(fired_at, now)
+                # Coalesce runs missed in one clock jump into this one, like the real scheduler.
+                while following is not None and following <= now:
+                    following = job.trigger.get_next_fire_time(following, now)
                 try:
                     if following is None:
                         self._scheduler.remove_job(job.id)

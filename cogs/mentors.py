@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+BADGE_CHECK_JOB = "badge-role-check"
+BADGE_CHECK_SECONDS = 3600
+
+
 def badge_expiry_job(badge_id: int) -> str:
     """The scheduler id of a lesson badge's end."""
     return f"badge-expiry:{badge_id}"
@@ -186,10 +190,32 @@ class MentorsCog(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        """Re-add the persistent brief button and rebuild lesson-badge timers."""
+        """Re-add the persistent brief button, rebuild lesson-badge timers, start the check."""
         self.bot.add_dynamic_items(BriefAckButton)
         for badge in await self.bot.services.mentors.lesson_badges():
             self._schedule_expiry(badge)
+        self.bot.jobs.every(BADGE_CHECK_JOB, BADGE_CHECK_SECONDS, self.check_badge_roles)
+
+    async def check_badge_roles(self) -> None:
+        """Make records follow Discord: a badge role removed by hand, or a mentor who left.
+
+        Without the (privileged) members intent no member events arrive, so once an hour each
+        badge holder is fetched: about ten requests per class, far below Discord's limits.
+        """
+        service = self.bot.services.mentors
+        for settings in await self.bot.services.classes.configured_classes():
+            for user_id in sorted(await service.badge_holders(settings.guild_id)):
+                try:
+                    member = await self.bot.http.get_member(settings.guild_id, user_id)
+                except discord.NotFound:
+                    await service.left_class(settings.guild_id, user_id)
+                    continue
+                except discord.HTTPException:
+                    log.warning("badge check: could not fetch member %s", user_id)
+                    continue
+                await service.reconcile(
+                    settings.guild_id, user_id, [int(r) for r in member.get("roles", [])]
+                )
 
     async def cog_unload(self) -> None:
         """Forget the dynamic button (for reloads)."""

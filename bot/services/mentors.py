@@ -192,6 +192,22 @@ class MentorService:
                     ended.append(badge)
         return ended
 
+    async def badge_holders(self, guild_id: int) -> set[int]:
+        """Everyone holding a current badge in a class."""
+        async with self._db.reading() as conn:
+            return {b.user_id for b in await mentor_sql.current_badges(conn, guild_id)}
+
+    async def left_class(self, guild_id: int, user_id: int) -> list[Badge]:
+        """A mentor left the server: their badges end (history kept), availability off."""
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            badges = [b for b in await mentor_sql.user_badges(conn, guild_id, user_id) if b.current]
+            for badge in badges:
+                await mentor_sql.end_badge(conn, badge.id, now=now, by=None, reason="left_class")
+            if badges:
+                await mentor_sql.set_available_until(conn, guild_id, user_id, None)
+        return badges
+
     async def role_deleted(self, guild_id: int, role_id: int) -> list[Badge]:
         """A badge role was deleted in Discord: its badges end; the next grant makes a new role."""
         now = self._clock.now()

@@ -228,3 +228,21 @@ async def test_grant_to_someone_not_in_the_server_is_refused(classroom: Classroo
     )
     assert result.content == "That person isn't a member of this server."
     assert classroom.guild.role_named("Math Mentor") is None
+
+
+async def test_hourly_check_follows_roles_removed_by_hand_and_members_who_left(
+    classroom: Classroom,
+) -> None:
+    await grant(classroom, classroom.alice)
+    await grant(classroom, classroom.bob)
+    await grant(classroom, classroom.carol, "English")
+    role = classroom.guild.role_named("Math Mentor")
+    assert role is not None
+    classroom.guild.remove_role(classroom.alice, role)  # by hand, in Discord
+    classroom.guild.remove_member(classroom.carol)  # Carol left the server
+    await classroom.sim.settle()
+    classroom.clock.advance(timedelta(hours=1, minutes=1))
+    await classroom.run_jobs()
+    listing = await classroom.slash(classroom.dan, "mentors")
+    fields = {f["name"]: f["value"] for f in listing.embeds[0]["fields"]}
+    assert fields == {"English": "no mentors yet", "Math": f"⚪ <@{classroom.bob.id}>"}
