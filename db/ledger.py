@@ -71,8 +71,10 @@ async def totals(
     clauses = ["l.guild_id = ?"]
     params: list[object] = [guild_id]
     if start is not None:
-        clauses.append(f"{_COUNTS_AT} >= ?")
-        params.append(to_db(start))
+        # An entry is never written before the award it counts for, so this extra bound is
+        # always true for entries in the period, and lets SQLite use the (guild, time) index.
+        clauses.append(f"l.created_at >= ? AND {_COUNTS_AT} >= ?")
+        params.extend([to_db(start), to_db(start)])
     if end is not None:
         clauses.append(f"{_COUNTS_AT} < ?")
         params.append(to_db(end))
