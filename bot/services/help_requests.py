@@ -447,31 +447,29 @@ class HelpService:
         async with self._db.transaction() as conn:
             if not await help_sql.propose_close(conn, request_id, self._clock.now()):
                 raise Conflict(_gone_words(request))
-            await help_sql.add_event(
-                conn,
-                request_id,
-                from_state=RequestState.ACTIVE,
-                to_state=RequestState.ACTIVE,
-                actor_id=mentor_id,
-                now=self._clock.now(),
-                note="close proposed",
-            )
+            await self._session_note(conn, request_id, mentor_id, "close proposed")
         return request
 
     async def call_teacher(self, request_id: int, user_id: int) -> HelpRequest:
         """ "Need the teacher": recorded in the trail; the cog pings the teacher role."""
         request = await self.require_participant(request_id, user_id)
         async with self._db.transaction() as conn:
-            await help_sql.add_event(
-                conn,
-                request_id,
-                from_state=RequestState.ACTIVE,
-                to_state=RequestState.ACTIVE,
-                actor_id=user_id,
-                now=self._clock.now(),
-                note="teacher called",
-            )
+            await self._session_note(conn, request_id, user_id, "teacher called")
         return request
+
+    async def _session_note(
+        self, conn: aiosqlite.Connection, request_id: int, actor_id: int, note: str
+    ) -> None:
+        """Something happened in an active session that belongs in the audit trail."""
+        await help_sql.add_event(
+            conn,
+            request_id,
+            from_state=RequestState.ACTIVE,
+            to_state=RequestState.ACTIVE,
+            actor_id=actor_id,
+            now=self._clock.now(),
+            note=note,
+        )
 
     async def rate(self, request_id: int, student_id: int, rating: int) -> Resolved:
         """The student confirms with a 1–5 rating: resolved and credited in one transaction."""
