@@ -145,6 +145,10 @@ class ClassMentorBot(commands.Bot):
         extensions: tuple[str, ...] = EXTENSIONS,
         guild_ready_timeout: float = 2.0,
     ) -> None:
+        # ClassMentor has no voice features: discord.py's "voice will NOT be supported" warnings
+        # would only worry operators.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),
