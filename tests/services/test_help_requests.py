@@ -14,25 +14,15 @@ from bot.services.help_requests import Closed
 from bot.wiring import Services
 from db import help_requests as help_sql
 from db.database import Database
+from tests.services.classroom import GUILD, TEACHER, set_up_class
 
-GUILD, TEACHER = 100, 1
 ALICE, BOB, CAROL, DAN, ERIN = 11, 12, 13, 14, 15
 
 
 @pytest.fixture
 async def room(services: Services) -> Services:
     """A class with Math and English; Alice and Bob mentor Math, ready and available."""
-    await services.classes.setup(
-        GUILD,
-        TEACHER,
-        teacher_role_id=5,
-        announcements_channel_id=20,
-        help_channel_id=21,
-        mentors_channel_id=22,
-        timezone="Europe/London",
-    )
-    await services.classes.add_subject(GUILD, "Math")
-    await services.classes.add_subject(GUILD, "English")
+    await set_up_class(services)
     for user in (ALICE, BOB):
         await make_mentor(services, user)
     return services

@@ -11,22 +11,14 @@ from bot.errors import InvalidInput, NotConfigured, NotFound, UserFacingError
 from bot.wiring import Services
 from db import mentors as mentor_sql
 from db.database import Database
+from tests.services.classroom import GUILD, TEACHER, set_up_class
 
-GUILD, TEACHER, ALICE, BOB = 100, 1, 11, 12
+ALICE, BOB = 11, 12
 
 
 @pytest.fixture
 async def math(services: Services) -> None:
-    await services.classes.setup(
-        GUILD,
-        TEACHER,
-        teacher_role_id=5,
-        announcements_channel_id=20,
-        help_channel_id=21,
-        mentors_channel_id=22,
-        timezone="Europe/London",
-    )
-    await services.classes.add_subject(GUILD, "Math")
+    await set_up_class(services, ["Math"])
 
 
 async def grant(services: Services, user: int, until: str | None = None) -> None:

@@ -27,30 +27,13 @@ from bot.services.recognition import credit_session
 from bot.wiring import Services, build_services
 from db.database import Database
 from db.timefmt import to_db
+from tests.services.classroom import ANNOUNCEMENTS, GUILD, MENTORS, TEACHER, set_up_class
 
-GUILD, TEACHER = 100, 1
 ALICE, BOB, CAROL, DAN, ERIN = 11, 12, 13, 14, 15
-ANNOUNCEMENTS, MENTORS = 20, 22
 WEDNESDAY = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 THURSDAY_SUGGESTION = datetime(2026, 11, 19, 15, 0, tzinfo=UTC)
 FRIDAY_POST = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 NEXT_MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
-
-
-async def set_up_class(services: Services, timezone: str = "Europe/London") -> dict[str, int]:
-    """A configured class with Math and English; returns the subjects' ids by name."""
-    await services.classes.setup(
-        GUILD,
-        TEACHER,
-        teacher_role_id=5,
-        announcements_channel_id=ANNOUNCEMENTS,
-        help_channel_id=21,
-        mentors_channel_id=MENTORS,
-        timezone=timezone,
-    )
-    return {
-        name: (await services.classes.add_subject(GUILD, name)).id for name in ("Math", "English")
-    }
 
 
 @pytest.fixture
