@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 NO_PINGS = discord.AllowedMentions.none()
 P = ParamSpec("P")
-T = TypeVar("T")
 S = TypeVar("S")
 
 

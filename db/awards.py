@@ -64,13 +64,6 @@ async def insert_award(
     return _award(row)
 
 
-async def get_award(conn: aiosqlite.Connection, award_id: int) -> Award | None:
-    """An award by id, undone or not."""
-    async with conn.execute("SELECT * FROM awards WHERE id = ?", (award_id,)) as cur:
-        row = await cur.fetchone()
-    return _award(row) if row else None
-
-
 async def tutor_of_the_week(
     conn: aiosqlite.Connection, guild_id: int, week_key: str
 ) -> Award | None:

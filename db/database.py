@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
@@ -194,8 +193,3 @@ def split_sql(script: str) -> list[str]:
     if buffer.strip():
         raise DatabaseError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
     return statements
-
-
-def row_to_dict(row: Any) -> dict[str, Any]:
-    """A plain dict from an ``aiosqlite.Row``."""
-    return {key: row[key] for key in row.keys()}  # noqa: SIM118 - Row has no items()

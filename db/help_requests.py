@@ -262,13 +262,6 @@ async def latest_offer_to(
     return _offer(row) if row else None
 
 
-async def get_offer(conn: aiosqlite.Connection, offer_id: int) -> HelpOffer | None:
-    """An offer by id."""
-    async with conn.execute("SELECT * FROM help_offers WHERE id = ?", (offer_id,)) as cur:
-        row = await cur.fetchone()
-    return _offer(row) if row else None
-
-
 async def decide_offer(
     conn: aiosqlite.Connection,
     offer_id: int,
@@ -380,17 +373,6 @@ async def touch(conn: aiosqlite.Connection, request_id: int, now: datetime) -> b
         (to_db(now), request_id),
     )
     return cur.rowcount == 1
-
-
-async def active_request_in_thread(
-    conn: aiosqlite.Connection, thread_id: int
-) -> HelpRequest | None:
-    """The active session held in a thread, if any."""
-    async with conn.execute(
-        f"{_SELECT} WHERE r.thread_id = ? AND r.state = 'active'", (thread_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return _request(row) if row else None
 
 
 async def propose_close(conn: aiosqlite.Connection, request_id: int, now: datetime) -> bool:

@@ -87,11 +87,3 @@ async def totals(
         params,
     ) as cur:
         return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
-
-
-async def session_credited(conn: aiosqlite.Connection, session_id: int) -> bool:
-    """Whether a confirmed session has already earned its points."""
-    async with conn.execute(
-        "SELECT 1 FROM ledger WHERE session_id = ? AND reason = 'session'", (session_id,)
-    ) as cur:
-        return await cur.fetchone() is not None

@@ -165,11 +165,6 @@ class HelpService:
         async with self._db.reading() as conn:
             return await help_sql.open_requests(conn, guild_id)
 
-    async def session_in_thread(self, thread_id: int) -> HelpRequest | None:
-        """The active session held in a thread, if any."""
-        async with self._db.reading() as conn:
-            return await help_sql.active_request_in_thread(conn, thread_id)
-
     async def timers(self) -> Timers:
         """Offers waiting for an answer and active sessions, to rebuild timers at start-up."""
         async with self._db.reading() as conn:

@@ -165,7 +165,7 @@ async def test_happy_path_credits_once_when_the_student_confirms(
     accepted = await room.help.accept(routing.request.id, mentor)
     assert accepted.request.state is RequestState.ACTIVE
     await room.help.session_opened(routing.request.id, 999)
-    assert (await room.help.session_in_thread(999)) is not None
+    assert (await room.help.get(routing.request.id)).thread_id == 999
     await room.help.propose_close(routing.request.id, mentor)
     assert await ledger_rows(db, routing.request.id) == 0, "no credit before the student confirms"
     with pytest.raises(Conflict):
