@@ -19,6 +19,7 @@ import aiosqlite
 
 from bot.clock import Clock
 from bot.config import MentoringConfig
+from bot.domain.classroom import ClassSettings
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
 from bot.domain.matching import choose_mentor
 from bot.domain.weeks import week_start
@@ -183,10 +184,10 @@ class HelpService:
         self, guild_id: int, student_id: int, subject_name: str, topic: str | None
     ) -> Routing:
         """File a request and route it: an offer to the fairest free mentor, or a place in line."""
-        await self._classes.require_configured(guild_id)
+        settings = await self._classes.require_configured(guild_id)
         cleaned = clean_topic(topic)
         subject = await self._classes.subject(guild_id, subject_name)
-        return await self.ask_subject(guild_id, student_id, subject.id, cleaned)
+        return await self._file(settings, student_id, subject.id, cleaned)
 
     async def ask_subject(
         self, guild_id: int, student_id: int, subject_id: int, topic: str
@@ -194,6 +195,13 @@ class HelpService:
         """File a request for a subject by id (the help panel's buttons carry the id)."""
         topic = clean_topic(topic)
         settings = await self._classes.require_configured(guild_id)
+        return await self._file(settings, student_id, subject_id, topic)
+
+    async def _file(
+        self, settings: ClassSettings, student_id: int, subject_id: int, topic: str
+    ) -> Routing:
+        """Write the request and route it, in one transaction."""
+        guild_id = settings.guild_id
         if settings.help_channel_id is None:
             raise UserFacingError(
                 "Help sessions need a help channel: ask your teacher to set one with `/setup class`."
