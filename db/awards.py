@@ -64,6 +64,15 @@ async def insert_award(
     return _award(row)
 
 
+async def get(conn: aiosqlite.Connection, award_id: int) -> Award:
+    """One award by id (it must exist: awards are never deleted while their class exists)."""
+    async with conn.execute("SELECT * FROM awards WHERE id = ?", (award_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise LookupError(f"no award {award_id}")
+    return _award(row)
+
+
 async def tutor_of_the_week(
     conn: aiosqlite.Connection, guild_id: int, week_key: str
 ) -> Award | None:

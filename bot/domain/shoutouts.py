@@ -31,6 +31,7 @@ __all__ = [
     "Award",
     "PostKind",
     "SuggestionSlot",
+    "award_week",
     "clean_reason",
     "suggestion_slot",
     "suggestion_weekday",
@@ -74,6 +75,15 @@ class Award:
     def active(self) -> bool:
         """Whether the award still counts (it was not undone or replaced)."""
         return self.undone_at is None
+
+
+def award_week(given_at: datetime, zone: ZoneInfo) -> str:
+    """The class week an award belongs to: the local week in which it was given.
+
+    The one rule for `/award give` and the suggestion's one-click award alike, so one tutor of
+    the week per class week means one, whichever way it was given.
+    """
+    return week_key(given_at, zone)
 
 
 def clean_reason(raw: str | None) -> str:

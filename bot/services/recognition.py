@@ -38,6 +38,7 @@ from bot.domain.shoutouts import (
     UNDO_WINDOW,
     Award,
     PostKind,
+    award_week,
     clean_reason,
     suggestion_slot,
     weekly_post_due,
@@ -89,6 +90,19 @@ class AwardResult:
     award: Award
     replaced: Award | None  # the tutor of the week this award replaced
     shout_out_channel_id: int | None
+
+
+@dataclass(frozen=True)
+class ShoutOutState:
+    """An award whose shout-out was just posted, as it stands now."""
+
+    award: Award
+    replaced_by: Award | None  # the tutor of the week who replaced it meanwhile
+
+    @property
+    def standing(self) -> bool:
+        """The award was not undone or replaced while its shout-out was being sent."""
+        return self.award.undone_at is None
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,7 @@ class RecognitionService:
         if award_kind is AwardKind.CUSTOM and not text:
             raise InvalidInput("A custom award needs a reason, so the class knows what it is for.")
         now = self._clock.now()
-        week = week_key(now, settings.zone)
+        week = award_week(now, settings.zone)
         async with self._db.transaction() as conn:
             replaced = None
             if award_kind is AwardKind.TUTOR_OF_THE_WEEK:
@@ -216,10 +230,23 @@ class RecognitionService:
         channel = None if private else settings.announcements_channel_id
         return AwardResult(award=award, replaced=replaced, shout_out_channel_id=channel)
 
-    async def record_shout_out(self, award_id: int, channel_id: int, message_id: int) -> None:
-        """Remember the shout-out message of an award (an undo removes it)."""
+    async def record_shout_out(
+        self, award_id: int, channel_id: int, message_id: int
+    ) -> ShoutOutState:
+        """Remember the shout-out message of an award (an undo removes it).
+
+        Also says whether the award still stands: a second tutor of the week given while the
+        first one's shout-out was on its way has already replaced it, and the message must say so.
+        """
         async with self._db.transaction() as conn:
             await award_sql.set_shout_out(conn, award_id, channel_id, message_id)
+            award = await award_sql.get(conn, award_id)
+            replaced_by = None
+            if award.undone_at is not None and award.kind is AwardKind.TUTOR_OF_THE_WEEK:
+                replaced_by = await award_sql.tutor_of_the_week(
+                    conn, award.guild_id, award.week_key
+                )
+        return ShoutOutState(award=award, replaced_by=replaced_by)
 
     async def undo_award(self, guild_id: int, actor_id: int, student_id: int) -> Award:
         """Undo a student's most recent award from the last 7 days; returns it, now undone.
@@ -246,13 +273,16 @@ class RecognitionService:
         if actor_id == user_id:
             raise InvalidInput("You can't give yourself an award.")
         now = self._clock.now()
+        # The suggestion is identified by its slot's week; the award goes to the week it is
+        # given in, by the same rule as `/award give`.
+        given_week = award_week(now, settings.zone)
         async with self._db.transaction() as conn:
             record = await post_sql.get(conn, guild_id, week, PostKind.SUGGESTION)
             if record is None or record.suggested_user_id != user_id:
                 raise NotFound("This suggestion is no longer valid.")
             if record.awarded_at is not None:
                 raise Conflict(f"Already done: <@{user_id}> was made tutor of the week.")
-            current = await award_sql.tutor_of_the_week(conn, guild_id, week)
+            current = await award_sql.tutor_of_the_week(conn, guild_id, given_week)
             if current is not None and current.user_id == user_id:
                 raise Conflict(f"Already done: <@{user_id}> is tutor of the week.")
             if current is not None:
@@ -270,7 +300,7 @@ class RecognitionService:
                 reason=SUGGESTED_REASON,
                 points=DEFAULT_AWARD_POINTS[AwardKind.TUTOR_OF_THE_WEEK],
                 private=False,
-                week=week,
+                week=given_week,
                 actor_id=actor_id,
                 now=now,
             )
@@ -401,7 +431,7 @@ class RecognitionService:
         since = min(week_start(slot.post_at, tz), week_start(now, tz))
         async with self._db.transaction() as conn:
             stats = await post_sql.mentor_week_stats(conn, guild_id, since, now)
-            already = await award_sql.tutor_of_the_week(conn, guild_id, slot.week_key)
+            already = await award_sql.tutor_of_the_week(conn, guild_id, award_week(now, tz))
             pick = None if already is not None else suggest_tutor_of_week(stats)
             claimed = await post_sql.claim(
                 conn,

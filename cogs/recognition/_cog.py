@@ -39,7 +39,12 @@ from cogs.recognition._render import (
     suggestion_text,
     weekly_post_embed,
 )
-from cogs.recognition._views import AwardSuggestionButton, post_shout_out, suggestion_view
+from cogs.recognition._views import (
+    AwardSuggestionButton,
+    mark_replaced,
+    post_shout_out,
+    suggestion_view,
+)
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
@@ -253,6 +258,8 @@ class RecognitionCog(commands.Cog):
             private=private,
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
+        if result.replaced is not None:
+            await mark_replaced(self.bot, result.replaced, result.award)
         posted = await post_shout_out(self.bot, result)
         reply = award_reply(result, posted)
         if result.award.private:

@@ -61,6 +61,14 @@ def shout_out_text(award: Award) -> str:
     return clip("\n".join(lines), 2000)
 
 
+def replaced_shout_out_text(award: Award, replaced_by: Award | None) -> str:
+    """A tutor-of-the-week shout-out after a teacher chose someone else (pings nobody again)."""
+    head = f"~~🏆 <@{award.user_id}> is this week's **tutor of the week**!~~"
+    if replaced_by is None:
+        return f"{head}\nThis award was taken back."
+    return f"{head}\nReplaced by <@{replaced_by.user_id}> as this week's tutor of the week."
+
+
 def award_reply(result: AwardResult, posted: bool) -> str:
     """The teacher's private confirmation of `/award give`."""
     award = result.award

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.domain.shoutouts import Award
 from bot.errors import InvalidInput
 from bot.services.recognition import AwardResult, TutorSuggestion
 from cogs._shared import (
@@ -19,7 +20,7 @@ from cogs._shared import (
     only_pings,
     require_teacher,
 )
-from cogs.recognition._render import award_reply, shout_out_text
+from cogs.recognition._render import award_reply, replaced_shout_out_text, shout_out_text
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
@@ -110,8 +111,28 @@ async def post_shout_out(bot: ClassMentorBot, result: AwardResult) -> bool:
     except discord.HTTPException:
         log.warning("could not post the shout-out for award %s", result.award.id, exc_info=True)
         return False
-    await bot.services.recognition.record_shout_out(result.award.id, channel_id, message.id)
+    state = await bot.services.recognition.record_shout_out(result.award.id, channel_id, message.id)
+    if not state.standing:
+        # Another teacher replaced this tutor of the week while the shout-out was on its way.
+        await mark_replaced(bot, state.award, state.replaced_by)
     return True
+
+
+async def mark_replaced(bot: ClassMentorBot, award: Award, replaced_by: Award | None) -> None:
+    """Edit a replaced tutor of the week's shout-out, so only one stays live in the channel."""
+    if award.channel_id is None or award.message_id is None:
+        return  # not posted yet: its sender sees the award replaced and edits it then
+    message = bot.get_partial_messageable(
+        award.channel_id, guild_id=award.guild_id
+    ).get_partial_message(award.message_id)
+    try:
+        await message.edit(
+            content=replaced_shout_out_text(award, replaced_by), allowed_mentions=NO_PINGS
+        )
+    except discord.NotFound:
+        pass  # someone already deleted it
+    except discord.HTTPException:
+        log.warning("could not mark the shout-out of award %s as replaced", award.id)
 
 
 # ----- the cog ---------------------------------------------------------------------------------

@@ -366,3 +366,57 @@ async def test_suggestion_missed_while_down_is_sent_before_the_post(classroom: C
     await classroom.run_jobs()
     (notice,) = classroom.sim.messages(classroom.mentors_channel)
     assert f"<@{classroom.carol.id}>" in notice.content
+
+
+async def test_two_teachers_giving_tutor_of_the_week_at_once_leave_one_live_shout_out(
+    classroom: Classroom,
+) -> None:
+    pairs = [(classroom.alice, classroom.bob), (classroom.carol, classroom.dan)]
+    for first, second in pairs:
+        await asyncio.gather(
+            classroom.slash(
+                classroom.teacher, "award give", student=first, kind="tutor_of_the_week"
+            ),
+            classroom.slash(
+                classroom.owner, "award give", student=second, kind="tutor_of_the_week"
+            ),
+        )
+    await classroom.sim.settle()
+    assert await count(classroom, "SELECT COUNT(*) FROM awards WHERE undone_at IS NULL") == 1
+    tutor = await count(
+        classroom,
+        "SELECT user_id FROM awards WHERE undone_at IS NULL AND kind = 'tutor_of_the_week'",
+    )
+    posts = shout_outs(classroom)
+    live = [m for m in posts if "~~" not in m.content]
+    assert len(posts) == 4  # every shout-out was posted; the replaced ones say so
+    assert [m.content.split()[1] for m in live] == [f"<@{tutor}>"]
+    for replaced in [m for m in posts if m not in live]:
+        assert "Replaced by <@" in replaced.content  # by whoever replaced it at the time
+        assert replaced.pinged_user_ids == [int(replaced.content.split("<@")[1].split(">")[0])]
+
+
+async def test_the_suggestion_button_and_award_give_count_the_same_week(
+    classroom: Classroom,
+) -> None:
+    # A Monday post: its suggestion comes on Sunday, the last day of the week before.
+    await classroom.slash(classroom.teacher, "setup schedule", post_day=0, post_time="15:00")
+    await confirmed_session(classroom, classroom.alice, classroom.bob)
+    await move_to(classroom, datetime(2026, 11, 22, 15, 0, tzinfo=UTC))  # Sunday
+    (notice,) = classroom.sim.messages(classroom.mentors_channel)
+    [(_, custom_id, _)] = notice.buttons()
+    await classroom.sim.click(classroom.teacher, notice, custom_id)
+    # The same day, another teacher picks someone else: it replaces, it does not add a second.
+    again = await classroom.slash(
+        classroom.owner, "award give", student=classroom.carol, kind="tutor_of_the_week"
+    )
+    assert f"This replaces <@{classroom.alice.id}>" in again.content
+    assert (
+        await count(
+            classroom,
+            "SELECT COUNT(*) FROM awards WHERE kind = 'tutor_of_the_week' AND undone_at IS NULL",
+        )
+        == 1
+    )
+    live = [m for m in shout_outs(classroom) if "~~" not in m.content]
+    assert len(live) == 1 and f"<@{classroom.carol.id}>" in live[0].content
