@@ -14,6 +14,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.points import AwardKind
+from bot.domain.text import clean_text
 from bot.domain.weeks import (
     Weekday,
     is_post_due,
@@ -88,12 +89,7 @@ def award_week(given_at: datetime, zone: ZoneInfo) -> str:
 
 def clean_reason(raw: str | None) -> str:
     """An award's reason on one line, at most 200 characters; raises ValueError if longer."""
-    reason = " ".join((raw or "").split())
-    if len(reason) > MAX_REASON_LENGTH:
-        raise ValueError(
-            f"A reason is at most {MAX_REASON_LENGTH} characters (this one has {len(reason)})."
-        )
-    return reason
+    return clean_text(raw, what="The reason", max_length=MAX_REASON_LENGTH, required=False)
 
 
 def suggestion_weekday(post_weekday: int) -> int:
