@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,19 @@ PERIOD_CHOICES = [app_commands.Choice(name=name, value=p.value) for p, name in P
 # A weekly post or suggestion Discord refused is tried again a few times, then left for next week.
 RETRY_DELAY = timedelta(minutes=10)
 MAX_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class ClaimedPost:
+    """A weekly post or suggestion claimed in the database, ready to send."""
+
+    guild_id: int
+    kind: PostKind
+    week_key: str
+    channel_id: int
+    content: str
+    embed: discord.Embed | None = None
+    view: discord.ui.View | None = None
 
 
 def weekly_post_job(guild_id: int) -> str:
@@ -166,63 +180,68 @@ class RecognitionCog(commands.Cog):
 
     async def send_weekly_post(self, guild_id: int) -> None:
         """Claim this week's post in the database, then send it (nothing if not due or done)."""
-        service = self.bot.services.recognition
-        summary = await service.claim_weekly_post(guild_id)
+        summary = await self.bot.services.recognition.claim_weekly_post(guild_id)
         if summary is None:
             return
-        channel = self.bot.get_partial_messageable(summary.channel_id, guild_id=guild_id)
-        try:
-            message = await channel.send(
-                "📣 **Weekly shout-outs!**",
+        await self._deliver(
+            ClaimedPost(
+                guild_id=guild_id,
+                kind=PostKind.LEADERBOARD,
+                week_key=summary.week_key,
+                channel_id=summary.channel_id,
+                content="📣 **Weekly shout-outs!**",
                 embed=weekly_post_embed(summary),
-                allowed_mentions=NO_PINGS,
-            )
-        except discord.HTTPException:
-            # Discord refused: drop the claim so a retry (or a restart this week) sends it.
-            log.warning("weekly post for %s refused; will retry", guild_id, exc_info=True)
-            await service.post_failed(guild_id, summary.week_key, PostKind.LEADERBOARD)
-            self._retry(
-                weekly_post_job(guild_id),
-                guild_id,
-                functools.partial(self.send_weekly_post, guild_id),
-            )
-            return
-        self._retries.pop((weekly_post_job(guild_id), guild_id), None)
-        await service.post_sent(
-            guild_id, summary.week_key, PostKind.LEADERBOARD, summary.channel_id, message.id
+            ),
+            job_id=weekly_post_job(guild_id),
+            again=functools.partial(self.send_weekly_post, guild_id),
         )
 
     async def send_suggestion(self, guild_id: int) -> None:
         """The day before the post: suggest a tutor of the week to the teacher."""
-        service = self.bot.services.recognition
-        suggestion = await service.claim_suggestion(guild_id)
+        suggestion = await self.bot.services.recognition.claim_suggestion(guild_id)
         if suggestion is None:
             return
-        channel = self.bot.get_partial_messageable(suggestion.channel_id, guild_id=guild_id)
-        view = suggestion_view(suggestion)
+        await self._deliver(
+            ClaimedPost(
+                guild_id=guild_id,
+                kind=PostKind.SUGGESTION,
+                week_key=suggestion.week_key,
+                channel_id=suggestion.channel_id,
+                content=suggestion_text(suggestion),
+                view=suggestion_view(suggestion),
+            ),
+            job_id=suggestion_job(guild_id),
+            again=functools.partial(self.send_suggestion, guild_id),
+        )
+
+    async def _deliver(
+        self, post: ClaimedPost, *, job_id: str, again: functools.partial[Any]
+    ) -> None:
+        """Send a claimed post, then record it; if Discord refuses, drop the claim and retry.
+
+        The one home of claim → send → release/retry → mark sent, for the weekly post and the
+        suggestion alike (the claim itself is the service's: see ``claim_weekly_post``).
+        """
+        service = self.bot.services.recognition
+        channel = self.bot.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
+        extras: dict[str, Any] = {}
+        if post.embed is not None:
+            extras["embed"] = post.embed
+        if post.view is not None:
+            extras["view"] = post.view
         try:
-            if view is None:
-                message = await channel.send(
-                    suggestion_text(suggestion), allowed_mentions=discord.AllowedMentions.none()
-                )
-            else:
-                message = await channel.send(
-                    suggestion_text(suggestion),
-                    view=view,
-                    allowed_mentions=discord.AllowedMentions.none(),
-                )
+            message = await channel.send(post.content, allowed_mentions=NO_PINGS, **extras)
         except discord.HTTPException:
-            log.warning("tutor suggestion for %s refused; will retry", guild_id, exc_info=True)
-            await service.post_failed(guild_id, suggestion.week_key, PostKind.SUGGESTION)
-            self._retry(
-                suggestion_job(guild_id),
-                guild_id,
-                functools.partial(self.send_suggestion, guild_id),
+            # Discord refused: drop the claim so a retry (or a restart this week) sends it.
+            log.warning(
+                "%s for %s refused; will retry", post.kind.value, post.guild_id, exc_info=True
             )
+            await service.post_failed(post.guild_id, post.week_key, post.kind)
+            self._retry(job_id, post.guild_id, again)
             return
-        self._retries.pop((suggestion_job(guild_id), guild_id), None)
+        self._retries.pop((job_id, post.guild_id), None)
         await service.post_sent(
-            guild_id, suggestion.week_key, PostKind.SUGGESTION, suggestion.channel_id, message.id
+            post.guild_id, post.week_key, post.kind, post.channel_id, message.id
         )
 
     # ----- commands -----------------------------------------------------------------------
