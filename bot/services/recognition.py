@@ -48,6 +48,7 @@ from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.classes import ClassService
 from db import awards as award_sql
 from db import ledger as ledger_sql
+from db import shout_outs as outbox_sql
 from db import weekly_posts as post_sql
 from db.database import Database
 
@@ -93,15 +94,15 @@ class AwardResult:
 
 
 @dataclass(frozen=True)
-class ShoutOutState:
-    """An award whose shout-out was just posted, as it stands now."""
+class ShoutOutLine:
+    """One award's part of a posted shout-out message, as it stands now."""
 
     award: Award
-    replaced_by: Award | None  # the tutor of the week who replaced it meanwhile
+    replaced_by: Award | None  # an undone tutor of the week: who holds the title now
 
     @property
     def standing(self) -> bool:
-        """The award was not undone or replaced while its shout-out was being sent."""
+        """The award was not undone (or replaced) since."""
         return self.award.undone_at is None
 
 
@@ -227,26 +228,40 @@ class RecognitionService:
                 actor_id=actor_id,
                 now=now,
             )
-        channel = None if private else settings.announcements_channel_id
+            channel = None if private else settings.announcements_channel_id
+            if channel is not None:
+                await outbox_sql.enqueue(conn, award.id, guild_id, channel, now)
         return AwardResult(award=award, replaced=replaced, shout_out_channel_id=channel)
 
-    async def record_shout_out(
-        self, award_id: int, channel_id: int, message_id: int
-    ) -> ShoutOutState:
-        """Remember the shout-out message of an award (an undo removes it).
+    # ----- shout-outs (posted from the outbox, several to a message) ------------------------
 
-        Also says whether the award still stands: a second tutor of the week given while the
-        first one's shout-out was on its way has already replaced it, and the message must say so.
+    async def shout_out_channels(self) -> list[int]:
+        """Channels with shout-outs waiting to be posted (at start-up: what a stop left behind)."""
+        async with self._db.reading() as conn:
+            return await outbox_sql.channels_waiting(conn)
+
+    async def waiting_shout_outs(self, channel_id: int) -> list[Award]:
+        """Standing awards whose shout-out waits for this channel; withdrawn ones are dropped."""
+        async with self._db.transaction() as conn:
+            await outbox_sql.drop_withdrawn(conn, channel_id)
+            return await outbox_sql.waiting(conn, channel_id)
+
+    async def shout_outs_posted(
+        self, channel_id: int, message_id: int, award_ids: list[int]
+    ) -> list[ShoutOutLine]:
+        """Record the message that carried these shout-outs; returns its lines as they stand now.
+
+        An award undone or replaced while its message was on its way shows in the result as
+        such, so the sender can correct the message at once.
         """
         async with self._db.transaction() as conn:
-            await award_sql.set_shout_out(conn, award_id, channel_id, message_id)
-            award = await award_sql.get(conn, award_id)
-            replaced_by = None
-            if award.undone_at is not None and award.kind is AwardKind.TUTOR_OF_THE_WEEK:
-                replaced_by = await award_sql.tutor_of_the_week(
-                    conn, award.guild_id, award.week_key
-                )
-        return ShoutOutState(award=award, replaced_by=replaced_by)
+            await outbox_sql.mark_posted(conn, award_ids, channel_id, message_id)
+            return await _message_lines(conn, channel_id, message_id)
+
+    async def shout_out_message(self, channel_id: int, message_id: int) -> list[ShoutOutLine]:
+        """What one posted shout-out message should say now (awards undone or replaced since)."""
+        async with self._db.reading() as conn:
+            return await _message_lines(conn, channel_id, message_id)
 
     async def undo_award(self, guild_id: int, actor_id: int, student_id: int) -> Award:
         """Undo a student's most recent award from the last 7 days; returns it, now undone.
@@ -304,9 +319,10 @@ class RecognitionService:
                 actor_id=actor_id,
                 now=now,
             )
-        return AwardResult(
-            award=award, replaced=None, shout_out_channel_id=settings.announcements_channel_id
-        )
+            channel = settings.announcements_channel_id
+            if channel is not None:
+                await outbox_sql.enqueue(conn, award.id, guild_id, channel, now)
+        return AwardResult(award=award, replaced=None, shout_out_channel_id=channel)
 
     # ----- leaderboard --------------------------------------------------------------------
 
@@ -530,6 +546,18 @@ async def _grant(
         created_by=actor_id,
     )
     return award
+
+
+async def _message_lines(
+    conn: aiosqlite.Connection, channel_id: int, message_id: int
+) -> list[ShoutOutLine]:
+    lines = []
+    for award in await outbox_sql.in_message(conn, channel_id, message_id):
+        replaced_by = None
+        if award.undone_at is not None and award.kind is AwardKind.TUTOR_OF_THE_WEEK:
+            replaced_by = await award_sql.tutor_of_the_week(conn, award.guild_id, award.week_key)
+        lines.append(ShoutOutLine(award=award, replaced_by=replaced_by))
+    return lines
 
 
 async def _take_back(

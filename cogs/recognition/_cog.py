@@ -32,6 +32,7 @@ from cogs._shared import (
     require_teacher,
     subject_autocomplete,
 )
+from cogs.recognition._posting import ShoutOutPoster
 from cogs.recognition._render import (
     PERIOD_NAMES,
     award_reply,
@@ -40,12 +41,7 @@ from cogs.recognition._render import (
     suggestion_text,
     weekly_post_embed,
 )
-from cogs.recognition._views import (
-    AwardSuggestionButton,
-    mark_replaced,
-    post_shout_out,
-    suggestion_view,
-)
+from cogs.recognition._views import AwardSuggestionButton, suggestion_view
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
@@ -97,16 +93,19 @@ class RecognitionCog(commands.Cog):
         self.bot = bot
         self._scheduled: set[int] = set()
         self._retries: dict[tuple[str, int], int] = {}
+        self.shout_outs = ShoutOutPoster(bot)
 
     async def cog_load(self) -> None:
         """Re-add the persistent button; rebuild every class's jobs from the database."""
         self.bot.add_dynamic_items(AwardSuggestionButton)
         for settings in await self.bot.services.classes.configured_classes():
             await self.schedule_class(settings)
+        await self.shout_outs.resume()
 
     async def cog_unload(self) -> None:
         """Forget the button and the jobs (for reloads)."""
         self.bot.remove_dynamic_items(AwardSuggestionButton)
+        self.shout_outs.stop()
         for guild_id in list(self._scheduled):
             self.unschedule_class(guild_id)
 
@@ -163,6 +162,11 @@ class RecognitionCog(commands.Cog):
         """`/setup` changed the class: the new schedule takes effect at once."""
         if settings.configured:
             await self.schedule_class(settings)
+
+    @commands.Cog.listener()
+    async def on_shout_out_queued(self, channel_id: int) -> None:
+        """An award outside this cog's commands (the suggestion button) queued a shout-out."""
+        self.shout_outs.wake(channel_id)
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
@@ -276,13 +280,20 @@ class RecognitionCog(commands.Cog):
             points=points,
             private=private,
         )
+        replaced = result.replaced
+        if replaced is not None and replaced.channel_id and replaced.message_id:
+            # Its shout-out is already out: strike it through. (Not out yet: the poster does.)
+            self.shout_outs.correct(replaced.channel_id, replaced.message_id, replaced.guild_id)
+        if result.shout_out_channel_id is not None:
+            # The shout-out is in the outbox: the teacher's reply never waits for it.
+            self.shout_outs.wake(result.shout_out_channel_id)
+        if not result.award.private:
+            await interaction.response.send_message(
+                award_reply(result), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if result.replaced is not None:
-            await mark_replaced(self.bot, result.replaced, result.award)
-        posted = await post_shout_out(self.bot, result)
-        reply = award_reply(result, posted)
-        if result.award.private:
-            reply += await self._tell_privately(student, result.award)
+        reply = award_reply(result) + await self._tell_privately(student, result.award)
         await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def _tell_privately(self, student: discord.Member, award: Award) -> str:
@@ -309,16 +320,12 @@ class RecognitionCog(commands.Cog):
         )
         removed = ""
         if award.channel_id is not None and award.message_id is not None:
-            message = self.bot.get_partial_messageable(
-                award.channel_id, guild_id=award.guild_id
-            ).get_partial_message(award.message_id)
-            try:
-                await message.delete()
+            if await self.shout_outs.refresh(award.channel_id, award.message_id, award.guild_id):
                 removed = " I removed its shout-out."
-            except discord.NotFound:
-                pass  # someone already deleted it
-            except discord.HTTPException:
+            else:
                 removed = " I couldn't remove its shout-out; please delete it by hand."
+        elif not award.private:
+            removed = " Its shout-out will not be posted."
         await interaction.response.send_message(
             f"↩️ Took back <@{award.user_id}>'s **{award_title(award.kind)}** "
             f"(−{award.points} points).{removed}",
