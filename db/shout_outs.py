@@ -23,9 +23,40 @@ async def enqueue(
 
 
 async def channels_waiting(conn: aiosqlite.Connection) -> list[int]:
-    """Channels with at least one shout-out waiting."""
-    async with conn.execute("SELECT DISTINCT channel_id FROM shout_out_outbox") as cur:
+    """Channels with at least one shout-out to post or posted message to correct."""
+    async with conn.execute(
+        "SELECT channel_id FROM shout_out_outbox UNION SELECT channel_id FROM shout_out_corrections"
+    ) as cur:
         return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def enqueue_correction(
+    conn: aiosqlite.Connection, channel_id: int, message_id: int, guild_id: int, now: datetime
+) -> None:
+    """Queue a posted message for correction (an award in it was undone or replaced)."""
+    await conn.execute(
+        "INSERT INTO shout_out_corrections (channel_id, message_id, guild_id, queued_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, message_id) DO NOTHING",
+        (channel_id, message_id, guild_id, to_db(now)),
+    )
+
+
+async def corrections_waiting(conn: aiosqlite.Connection, channel_id: int) -> list[tuple[int, int]]:
+    """``(message_id, guild_id)`` of the channel's posted messages still to correct."""
+    async with conn.execute(
+        "SELECT message_id, guild_id FROM shout_out_corrections WHERE channel_id = ?"
+        " ORDER BY message_id",
+        (channel_id,),
+    ) as cur:
+        return [(int(row[0]), int(row[1])) for row in await cur.fetchall()]
+
+
+async def correction_done(conn: aiosqlite.Connection, channel_id: int, message_id: int) -> None:
+    """The message now says what stands."""
+    await conn.execute(
+        "DELETE FROM shout_out_corrections WHERE channel_id = ? AND message_id = ?",
+        (channel_id, message_id),
+    )
 
 
 async def drop_withdrawn(conn: aiosqlite.Connection, channel_id: int) -> None:

@@ -256,7 +256,23 @@ class RecognitionService:
         """
         async with self._db.transaction() as conn:
             await outbox_sql.mark_posted(conn, award_ids, channel_id, message_id)
-            return await _message_lines(conn, channel_id, message_id)
+            lines = await _message_lines(conn, channel_id, message_id)
+            if not all(line.standing for line in lines):
+                guild_id = lines[0].award.guild_id
+                await outbox_sql.enqueue_correction(
+                    conn, channel_id, message_id, guild_id, self._clock.now()
+                )
+        return lines
+
+    async def corrections_waiting(self, channel_id: int) -> list[tuple[int, int]]:
+        """Posted messages in a channel to correct: ``(message_id, guild_id)``."""
+        async with self._db.reading() as conn:
+            return await outbox_sql.corrections_waiting(conn, channel_id)
+
+    async def correction_done(self, channel_id: int, message_id: int) -> None:
+        """A posted message now says what stands."""
+        async with self._db.transaction() as conn:
+            await outbox_sql.correction_done(conn, channel_id, message_id)
 
     async def shout_out_message(self, channel_id: int, message_id: int) -> list[ShoutOutLine]:
         """What one posted shout-out message should say now (awards undone or replaced since)."""
@@ -563,9 +579,16 @@ async def _message_lines(
 async def _take_back(
     conn: aiosqlite.Connection, award: Award, actor_id: int, now: datetime
 ) -> Award:
-    """Mark an award undone and append the negating ledger entry; returns it, undone."""
+    """Mark an award undone and append the negating ledger entry; returns it, undone.
+
+    A shout-out already posted is queued for correction in the same transaction.
+    """
     if not await award_sql.mark_undone(conn, award.id, actor_id, now):
         raise Conflict("That award was already undone.")
+    if award.channel_id is not None and award.message_id is not None:
+        await outbox_sql.enqueue_correction(
+            conn, award.channel_id, award.message_id, award.guild_id, now
+        )
     await ledger_sql.add_entry(
         conn,
         guild_id=award.guild_id,

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -42,12 +43,14 @@ from cogs.recognition._render import (
     weekly_post_embed,
 )
 from cogs.recognition._views import AwardSuggestionButton, suggestion_view
+from db.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
 
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KIND_CHOICES = [app_commands.Choice(name=AWARD_LABELS[k], value=k.value) for k in AwardKind]
 PERIOD_CHOICES = [app_commands.Choice(name=name, value=p.value) for p, name in PERIOD_NAMES.items()]
@@ -184,7 +187,13 @@ class RecognitionCog(commands.Cog):
 
     async def send_weekly_post(self, guild_id: int) -> None:
         """Claim this week's post in the database, then send it (nothing if not due or done)."""
-        summary = await self.bot.services.recognition.claim_weekly_post(guild_id)
+        again = functools.partial(self.send_weekly_post, guild_id)
+        summary = await self._claim(
+            self.bot.services.recognition.claim_weekly_post(guild_id),
+            job_id=weekly_post_job(guild_id),
+            guild_id=guild_id,
+            again=again,
+        )
         if summary is None:
             return
         await self._deliver(
@@ -197,12 +206,18 @@ class RecognitionCog(commands.Cog):
                 embed=weekly_post_embed(summary),
             ),
             job_id=weekly_post_job(guild_id),
-            again=functools.partial(self.send_weekly_post, guild_id),
+            again=again,
         )
 
     async def send_suggestion(self, guild_id: int) -> None:
         """The day before the post: suggest a tutor of the week to the teacher."""
-        suggestion = await self.bot.services.recognition.claim_suggestion(guild_id)
+        again = functools.partial(self.send_suggestion, guild_id)
+        suggestion = await self._claim(
+            self.bot.services.recognition.claim_suggestion(guild_id),
+            job_id=suggestion_job(guild_id),
+            guild_id=guild_id,
+            again=again,
+        )
         if suggestion is None:
             return
         await self._deliver(
@@ -215,8 +230,24 @@ class RecognitionCog(commands.Cog):
                 view=suggestion_view(suggestion),
             ),
             job_id=suggestion_job(guild_id),
-            again=functools.partial(self.send_suggestion, guild_id),
+            again=again,
         )
+
+    async def _claim(
+        self,
+        claim: Awaitable[T | None],
+        *,
+        job_id: str,
+        guild_id: int,
+        again: functools.partial[Any],
+    ) -> T | None:
+        """Claim a post in the database; a busy or unwritable store postpones it to a retry."""
+        try:
+            return await claim
+        except StoreError as exc:
+            log.warning("%s postponed: %s", job_id, exc)
+            self._retry(job_id, guild_id, again)
+            return None
 
     async def _deliver(
         self, post: ClaimedPost, *, job_id: str, again: functools.partial[Any]
@@ -281,9 +312,9 @@ class RecognitionCog(commands.Cog):
             private=private,
         )
         replaced = result.replaced
-        if replaced is not None and replaced.channel_id and replaced.message_id:
-            # Its shout-out is already out: strike it through. (Not out yet: the poster does.)
-            self.shout_outs.correct(replaced.channel_id, replaced.message_id, replaced.guild_id)
+        if replaced is not None and replaced.channel_id is not None:
+            # Its posted shout-out was queued for correction with the replacement.
+            self.shout_outs.wake(replaced.channel_id)
         if result.shout_out_channel_id is not None:
             # The shout-out is in the outbox: the teacher's reply never waits for it.
             self.shout_outs.wake(result.shout_out_channel_id)

@@ -20,6 +20,7 @@ import discord
 
 from cogs._shared import NO_PINGS, only_pings
 from cogs.recognition._render import pack_shout_outs, shout_out_message, shout_out_text
+from db.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
@@ -42,7 +43,6 @@ class ShoutOutPoster:
         self._more: set[int] = set()  # channels that got new shout-outs while being posted
         self._hurry = asyncio.Event()  # set by drain(): post now, skip the window
         self._last_post: dict[int, float] = {}
-        self._corrections: set[asyncio.Task[bool]] = set()
 
     def wake(self, channel_id: int) -> None:
         """A shout-out was queued for ``channel_id``: post it now or with the next batch."""
@@ -53,14 +53,6 @@ class ShoutOutPoster:
             )
         else:
             self._more.add(channel_id)
-
-    def correct(self, channel_id: int, message_id: int, guild_id: int) -> None:
-        """An award in a posted message was replaced: update that message in the background."""
-        task = asyncio.get_running_loop().create_task(
-            self.refresh(channel_id, message_id, guild_id)
-        )
-        self._corrections.add(task)
-        task.add_done_callback(self._corrections.discard)
 
     async def resume(self) -> None:
         """Post whatever a stop left in the outbox (start-up)."""
@@ -74,17 +66,14 @@ class ShoutOutPoster:
         """
         self._hurry.set()
         try:
-            while pending := [
-                *(t for t in self._tasks.values() if not t.done()),
-                *self._corrections,
-            ]:
+            while pending := [t for t in self._tasks.values() if not t.done()]:
                 await asyncio.gather(*pending, return_exceptions=True)
         finally:
             self._hurry.clear()
 
     def stop(self) -> None:
         """Stop posting (the outbox keeps what is left for the next start)."""
-        for task in [*self._tasks.values(), *self._corrections]:
+        for task in self._tasks.values():
             task.cancel()
         self._tasks.clear()
 
@@ -96,13 +85,16 @@ class ShoutOutPoster:
             self._more.discard(channel_id)
             try:
                 await self._post_waiting(channel_id)
-            except discord.HTTPException:
+            except (discord.HTTPException, StoreError) as exc:
+                # Nothing is lost: the shout-outs stay in the outbox until a post succeeds.
                 log.warning(
-                    "Discord refused shout-outs for channel %s; retrying in %.0f s",
+                    "shout-outs for channel %s not posted (%s); retrying in %.0f s",
                     channel_id,
+                    exc,
                     RETRY_AFTER_S,
-                    exc_info=True,
                 )
+                if self._hurry.is_set():
+                    return  # draining: leave it for the next wake-up or start-up
                 await self._pause(RETRY_AFTER_S)
                 self._more.add(channel_id)
             if channel_id not in self._more:
@@ -120,6 +112,7 @@ class ShoutOutPoster:
             await asyncio.wait_for(self._hurry.wait(), seconds)
 
     async def _post_waiting(self, channel_id: int) -> None:
+        """Post the channel's waiting shout-outs, then correct messages whose awards changed."""
         service = self._bot.services.recognition
         waiting = await service.waiting_shout_outs(channel_id)
         for batch in pack_shout_outs(waiting):
@@ -136,6 +129,8 @@ class ShoutOutPoster:
             if not all(line.standing for line in lines):
                 # Undone or replaced while on its way: correct the message at once.
                 await self.refresh(channel_id, message.id, first.guild_id)
+        for message_id, guild_id in await service.corrections_waiting(channel_id):
+            await self.refresh(channel_id, message_id, guild_id)
 
     async def refresh(self, channel_id: int, message_id: int, guild_id: int) -> bool:
         """Make a posted shout-out message say what stands now; ``False`` if Discord refused.
@@ -156,6 +151,8 @@ class ShoutOutPoster:
         except discord.NotFound:
             pass  # someone already deleted it
         except discord.HTTPException:
+            # Left in the database: tried again with the channel's next post or at start-up.
             log.warning("could not update shout-out message %s", message_id, exc_info=True)
             return False
+        await self._bot.services.recognition.correction_done(channel_id, message_id)
         return True

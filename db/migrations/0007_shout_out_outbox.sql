@@ -10,3 +10,13 @@ CREATE TABLE shout_out_outbox (
 );
 CREATE INDEX shout_out_outbox_by_channel ON shout_out_outbox (channel_id, award_id);
 CREATE INDEX awards_by_message ON awards (message_id) WHERE message_id IS NOT NULL;
+
+-- Posted shout-out messages to bring up to date (an award in them was undone or replaced),
+-- written in the same transaction as the undo; removed once the message says what stands.
+CREATE TABLE shout_out_corrections (
+    channel_id  INTEGER NOT NULL,
+    message_id  INTEGER NOT NULL,
+    guild_id    INTEGER NOT NULL REFERENCES classes(guild_id) ON DELETE CASCADE,
+    queued_at   TEXT NOT NULL,
+    PRIMARY KEY (channel_id, message_id)
+);

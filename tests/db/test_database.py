@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from db.database import Database, DatabaseError, Migration, bundled_migrations
-from db.errors import StoreBusy
+from db.errors import StoreBusy, StoreReadOnly
+from tests.faults import read_only_file
 
 MIGRATIONS = [
     Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);"),
@@ -213,3 +215,12 @@ async def test_data_errors_are_not_disguised_as_store_errors(tmp_path: Path) -> 
                 await conn.execute("INSERT INTO missing VALUES (1)")
     finally:
         await db.close()
+
+
+async def test_opening_a_database_that_cannot_be_written_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "class.db"
+    with contextlib.closing(sqlite3.connect(path)) as old:  # a rollback-journal file, not WAL yet
+        old.execute("CREATE TABLE a (x INTEGER)")
+        old.commit()
+    with read_only_file(path), pytest.raises(StoreReadOnly, match="permissions"):
+        await Database.open(path)

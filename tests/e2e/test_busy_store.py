@@ -6,48 +6,17 @@ a read-only file is one the operating system refuses to open for writing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
 import sqlite3
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Classroom
-
-
-@contextmanager
-def write_lock_held(path: Path) -> Iterator[None]:
-    """Another process's connection holding the database's write lock (like a backup tool)."""
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        yield
-        other.execute("ROLLBACK")
-    finally:
-        other.close()
-
-
-@contextmanager
-def read_only_file(path: Path) -> Iterator[None]:
-    """The database file cannot be opened for writing (for root too: the immutable flag)."""
-    if os.geteuid() == 0:
-        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
-        if done.returncode != 0:
-            pytest.skip("cannot make a file read-only for root here (no chattr)")
-        try:
-            yield
-        finally:
-            subprocess.run(["chattr", "-i", str(path)], check=True)
-    else:
-        path.chmod(0o444)
-        try:
-            yield
-        finally:
-            path.chmod(0o644)
+from tests.faults import read_only_file, write_lock_held
 
 
 def award_rows(path: Path) -> int:
@@ -110,3 +79,71 @@ async def test_read_only_database_gets_a_clear_answer_and_no_crash(
         await classroom.stop()
     await classroom.start()
     assert award_rows(path) == 0
+
+
+async def test_a_weekly_post_due_while_the_database_is_locked_is_retried(
+    classroom: Classroom,
+) -> None:
+    from tests.e2e.test_recognition import FRIDAY_POST, move_to, weekly_posts
+
+    assert classroom.db is not None
+    await classroom.db.set_busy_timeout(100)
+    with write_lock_held(classroom.config.database.path):
+        await move_to(classroom, FRIDAY_POST)
+    assert weekly_posts(classroom) == []
+    await move_to(classroom, FRIDAY_POST + timedelta(minutes=10))  # the retry
+    assert len(weekly_posts(classroom)) == 1
+
+
+async def until_deferred(room: Classroom, label: str) -> None:
+    """Wait until the simulated Discord saw the bot defer an interaction (an event, not a time)."""
+    for _ in range(1000):
+        if any(p.label == label and p.response_type in (5, 6) for p in _interactions(room)):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{label} was never deferred")
+
+
+def _interactions(room: Classroom) -> list[Any]:
+    return list(room.sim.api.interactions.values())
+
+
+async def test_a_slow_store_is_deferred_then_the_real_answer_follows(classroom: Classroom) -> None:
+    assert classroom.bot is not None
+    classroom.bot.tree.ack_after_s = 0.01
+    path = classroom.config.database.path
+    with write_lock_held(path):  # the store answers only once the test lets go of the lock
+        give = asyncio.create_task(
+            classroom.slash(
+                classroom.teacher, "award give", student=classroom.dan, kind="gold_star"
+            )
+        )
+        await until_deferred(classroom, "/award give")
+    result = await give
+    assert result.deferred and result.ephemeral
+    assert "received **Gold star" in result.content
+    assert award_rows(path) == 1
+
+
+async def test_a_slow_button_is_deferred_then_its_message_is_updated(
+    classroom: Classroom,
+) -> None:
+    from tests.e2e.test_recognition import THURSDAY_SUGGESTION, confirmed_session, move_to
+
+    assert classroom.bot is not None
+    await confirmed_session(classroom, classroom.alice, classroom.bob)
+    await move_to(classroom, THURSDAY_SUGGESTION)
+    (notice,) = classroom.sim.messages(classroom.mentors_channel)
+    [(_, custom_id, _)] = notice.buttons()
+    classroom.bot.tree.ack_after_s = 0.01
+    with write_lock_held(classroom.config.database.path):
+        click = asyncio.create_task(classroom.sim.click(classroom.teacher, notice, custom_id))
+        await until_deferred(classroom, f"component {custom_id!r}")
+    await click
+    await classroom.sim.settle()
+    for _ in range(1000):  # the edit follows the deferral once the store answers
+        if notice.buttons() == []:
+            break
+        await asyncio.sleep(0.01)
+    assert "made" in notice.content and notice.buttons() == []
+    assert award_rows(classroom.config.database.path) == 1

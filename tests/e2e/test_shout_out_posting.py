@@ -83,3 +83,40 @@ async def test_an_award_undone_before_its_shout_out_went_out_is_never_posted(
     assert "will not be posted" in undo.content
     posted = await shout_outs(classroom)
     assert len(posted) == 1 and f"<@{classroom.bob.id}>" not in posted[0].content
+
+
+async def test_a_stop_before_a_replaced_tutor_shout_out_was_corrected_still_corrects_it(
+    classroom: Classroom,
+) -> None:
+    await classroom.slash(
+        classroom.teacher, "award give", student=classroom.alice, kind="tutor_of_the_week"
+    )
+    (first,) = await shout_outs(classroom)
+    poster(classroom).window_s = 3600  # nothing more goes out before the stop
+    await classroom.slash(
+        classroom.owner, "award give", student=classroom.bob, kind="tutor_of_the_week"
+    )
+    assert not first.content.startswith("~~")
+    await classroom.restart()
+    posted = await shout_outs(classroom)
+    assert first.content.startswith("~~") and f"Replaced by <@{classroom.bob.id}>" in first.content
+    live = [m for m in posted if m.content.startswith("🏆")]
+    assert len(live) == 1 and f"<@{classroom.bob.id}>" in live[0].content
+    assert await count(classroom, "SELECT COUNT(*) FROM shout_out_corrections") == 0
+
+
+async def test_a_refused_shout_out_stays_waiting_and_is_posted_once_later(
+    classroom: Classroom,
+) -> None:
+    classroom.sim.fail_next("POST /channels/{channel_id}/messages", 503)
+    reply = await classroom.slash(
+        classroom.teacher, "award give", student=classroom.carol, kind="gold_star"
+    )
+    assert "Shout-out on its way" in reply.content  # the teacher is not shown Discord's trouble
+    await classroom.sim.settle()
+    assert classroom.sim.messages(classroom.announcements) == []
+    assert await count(classroom, "SELECT COUNT(*) FROM shout_out_outbox") == 1
+    await classroom.restart()  # while it waits to retry: the next start posts it
+    (posted,) = await shout_outs(classroom)
+    assert f"<@{classroom.carol.id}> earned an award" in posted.content
+    assert await count(classroom, "SELECT COUNT(*) FROM shout_out_outbox") == 0
