@@ -89,7 +89,7 @@ class ClassMentorTree(app_commands.CommandTree["ClassMentorBot"]):
                 and command.qualified_name.split()[0] not in BEFORE_SETUP
             ):
                 await self.client.services.classes.require_configured(interaction.guild_id)
-        except (UserFacingError, StoreError) as exc:
+        except Exception as exc:  # answered through the one error path, never left hanging
             await report_error(interaction, exc)
             return False
         return True

@@ -163,7 +163,10 @@ class Database:
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """A connection for reads; serialised with writers so a read never sees half a write."""
         async with self._lock:
-            yield self._conn
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise self._translated(exc) from exc
 
     async def schema_version(self) -> int:
         """The applied migration number (``PRAGMA user_version``)."""
