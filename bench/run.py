@@ -438,7 +438,7 @@ async def bench_requests(results: Results, folder: Path) -> None:
             "/award give (shout-out)",
             room.slash(c.teacher, "award give", student=bob, kind="gold_star", reason="Kind help"),
         )
-        expect(awarded, "Shout-out posted")
+        expect(awarded, "Shout-out on its way")
         expect(await measure("/leaderboard", room.slash(carol, "leaderboard")), "This week")
         # Jobs overdue from the jump (periodic checks) run first, unmeasured, one second early.
         member_route = "GET /guilds/{}/members/{}"

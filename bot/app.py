@@ -5,19 +5,20 @@ Everything it needs comes in through the constructor (built once in :mod:`bot.wi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
-import time as monotonic_time
-from collections import defaultdict, deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import RateLimited, UserFacingError
+from bot.admission import ACK_AFTER_S, AdmissionState, BurstLimiter
+from bot.errors import UserFacingError
 from db import meta as meta_sql
+from db.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -33,7 +34,8 @@ EXTENSIONS: tuple[str, ...] = ("cogs.setup", "cogs.mentors", "cogs.recognition",
 COMMAND_HASH_KEY = "command_tree_hash"
 # Commands anyone may use before /setup (everything else replies with a hint to run it).
 BEFORE_SETUP = frozenset({"setup"})
-# Per-user burst limit for commands and buttons: generous for a person, tight for a script.
+# Per-user burst limit for commands, buttons and forms (never autocomplete, which is every
+# keystroke): generous for a person, tight for a script.
 BURST_LIMIT = 8
 BURST_WINDOW_S = 10.0
 
@@ -51,16 +53,34 @@ def bot_intents() -> discord.Intents:
 
 
 class ClassMentorTree(app_commands.CommandTree["ClassMentorBot"]):
-    """The command tree: a set-up gate, a burst limit, and the one error handler."""
+    """The command tree: a burst limit, a set-up gate, and the one error handler.
+
+    Every interaction but autocomplete passes :meth:`admit` first (see :mod:`bot.admission`),
+    and is deferred if nothing answered it within ``ack_after_s``.
+    """
 
     def __init__(self, client: ClassMentorBot) -> None:
         super().__init__(client)
-        self._recent: defaultdict[int, deque[float]] = defaultdict(deque)
+        self.burst = BurstLimiter(BURST_LIMIT, BURST_WINDOW_S)
+        self.ack_after_s = ACK_AFTER_S
+        self._refusals: set[asyncio.Task[None]] = set()
+
+    def admit(self, interaction: discord.Interaction[Any]) -> bool:
+        """Count a command, button press or form; answer and drop it when the person bursts."""
+        if self.burst.allow(interaction.user.id):
+            return True
+        task = self.client.loop.create_task(
+            send_error(interaction, "Slow down a little, please: try again in a few seconds.")
+        )
+        self._refusals.add(task)  # keep a reference until it is sent
+        task.add_done_callback(self._refusals.discard)
+        return False
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Refuse bursts, and commands in a class that is not set up yet."""
+        """Refuse commands in a class that is not set up yet (autocomplete always passes)."""
+        if interaction.type is discord.InteractionType.autocomplete:
+            return True
         try:
-            self._check_burst(interaction.user.id)
             command = interaction.command
             if (
                 interaction.type is discord.InteractionType.application_command
@@ -69,19 +89,10 @@ class ClassMentorTree(app_commands.CommandTree["ClassMentorBot"]):
                 and command.qualified_name.split()[0] not in BEFORE_SETUP
             ):
                 await self.client.services.classes.require_configured(interaction.guild_id)
-        except UserFacingError as exc:
-            await send_error(interaction, exc.message)
+        except Exception as exc:  # answered through the one error path, never left hanging
+            await report_error(interaction, exc)
             return False
         return True
-
-    def _check_burst(self, user_id: int) -> None:
-        now = monotonic_time.monotonic()
-        recent = self._recent[user_id]
-        while recent and now - recent[0] > BURST_WINDOW_S:
-            recent.popleft()
-        if len(recent) >= BURST_LIMIT:
-            raise RateLimited("Slow down a little, please: try again in a few seconds.")
-        recent.append(now)
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -95,6 +106,9 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     original = getattr(error, "original", error)
     if isinstance(original, UserFacingError):
         await send_error(interaction, original.message)
+    elif isinstance(original, StoreError):
+        log.warning("interaction %s refused: %s", interaction.id, original)
+        await send_error(interaction, original.user_message)
     elif isinstance(error, app_commands.TransformerError):
         if error.type is discord.AppCommandOptionType.user:
             await send_error(interaction, "That person isn't a member of this server.")
@@ -163,6 +177,16 @@ class ClassMentorBot(commands.Bot):
         self.jobs = jobs
         self.clock = clock
         self._extensions = extensions
+
+    def _get_state(self, **options: Any) -> AdmissionState:
+        # Every interaction passes the tree's admission and acknowledgement watchdog first.
+        return AdmissionState(
+            dispatch=self.dispatch,
+            handlers=self._handlers,
+            hooks=self._hooks,
+            http=self.http,
+            **options,
+        )
 
     async def setup_hook(self) -> None:
         """Load features (each re-adds its persistent views), sync commands, start the jobs."""

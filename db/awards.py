@@ -12,7 +12,8 @@ from bot.domain.shoutouts import Award
 from db.timefmt import from_db, opt_from_db, to_db
 
 
-def _award(row: Any) -> Award:
+def award_from_row(row: Any) -> Award:
+    """An ``awards`` row as an :class:`Award`."""
     return Award(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -61,7 +62,7 @@ async def insert_award(
     ) as cur:
         row = await cur.fetchone()
     assert row is not None
-    return _award(row)
+    return award_from_row(row)
 
 
 async def tutor_of_the_week(
@@ -74,7 +75,7 @@ async def tutor_of_the_week(
         (guild_id, week_key),
     ) as cur:
         row = await cur.fetchone()
-    return _award(row) if row else None
+    return award_from_row(row) if row else None
 
 
 async def latest_for_student(
@@ -87,7 +88,7 @@ async def latest_for_student(
         (guild_id, user_id, to_db(since)),
     ) as cur:
         row = await cur.fetchone()
-    return _award(row) if row else None
+    return award_from_row(row) if row else None
 
 
 async def mark_undone(
@@ -110,14 +111,4 @@ async def public_awards_between(
         " AND awarded_at >= ? AND awarded_at < ? ORDER BY awarded_at, id",
         (guild_id, to_db(start), to_db(end)),
     ) as cur:
-        return [_award(row) for row in await cur.fetchall()]
-
-
-async def set_shout_out(
-    conn: aiosqlite.Connection, award_id: int, channel_id: int, message_id: int
-) -> None:
-    """Remember where an award's shout-out was posted (to remove it if the award is undone)."""
-    await conn.execute(
-        "UPDATE awards SET channel_id = ?, message_id = ? WHERE id = ?",
-        (channel_id, message_id, award_id),
-    )
+        return [award_from_row(row) for row in await cur.fetchall()]

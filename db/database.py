@@ -22,6 +22,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from db.errors import StoreBusy, StoreError, translate
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
@@ -64,25 +66,42 @@ def check_migrations(migrations: Iterable[Migration]) -> list[Migration]:
 class Database:
     """The one connection to the SQLite file, owned by the composition root."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
         self._conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self.busy_timeout_ms = busy_timeout_ms
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
         """Open (creating if needed) the database file with WAL, foreign keys and a busy timeout."""
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        # NORMAL is durable across application crashes in WAL mode and ~40% faster than FULL.
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        return cls(conn, path)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise translate(exc, path) or exc from exc
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable across application crashes in WAL mode and ~40% faster than FULL.
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            await conn.close()
+            # A read-only file that is not in WAL mode yet, a missing folder, a busy file...
+            raise translate(exc, path) or exc from exc
+        return cls(conn, path, busy_timeout_ms)
+
+    async def set_busy_timeout(self, busy_timeout_ms: int) -> None:
+        """How long a write waits for another process's lock before giving up as busy."""
+        async with self._lock:
+            await self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self.busy_timeout_ms = busy_timeout_ms
 
     async def close(self) -> None:
         """Wait for the running transaction, then close the connection."""
@@ -91,22 +110,63 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One atomic unit of work: commit on success, roll back everything on any error."""
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+        """One atomic unit of work: commit on success, roll back everything on any error.
+
+        A file another process keeps locked, a read-only file or a full disk raise a
+        :class:`~db.errors.StoreError` (nothing written). Waiting for our own earlier writers is
+        bounded by the busy timeout too, so a locked file cannot queue interactions forever.
+        """
+        await self._acquire()
+        try:
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._translated(exc) from exc
             try:
                 yield self._conn
-            except BaseException:
-                await self._conn.rollback()
+            except BaseException as exc:
+                await self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._translated(exc) from exc
                 raise
             else:
-                await self._conn.commit()
+                try:
+                    await self._conn.commit()
+                except sqlite3.Error as exc:
+                    await self._rollback()
+                    raise self._translated(exc) from exc
+        finally:
+            self._lock.release()
+
+    async def _acquire(self) -> None:
+        try:
+            async with asyncio.timeout(self.busy_timeout_ms / 1000):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise StoreBusy(
+                f"database {self.path}: earlier writes still waiting after "
+                f"{self.busy_timeout_ms} ms (another process holds a lock)"
+            ) from None
+
+    async def _rollback(self) -> None:
+        try:
+            await self._conn.rollback()
+        except sqlite3.Error:
+            log.warning("rollback failed on %s", self.path, exc_info=True)
+
+    def _translated(self, exc: sqlite3.Error) -> BaseException:
+        """The store's own error for a file problem; the driver's error itself otherwise."""
+        translated: StoreError | None = translate(exc, self.path)
+        return exc if translated is None else translated
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """A connection for reads; serialised with writers so a read never sees half a write."""
         async with self._lock:
-            yield self._conn
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise self._translated(exc) from exc
 
     async def schema_version(self) -> int:
         """The applied migration number (``PRAGMA user_version``)."""

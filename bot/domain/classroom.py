@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from bot.domain.text import clean_text
+
 SUBJECT_NAME_MAX = 40
 DEFAULT_MENTOR_BRIEF = (
     "**Welcome, mentor!** Before your first session, a few things that make help really help:\n"
@@ -82,11 +84,7 @@ def is_teacher(
 
 def clean_subject_name(raw: str) -> str:
     """Trim and validate a subject name; raises ValueError with a friendly message."""
-    name = " ".join(raw.split())
-    if not name:
-        raise ValueError("A subject needs a name.")
-    if len(name) > SUBJECT_NAME_MAX:
-        raise ValueError(f"Subject names are at most {SUBJECT_NAME_MAX} characters.")
+    name = clean_text(raw, what="A subject name", max_length=SUBJECT_NAME_MAX)
     if any(ch in name for ch in "@#:`<>"):
         raise ValueError("Subject names can't contain @, #, :, ` or angle brackets.")
     return name

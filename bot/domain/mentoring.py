@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.text import clean_text
+
 BRIEF_MAX_LENGTH = 1800
 
 
@@ -52,7 +54,7 @@ class MentorState:
 
 def clean_brief(text: str) -> str | None:
     """A teacher's brief text, trimmed; empty means "use the default". Raises ValueError."""
-    cleaned = text.strip()
-    if len(cleaned) > BRIEF_MAX_LENGTH:
-        raise ValueError(f"The brief can be at most {BRIEF_MAX_LENGTH} characters.")
+    cleaned = clean_text(
+        text, what="The brief", max_length=BRIEF_MAX_LENGTH, required=False, multiline=True
+    )
     return cleaned or None

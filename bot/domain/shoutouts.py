@@ -14,6 +14,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.points import AwardKind
+from bot.domain.text import clean_text
 from bot.domain.weeks import (
     Weekday,
     is_post_due,
@@ -31,6 +32,7 @@ __all__ = [
     "Award",
     "PostKind",
     "SuggestionSlot",
+    "award_week",
     "clean_reason",
     "suggestion_slot",
     "suggestion_weekday",
@@ -76,14 +78,18 @@ class Award:
         return self.undone_at is None
 
 
+def award_week(given_at: datetime, zone: ZoneInfo) -> str:
+    """The class week an award belongs to: the local week in which it was given.
+
+    The one rule for `/award give` and the suggestion's one-click award alike, so one tutor of
+    the week per class week means one, whichever way it was given.
+    """
+    return week_key(given_at, zone)
+
+
 def clean_reason(raw: str | None) -> str:
     """An award's reason on one line, at most 200 characters; raises ValueError if longer."""
-    reason = " ".join((raw or "").split())
-    if len(reason) > MAX_REASON_LENGTH:
-        raise ValueError(
-            f"A reason is at most {MAX_REASON_LENGTH} characters (this one has {len(reason)})."
-        )
-    return reason
+    return clean_text(raw, what="The reason", max_length=MAX_REASON_LENGTH, required=False)
 
 
 def suggestion_weekday(post_weekday: int) -> int:

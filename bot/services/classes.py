@@ -7,6 +7,7 @@ from datetime import time
 from bot.clock import Clock
 from bot.config import ClassDefaults, ConfigError, check_timezone
 from bot.domain.classroom import ClassSettings, Subject, clean_subject_name
+from bot.domain.text import normalise_text
 from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound
 from db import classes as class_sql
 from db.database import Database
@@ -112,7 +113,7 @@ class ClassService:
     async def subject(self, guild_id: int, name: str) -> Subject:
         """A subject by name, or a friendly error listing the class's subjects."""
         async with self._db.reading() as conn:
-            found = await class_sql.find_subject(conn, guild_id, " ".join(name.split())[:40])
+            found = await class_sql.find_subject(conn, guild_id, normalise_text(name)[:40])
             if found is not None:
                 return found
             known = await class_sql.list_subjects(conn, guild_id)
@@ -145,7 +146,7 @@ class ClassService:
     async def remove_subject(self, guild_id: int, name: str) -> Subject:
         """Remove a subject; its history stays."""
         async with self._db.transaction() as conn:
-            subject = await class_sql.find_subject(conn, guild_id, " ".join(name.split())[:40])
+            subject = await class_sql.find_subject(conn, guild_id, normalise_text(name)[:40])
             if subject is None:
                 raise NotFound(f"There is no subject called `{name[:40]}`.")
             await class_sql.remove_subject(conn, subject.id, self._clock.now())

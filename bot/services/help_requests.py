@@ -22,6 +22,7 @@ from bot.config import MentoringConfig
 from bot.domain.classroom import ClassSettings
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
 from bot.domain.matching import choose_mentor
+from bot.domain.text import has_visible, normalise_text
 from bot.domain.weeks import week_start
 from bot.errors import Conflict, InvalidInput, NotFound, RateLimited, UserFacingError
 from bot.services.classes import ClassService
@@ -121,7 +122,13 @@ class Timers:
 
 def clean_topic(raw: str | None) -> str:
     """The student's topic, trimmed; longer than 200 characters is refused kindly."""
-    topic = " ".join((raw or "").split())
+    topic = normalise_text(raw)
+    if not has_visible(topic):
+        if (raw or "").strip(" \t\n"):
+            raise InvalidInput(
+                "The topic has no visible characters: type some words or leave it out."
+            )
+        return ""
     if len(topic) > TOPIC_MAX_LENGTH:
         raise InvalidInput(
             f"Please keep the topic to {TOPIC_MAX_LENGTH} characters (yours has {len(topic)}): "

@@ -38,6 +38,7 @@ from bot.domain.shoutouts import (
     UNDO_WINDOW,
     Award,
     PostKind,
+    award_week,
     clean_reason,
     suggestion_slot,
     weekly_post_due,
@@ -47,6 +48,7 @@ from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.classes import ClassService
 from db import awards as award_sql
 from db import ledger as ledger_sql
+from db import shout_outs as outbox_sql
 from db import weekly_posts as post_sql
 from db.database import Database
 
@@ -89,6 +91,19 @@ class AwardResult:
     award: Award
     replaced: Award | None  # the tutor of the week this award replaced
     shout_out_channel_id: int | None
+
+
+@dataclass(frozen=True)
+class ShoutOutLine:
+    """One award's part of a posted shout-out message, as it stands now."""
+
+    award: Award
+    replaced_by: Award | None  # an undone tutor of the week: who holds the title now
+
+    @property
+    def standing(self) -> bool:
+        """The award was not undone (or replaced) since."""
+        return self.award.undone_at is None
 
 
 @dataclass(frozen=True)
@@ -192,7 +207,7 @@ class RecognitionService:
         if award_kind is AwardKind.CUSTOM and not text:
             raise InvalidInput("A custom award needs a reason, so the class knows what it is for.")
         now = self._clock.now()
-        week = week_key(now, settings.zone)
+        week = award_week(now, settings.zone)
         async with self._db.transaction() as conn:
             replaced = None
             if award_kind is AwardKind.TUTOR_OF_THE_WEEK:
@@ -213,13 +228,56 @@ class RecognitionService:
                 actor_id=actor_id,
                 now=now,
             )
-        channel = None if private else settings.announcements_channel_id
+            channel = None if private else settings.announcements_channel_id
+            if channel is not None:
+                await outbox_sql.enqueue(conn, award.id, guild_id, channel, now)
         return AwardResult(award=award, replaced=replaced, shout_out_channel_id=channel)
 
-    async def record_shout_out(self, award_id: int, channel_id: int, message_id: int) -> None:
-        """Remember the shout-out message of an award (an undo removes it)."""
+    # ----- shout-outs (posted from the outbox, several to a message) ------------------------
+
+    async def shout_out_channels(self) -> list[int]:
+        """Channels with shout-outs waiting to be posted (at start-up: what a stop left behind)."""
+        async with self._db.reading() as conn:
+            return await outbox_sql.channels_waiting(conn)
+
+    async def waiting_shout_outs(self, channel_id: int) -> list[Award]:
+        """Standing awards whose shout-out waits for this channel; withdrawn ones are dropped."""
         async with self._db.transaction() as conn:
-            await award_sql.set_shout_out(conn, award_id, channel_id, message_id)
+            await outbox_sql.drop_withdrawn(conn, channel_id)
+            return await outbox_sql.waiting(conn, channel_id)
+
+    async def shout_outs_posted(
+        self, channel_id: int, message_id: int, award_ids: list[int]
+    ) -> list[ShoutOutLine]:
+        """Record the message that carried these shout-outs; returns its lines as they stand now.
+
+        An award undone or replaced while its message was on its way shows in the result as
+        such, so the sender can correct the message at once.
+        """
+        async with self._db.transaction() as conn:
+            await outbox_sql.mark_posted(conn, award_ids, channel_id, message_id)
+            lines = await _message_lines(conn, channel_id, message_id)
+            if not all(line.standing for line in lines):
+                guild_id = lines[0].award.guild_id
+                await outbox_sql.enqueue_correction(
+                    conn, channel_id, message_id, guild_id, self._clock.now()
+                )
+        return lines
+
+    async def corrections_waiting(self, channel_id: int) -> list[tuple[int, int]]:
+        """Posted messages in a channel to correct: ``(message_id, guild_id)``."""
+        async with self._db.reading() as conn:
+            return await outbox_sql.corrections_waiting(conn, channel_id)
+
+    async def correction_done(self, channel_id: int, message_id: int) -> None:
+        """A posted message now says what stands."""
+        async with self._db.transaction() as conn:
+            await outbox_sql.correction_done(conn, channel_id, message_id)
+
+    async def shout_out_message(self, channel_id: int, message_id: int) -> list[ShoutOutLine]:
+        """What one posted shout-out message should say now (awards undone or replaced since)."""
+        async with self._db.reading() as conn:
+            return await _message_lines(conn, channel_id, message_id)
 
     async def undo_award(self, guild_id: int, actor_id: int, student_id: int) -> Award:
         """Undo a student's most recent award from the last 7 days; returns it, now undone.
@@ -246,13 +304,16 @@ class RecognitionService:
         if actor_id == user_id:
             raise InvalidInput("You can't give yourself an award.")
         now = self._clock.now()
+        # The suggestion is identified by its slot's week; the award goes to the week it is
+        # given in, by the same rule as `/award give`.
+        given_week = award_week(now, settings.zone)
         async with self._db.transaction() as conn:
             record = await post_sql.get(conn, guild_id, week, PostKind.SUGGESTION)
             if record is None or record.suggested_user_id != user_id:
                 raise NotFound("This suggestion is no longer valid.")
             if record.awarded_at is not None:
                 raise Conflict(f"Already done: <@{user_id}> was made tutor of the week.")
-            current = await award_sql.tutor_of_the_week(conn, guild_id, week)
+            current = await award_sql.tutor_of_the_week(conn, guild_id, given_week)
             if current is not None and current.user_id == user_id:
                 raise Conflict(f"Already done: <@{user_id}> is tutor of the week.")
             if current is not None:
@@ -270,13 +331,14 @@ class RecognitionService:
                 reason=SUGGESTED_REASON,
                 points=DEFAULT_AWARD_POINTS[AwardKind.TUTOR_OF_THE_WEEK],
                 private=False,
-                week=week,
+                week=given_week,
                 actor_id=actor_id,
                 now=now,
             )
-        return AwardResult(
-            award=award, replaced=None, shout_out_channel_id=settings.announcements_channel_id
-        )
+            channel = settings.announcements_channel_id
+            if channel is not None:
+                await outbox_sql.enqueue(conn, award.id, guild_id, channel, now)
+        return AwardResult(award=award, replaced=None, shout_out_channel_id=channel)
 
     # ----- leaderboard --------------------------------------------------------------------
 
@@ -401,7 +463,7 @@ class RecognitionService:
         since = min(week_start(slot.post_at, tz), week_start(now, tz))
         async with self._db.transaction() as conn:
             stats = await post_sql.mentor_week_stats(conn, guild_id, since, now)
-            already = await award_sql.tutor_of_the_week(conn, guild_id, slot.week_key)
+            already = await award_sql.tutor_of_the_week(conn, guild_id, award_week(now, tz))
             pick = None if already is not None else suggest_tutor_of_week(stats)
             claimed = await post_sql.claim(
                 conn,
@@ -502,12 +564,31 @@ async def _grant(
     return award
 
 
+async def _message_lines(
+    conn: aiosqlite.Connection, channel_id: int, message_id: int
+) -> list[ShoutOutLine]:
+    lines = []
+    for award in await outbox_sql.in_message(conn, channel_id, message_id):
+        replaced_by = None
+        if award.undone_at is not None and award.kind is AwardKind.TUTOR_OF_THE_WEEK:
+            replaced_by = await award_sql.tutor_of_the_week(conn, award.guild_id, award.week_key)
+        lines.append(ShoutOutLine(award=award, replaced_by=replaced_by))
+    return lines
+
+
 async def _take_back(
     conn: aiosqlite.Connection, award: Award, actor_id: int, now: datetime
 ) -> Award:
-    """Mark an award undone and append the negating ledger entry; returns it, undone."""
+    """Mark an award undone and append the negating ledger entry; returns it, undone.
+
+    A shout-out already posted is queued for correction in the same transaction.
+    """
     if not await award_sql.mark_undone(conn, award.id, actor_id, now):
         raise Conflict("That award was already undone.")
+    if award.channel_id is not None and award.message_id is not None:
+        await outbox_sql.enqueue_correction(
+            conn, award.channel_id, award.message_id, award.guild_id, now
+        )
     await ledger_sql.add_entry(
         conn,
         guild_id=award.guild_id,

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -31,6 +33,7 @@ from cogs._shared import (
     require_teacher,
     subject_autocomplete,
 )
+from cogs.recognition._posting import ShoutOutPoster
 from cogs.recognition._render import (
     PERIOD_NAMES,
     award_reply,
@@ -39,19 +42,34 @@ from cogs.recognition._render import (
     suggestion_text,
     weekly_post_embed,
 )
-from cogs.recognition._views import AwardSuggestionButton, post_shout_out, suggestion_view
+from cogs.recognition._views import AwardSuggestionButton, suggestion_view
+from db.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
 
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KIND_CHOICES = [app_commands.Choice(name=AWARD_LABELS[k], value=k.value) for k in AwardKind]
 PERIOD_CHOICES = [app_commands.Choice(name=name, value=p.value) for p, name in PERIOD_NAMES.items()]
 # A weekly post or suggestion Discord refused is tried again a few times, then left for next week.
 RETRY_DELAY = timedelta(minutes=10)
 MAX_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class ClaimedPost:
+    """A weekly post or suggestion claimed in the database, ready to send."""
+
+    guild_id: int
+    kind: PostKind
+    week_key: str
+    channel_id: int
+    content: str
+    embed: discord.Embed | None = None
+    view: discord.ui.View | None = None
 
 
 def weekly_post_job(guild_id: int) -> str:
@@ -78,16 +96,19 @@ class RecognitionCog(commands.Cog):
         self.bot = bot
         self._scheduled: set[int] = set()
         self._retries: dict[tuple[str, int], int] = {}
+        self.shout_outs = ShoutOutPoster(bot)
 
     async def cog_load(self) -> None:
         """Re-add the persistent button; rebuild every class's jobs from the database."""
         self.bot.add_dynamic_items(AwardSuggestionButton)
         for settings in await self.bot.services.classes.configured_classes():
             await self.schedule_class(settings)
+        await self.shout_outs.resume()
 
     async def cog_unload(self) -> None:
         """Forget the button and the jobs (for reloads)."""
         self.bot.remove_dynamic_items(AwardSuggestionButton)
+        self.shout_outs.stop()
         for guild_id in list(self._scheduled):
             self.unschedule_class(guild_id)
 
@@ -146,6 +167,11 @@ class RecognitionCog(commands.Cog):
             await self.schedule_class(settings)
 
     @commands.Cog.listener()
+    async def on_shout_out_queued(self, channel_id: int) -> None:
+        """An award outside this cog's commands (the suggestion button) queued a shout-out."""
+        self.shout_outs.wake(channel_id)
+
+    @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """The bot was removed: no more weekly posts for that class."""
         self.unschedule_class(guild.id)
@@ -161,63 +187,96 @@ class RecognitionCog(commands.Cog):
 
     async def send_weekly_post(self, guild_id: int) -> None:
         """Claim this week's post in the database, then send it (nothing if not due or done)."""
-        service = self.bot.services.recognition
-        summary = await service.claim_weekly_post(guild_id)
+        again = functools.partial(self.send_weekly_post, guild_id)
+        summary = await self._claim(
+            self.bot.services.recognition.claim_weekly_post(guild_id),
+            job_id=weekly_post_job(guild_id),
+            guild_id=guild_id,
+            again=again,
+        )
         if summary is None:
             return
-        channel = self.bot.get_partial_messageable(summary.channel_id, guild_id=guild_id)
-        try:
-            message = await channel.send(
-                "📣 **Weekly shout-outs!**",
+        await self._deliver(
+            ClaimedPost(
+                guild_id=guild_id,
+                kind=PostKind.LEADERBOARD,
+                week_key=summary.week_key,
+                channel_id=summary.channel_id,
+                content="📣 **Weekly shout-outs!**",
                 embed=weekly_post_embed(summary),
-                allowed_mentions=NO_PINGS,
-            )
-        except discord.HTTPException:
-            # Discord refused: drop the claim so a retry (or a restart this week) sends it.
-            log.warning("weekly post for %s refused; will retry", guild_id, exc_info=True)
-            await service.post_failed(guild_id, summary.week_key, PostKind.LEADERBOARD)
-            self._retry(
-                weekly_post_job(guild_id),
-                guild_id,
-                functools.partial(self.send_weekly_post, guild_id),
-            )
-            return
-        self._retries.pop((weekly_post_job(guild_id), guild_id), None)
-        await service.post_sent(
-            guild_id, summary.week_key, PostKind.LEADERBOARD, summary.channel_id, message.id
+            ),
+            job_id=weekly_post_job(guild_id),
+            again=again,
         )
 
     async def send_suggestion(self, guild_id: int) -> None:
         """The day before the post: suggest a tutor of the week to the teacher."""
-        service = self.bot.services.recognition
-        suggestion = await service.claim_suggestion(guild_id)
+        again = functools.partial(self.send_suggestion, guild_id)
+        suggestion = await self._claim(
+            self.bot.services.recognition.claim_suggestion(guild_id),
+            job_id=suggestion_job(guild_id),
+            guild_id=guild_id,
+            again=again,
+        )
         if suggestion is None:
             return
-        channel = self.bot.get_partial_messageable(suggestion.channel_id, guild_id=guild_id)
-        view = suggestion_view(suggestion)
+        await self._deliver(
+            ClaimedPost(
+                guild_id=guild_id,
+                kind=PostKind.SUGGESTION,
+                week_key=suggestion.week_key,
+                channel_id=suggestion.channel_id,
+                content=suggestion_text(suggestion),
+                view=suggestion_view(suggestion),
+            ),
+            job_id=suggestion_job(guild_id),
+            again=again,
+        )
+
+    async def _claim(
+        self,
+        claim: Awaitable[T | None],
+        *,
+        job_id: str,
+        guild_id: int,
+        again: functools.partial[Any],
+    ) -> T | None:
+        """Claim a post in the database; a busy or unwritable store postpones it to a retry."""
         try:
-            if view is None:
-                message = await channel.send(
-                    suggestion_text(suggestion), allowed_mentions=discord.AllowedMentions.none()
-                )
-            else:
-                message = await channel.send(
-                    suggestion_text(suggestion),
-                    view=view,
-                    allowed_mentions=discord.AllowedMentions.none(),
-                )
+            return await claim
+        except StoreError as exc:
+            log.warning("%s postponed: %s", job_id, exc)
+            self._retry(job_id, guild_id, again)
+            return None
+
+    async def _deliver(
+        self, post: ClaimedPost, *, job_id: str, again: functools.partial[Any]
+    ) -> None:
+        """Send a claimed post, then record it; if Discord refuses, drop the claim and retry.
+
+        The one home of claim → send → release/retry → mark sent, for the weekly post and the
+        suggestion alike (the claim itself is the service's: see ``claim_weekly_post``).
+        """
+        service = self.bot.services.recognition
+        channel = self.bot.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
+        extras: dict[str, Any] = {}
+        if post.embed is not None:
+            extras["embed"] = post.embed
+        if post.view is not None:
+            extras["view"] = post.view
+        try:
+            message = await channel.send(post.content, allowed_mentions=NO_PINGS, **extras)
         except discord.HTTPException:
-            log.warning("tutor suggestion for %s refused; will retry", guild_id, exc_info=True)
-            await service.post_failed(guild_id, suggestion.week_key, PostKind.SUGGESTION)
-            self._retry(
-                suggestion_job(guild_id),
-                guild_id,
-                functools.partial(self.send_suggestion, guild_id),
+            # Discord refused: drop the claim so a retry (or a restart this week) sends it.
+            log.warning(
+                "%s for %s refused; will retry", post.kind.value, post.guild_id, exc_info=True
             )
+            await service.post_failed(post.guild_id, post.week_key, post.kind)
+            self._retry(job_id, post.guild_id, again)
             return
-        self._retries.pop((suggestion_job(guild_id), guild_id), None)
+        self._retries.pop((job_id, post.guild_id), None)
         await service.post_sent(
-            guild_id, suggestion.week_key, PostKind.SUGGESTION, suggestion.channel_id, message.id
+            post.guild_id, post.week_key, post.kind, post.channel_id, message.id
         )
 
     # ----- commands -----------------------------------------------------------------------
@@ -252,11 +311,20 @@ class RecognitionCog(commands.Cog):
             points=points,
             private=private,
         )
+        replaced = result.replaced
+        if replaced is not None and replaced.channel_id is not None:
+            # Its posted shout-out was queued for correction with the replacement.
+            self.shout_outs.wake(replaced.channel_id)
+        if result.shout_out_channel_id is not None:
+            # The shout-out is in the outbox: the teacher's reply never waits for it.
+            self.shout_outs.wake(result.shout_out_channel_id)
+        if not result.award.private:
+            await interaction.response.send_message(
+                award_reply(result), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        posted = await post_shout_out(self.bot, result)
-        reply = award_reply(result, posted)
-        if result.award.private:
-            reply += await self._tell_privately(student, result.award)
+        reply = award_reply(result) + await self._tell_privately(student, result.award)
         await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def _tell_privately(self, student: discord.Member, award: Award) -> str:
@@ -283,16 +351,12 @@ class RecognitionCog(commands.Cog):
         )
         removed = ""
         if award.channel_id is not None and award.message_id is not None:
-            message = self.bot.get_partial_messageable(
-                award.channel_id, guild_id=award.guild_id
-            ).get_partial_message(award.message_id)
-            try:
-                await message.delete()
+            if await self.shout_outs.refresh(award.channel_id, award.message_id, award.guild_id):
                 removed = " I removed its shout-out."
-            except discord.NotFound:
-                pass  # someone already deleted it
-            except discord.HTTPException:
+            else:
                 removed = " I couldn't remove its shout-out; please delete it by hand."
+        elif not award.private:
+            removed = " Its shout-out will not be posted."
         await interaction.response.send_message(
             f"↩️ Took back <@{award.user_id}>'s **{award_title(award.kind)}** "
             f"(−{award.points} points).{removed}",

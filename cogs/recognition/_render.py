@@ -11,7 +11,13 @@ import discord
 from bot.domain.points import AWARD_LABELS, AwardKind, RankedEntry
 from bot.domain.shoutouts import Award
 from bot.domain.weeks import Period
-from bot.services.recognition import AwardResult, Leaderboard, TutorSuggestion, WeeklySummary
+from bot.services.recognition import (
+    AwardResult,
+    Leaderboard,
+    ShoutOutLine,
+    TutorSuggestion,
+    WeeklySummary,
+)
 from cogs._shared import (
     clip,
 )
@@ -61,7 +67,48 @@ def shout_out_text(award: Award) -> str:
     return clip("\n".join(lines), 2000)
 
 
-def award_reply(result: AwardResult, posted: bool) -> str:
+def replaced_shout_out_text(award: Award, replaced_by: Award) -> str:
+    """A tutor-of-the-week shout-out after a teacher chose someone else (pings nobody again)."""
+    return (
+        f"~~🏆 <@{award.user_id}> is this week's **tutor of the week**!~~\n"
+        f"Replaced by <@{replaced_by.user_id}> as this week's tutor of the week."
+    )
+
+
+SHOUT_OUT_SEPARATOR = "\n\n"
+
+
+def shout_out_message(lines: list[ShoutOutLine]) -> str:
+    """One posted message carrying several shout-outs, as they stand now.
+
+    A replaced tutor of the week is struck through and names the new one; an award taken back
+    is left out. ``""`` when nothing is left (the message is then removed).
+    """
+    parts = []
+    for line in lines:
+        if line.standing:
+            parts.append(shout_out_text(line.award))
+        elif line.replaced_by is not None:
+            parts.append(replaced_shout_out_text(line.award, line.replaced_by))
+    return clip(SHOUT_OUT_SEPARATOR.join(parts), 2000)
+
+
+def pack_shout_outs(awards: list[Award], limit: int = 2000) -> list[list[Award]]:
+    """Group waiting shout-outs into as few messages as fit Discord's 2000 characters."""
+    batches: list[list[Award]] = []
+    size = 0
+    for award in awards:
+        length = len(shout_out_text(award))
+        if batches and size + len(SHOUT_OUT_SEPARATOR) + length <= limit:
+            batches[-1].append(award)
+            size += len(SHOUT_OUT_SEPARATOR) + length
+        else:
+            batches.append([award])
+            size = length
+    return batches
+
+
+def award_reply(result: AwardResult) -> str:
     """The teacher's private confirmation of `/award give`."""
     award = result.award
     lines = [
@@ -76,13 +123,8 @@ def award_reply(result: AwardResult, posted: bool) -> str:
         lines.append("Kept private: no shout-out.")
     elif result.shout_out_channel_id is None:
         lines.append("No announcements channel is set, so there was no shout-out.")
-    elif posted:
-        lines.append(f"Shout-out posted in <#{result.shout_out_channel_id}>.")
     else:
-        lines.append(
-            f"I couldn't post the shout-out in <#{result.shout_out_channel_id}>: please check "
-            "that I can send messages there. The award itself is recorded."
-        )
+        lines.append(f"Shout-out on its way to <#{result.shout_out_channel_id}>.")
     return "\n".join(lines)
 
 

@@ -9,20 +9,18 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.errors import InvalidInput
-from bot.services.recognition import AwardResult, TutorSuggestion
+from bot.services.recognition import TutorSuggestion
 from cogs._shared import (
     NO_PINGS,
     bot_of,
     clip,
     guarded,
     guild_id_of,
-    only_pings,
     require_teacher,
 )
-from cogs.recognition._render import award_reply, shout_out_text
 
 if TYPE_CHECKING:
-    from bot.app import ClassMentorBot
+    pass
 
 
 log = logging.getLogger(__name__)
@@ -77,11 +75,9 @@ class AwardSuggestionButton(
             view=None,
             allowed_mentions=NO_PINGS,
         )
-        posted = await post_shout_out(bot, result)
-        if result.shout_out_channel_id is not None and not posted:
-            await interaction.followup.send(
-                award_reply(result, posted), ephemeral=True, allowed_mentions=NO_PINGS
-            )
+        if result.shout_out_channel_id is not None:
+            # Posted from the outbox by the cog's shout-out poster.
+            bot.dispatch("shout_out_queued", result.shout_out_channel_id)
 
 
 def suggestion_view(suggestion: TutorSuggestion) -> discord.ui.View | None:
@@ -95,23 +91,3 @@ def suggestion_view(suggestion: TutorSuggestion) -> discord.ui.View | None:
         )
     )
     return view
-
-
-async def post_shout_out(bot: ClassMentorBot, result: AwardResult) -> bool:
-    """Post an award's shout-out, pinging only the student; ``False`` if Discord refused."""
-    channel_id = result.shout_out_channel_id
-    if channel_id is None:
-        return False
-    channel = bot.get_partial_messageable(channel_id, guild_id=result.award.guild_id)
-    try:
-        message = await channel.send(
-            shout_out_text(result.award), allowed_mentions=only_pings(result.award.user_id)
-        )
-    except discord.HTTPException:
-        log.warning("could not post the shout-out for award %s", result.award.id, exc_info=True)
-        return False
-    await bot.services.recognition.record_shout_out(result.award.id, channel_id, message.id)
-    return True
-
-
-# ----- the cog ---------------------------------------------------------------------------------

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from db.database import Database, DatabaseError, Migration, bundled_migrations
+from db.errors import StoreBusy, StoreReadOnly
+from tests.faults import read_only_file
 
 MIGRATIONS = [
     Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);"),
@@ -156,3 +159,68 @@ async def test_backup_during_writes_passes_integrity_check(tmp_path: Path) -> No
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         count = raw.execute("SELECT COUNT(*) FROM a").fetchone()[0]
         assert count % 20 == 0  # whole transactions only
+
+
+async def test_a_lock_held_by_another_process_raises_store_busy_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "class.db", busy_timeout_ms=100)
+    try:
+        await db.migrate(MIGRATIONS)
+        other = sqlite3.connect(tmp_path / "class.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreBusy, match="another process holds a lock"):
+                async with db.transaction() as conn:
+                    await conn.execute("INSERT INTO a VALUES (1)")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        async with db.transaction() as conn:  # the store works again once the lock is gone
+            await conn.execute("INSERT INTO a VALUES (2)")
+        async with db.reading() as conn, conn.execute("SELECT x FROM a") as cur:
+            assert [row[0] for row in await cur.fetchall()] == [2]
+    finally:
+        await db.close()
+
+
+async def test_waiting_behind_our_own_stuck_writer_is_bounded_too(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "class.db", busy_timeout_ms=50)
+    try:
+        await db.migrate(MIGRATIONS)
+        release = asyncio.Event()
+
+        async def slow_writer() -> None:
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO a VALUES (1)")
+                await release.wait()
+
+        writer = asyncio.create_task(slow_writer())
+        await asyncio.sleep(0)
+        with pytest.raises(StoreBusy):
+            async with db.transaction():
+                pass
+        release.set()
+        await writer
+    finally:
+        await db.close()
+
+
+async def test_data_errors_are_not_disguised_as_store_errors(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "class.db")
+    try:
+        await db.migrate(MIGRATIONS)
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO missing VALUES (1)")
+    finally:
+        await db.close()
+
+
+async def test_opening_a_database_that_cannot_be_written_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "class.db"
+    with contextlib.closing(sqlite3.connect(path)) as old:  # a rollback-journal file, not WAL yet
+        old.execute("CREATE TABLE a (x INTEGER)")
+        old.commit()
+    with read_only_file(path), pytest.raises(StoreReadOnly, match="permissions"):
+        await Database.open(path)

@@ -68,7 +68,17 @@ def weekly_posts(room: Classroom) -> list[SimMessage]:
     ]
 
 
-def shout_outs(room: Classroom) -> list[SimMessage]:
+async def shout_outs(room: Classroom) -> list[SimMessage]:
+    """The shout-outs in #announcements, once the bot posted what it had waiting.
+
+    A teacher's reply never waits for the public post, so the test waits for the bot's pending
+    posts (not for the clock).
+    """
+    assert room.bot is not None
+    recognition = room.bot.get_cog("RecognitionCog")
+    assert recognition is not None
+    await recognition.shout_outs.drain()  # type: ignore[attr-defined]
+    await room.sim.settle()
     return [m for m in room.sim.messages(room.announcements) if not m.embeds and not m.deleted]
 
 
@@ -90,8 +100,8 @@ async def test_award_posts_a_shout_out_that_pings_only_that_student(classroom: C
     )
     assert reply.ephemeral
     assert "received **Gold star ⭐** (+5 points)" in reply.content
-    assert "Shout-out posted" in reply.content
-    (shout,) = shout_outs(classroom)
+    assert "Shout-out on its way" in reply.content
+    (shout,) = await shout_outs(classroom)
     assert f"<@{classroom.alice.id}>" in shout.content
     assert "Explained fractions" in shout.content
     assert re.findall(r"<@!?(\d+)>", shout.content) == [str(classroom.alice.id)]
@@ -112,7 +122,7 @@ async def test_private_award_posts_nothing_public_and_tells_the_student(
         private=True,
     )
     assert "Kept private" in reply.content and "told them by DM" in reply.content
-    assert shout_outs(classroom) == []
+    assert await shout_outs(classroom) == []
     (dm,) = classroom.sim.dms(classroom.bob)
     assert "private award" in dm.content and "+4 points" in dm.content
     assert await points(classroom, classroom.bob) == 4
@@ -161,7 +171,7 @@ async def test_award_undo_takes_back_points_and_the_shout_out(classroom: Classro
     await classroom.slash(
         classroom.teacher, "award give", student=classroom.carol, kind="custom", reason="Art!"
     )
-    (shout,) = shout_outs(classroom)
+    (shout,) = await shout_outs(classroom)
     undo = await classroom.slash(classroom.teacher, "award undo", student=classroom.carol)
     assert "Took back" in undo.content and "removed its shout-out" in undo.content
     assert shout.deleted
@@ -348,7 +358,7 @@ async def test_suggestion_button_awards_once(classroom: Classroom) -> None:
     assert "made" in notice.content and notice.buttons() == []
     assert await count(classroom, "SELECT COUNT(*) FROM awards") == 1
     assert await points(classroom, classroom.alice) == 45 + 20
-    (shout,) = shout_outs(classroom)
+    (shout,) = await shout_outs(classroom)
     assert "tutor of the week" in shout.content
     assert shout.pinged_user_ids == [classroom.alice.id]
 
@@ -366,3 +376,56 @@ async def test_suggestion_missed_while_down_is_sent_before_the_post(classroom: C
     await classroom.run_jobs()
     (notice,) = classroom.sim.messages(classroom.mentors_channel)
     assert f"<@{classroom.carol.id}>" in notice.content
+
+
+async def test_two_teachers_giving_tutor_of_the_week_at_once_leave_one_live_shout_out(
+    classroom: Classroom,
+) -> None:
+    pairs = [(classroom.alice, classroom.bob), (classroom.carol, classroom.dan)]
+    for first, second in pairs:
+        await asyncio.gather(
+            classroom.slash(
+                classroom.teacher, "award give", student=first, kind="tutor_of_the_week"
+            ),
+            classroom.slash(
+                classroom.owner, "award give", student=second, kind="tutor_of_the_week"
+            ),
+        )
+    await classroom.sim.settle()
+    assert await count(classroom, "SELECT COUNT(*) FROM awards WHERE undone_at IS NULL") == 1
+    tutor = await count(
+        classroom,
+        "SELECT user_id FROM awards WHERE undone_at IS NULL AND kind = 'tutor_of_the_week'",
+    )
+    parts = [part for m in await shout_outs(classroom) for part in m.content.split("\n\n")]
+    live = [part for part in parts if part.startswith("🏆")]
+    assert len(live) == 1 and live[0].startswith(f"🏆 <@{tutor}> is this week's")
+    for replaced in [part for part in parts if part.startswith("~~🏆")]:
+        assert "Replaced by <@" in replaced  # by whoever replaced it at the time
+
+
+async def test_the_suggestion_button_and_award_give_count_the_same_week(
+    classroom: Classroom,
+) -> None:
+    # A Monday post: its suggestion comes on Sunday, the last day of the week before.
+    await classroom.slash(classroom.teacher, "setup schedule", post_day=0, post_time="15:00")
+    await confirmed_session(classroom, classroom.alice, classroom.bob)
+    await move_to(classroom, datetime(2026, 11, 22, 15, 0, tzinfo=UTC))  # Sunday
+    (notice,) = classroom.sim.messages(classroom.mentors_channel)
+    [(_, custom_id, _)] = notice.buttons()
+    await classroom.sim.click(classroom.teacher, notice, custom_id)
+    # The same day, another teacher picks someone else: it replaces, it does not add a second.
+    again = await classroom.slash(
+        classroom.owner, "award give", student=classroom.carol, kind="tutor_of_the_week"
+    )
+    assert f"This replaces <@{classroom.alice.id}>" in again.content
+    assert (
+        await count(
+            classroom,
+            "SELECT COUNT(*) FROM awards WHERE kind = 'tutor_of_the_week' AND undone_at IS NULL",
+        )
+        == 1
+    )
+    parts = [part for m in await shout_outs(classroom) for part in m.content.split("\n\n")]
+    live = [part for part in parts if part.startswith("🏆")]
+    assert len(live) == 1 and f"<@{classroom.carol.id}>" in live[0]

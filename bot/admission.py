@@ -1,0 +1,175 @@
+"""Where every interaction enters the bot: the burst limit and the 3-second acknowledgement.
+
+Discord drops an interaction that is not acknowledged within 3 s ("This interaction failed").
+A handler waiting on a busy database cannot promise that, so each interaction gets a watchdog:
+if nothing has answered after :data:`ACK_AFTER_S`, it is deferred (a "thinking…" reply for a
+command, a silent deferred update for a button or form). Its :class:`PatientResponse` then turns
+the handler's later ``response.send_message`` / ``edit_message`` into the follow-up or edit that
+is valid after a defer, so handlers are written as if the store were always fast.
+
+discord.py builds the :class:`discord.Interaction` inside its gateway parser and hands it to the
+command tree, a view or a modal. :class:`AdmissionState` is that parser with one step added
+before the hand-off (admit, then watch); it is the one place discord.py's internals are touched
+for this, and the only one that sees commands, buttons and forms alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+from typing import TYPE_CHECKING, Any, Protocol
+
+import discord
+from discord.state import ConnectionState
+
+from bot.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from discord.types.gateway import InteractionCreateEvent
+
+log = logging.getLogger(__name__)
+
+# Discord allows 3 s; deferring at 2 s leaves room for the defer's own round trip.
+ACK_AFTER_S = 2.0
+BUSY_TEXT = "ClassMentor is busy, try again in a moment."
+
+
+class BurstLimiter:
+    """At most ``limit`` interactions per person in a sliding ``window_s`` (monotonic time)."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._recent: defaultdict[int, deque[float]] = defaultdict(deque)
+
+    def allow(self, user_id: int, now: float | None = None) -> bool:
+        """Count one interaction for ``user_id``; ``False`` (and not counted) when over the limit."""
+        now = time.monotonic() if now is None else now
+        recent = self._recent[user_id]
+        while recent and now - recent[0] > self.window_s:
+            recent.popleft()
+        if not recent:
+            # Forget idle people so the table does not grow with every student ever seen.
+            del self._recent[user_id]
+            recent = self._recent[user_id]
+        if len(recent) >= self.limit:
+            return False
+        recent.append(now)
+        return True
+
+
+class PatientResponse(discord.InteractionResponse[Any]):
+    """An interaction response that stays valid after the watchdog deferred it.
+
+    All answers (the handler's and the watchdog's) go one at a time through a lock, so the
+    watchdog can never defer in the middle of the handler's own first answer.
+    """
+
+    def __init__(self, parent: discord.Interaction[Any]) -> None:
+        super().__init__(parent)
+        self._gate = asyncio.Lock()
+        self.auto_deferred = False
+
+    async def auto_defer(self) -> None:
+        """Defer now unless something already answered (the watchdog's step)."""
+        async with self._gate:
+            if self.is_done():
+                return
+            try:
+                if self._parent.type is discord.InteractionType.application_command:
+                    await super().defer(ephemeral=True, thinking=True)
+                else:
+                    await super().defer()
+            except discord.HTTPException:
+                log.warning("could not defer slow interaction %s", self._parent.id)
+                return
+            self.auto_deferred = True
+
+    async def defer(self, *, ephemeral: bool = False, thinking: bool = False) -> Any:
+        """Defer, unless the watchdog already did (then there is nothing left to do)."""
+        async with self._gate:
+            if self.auto_deferred:
+                return None
+            return await super().defer(ephemeral=ephemeral, thinking=thinking)
+
+    async def send_message(self, content: Any = None, **kwargs: Any) -> Any:
+        """The first reply; after an automatic defer it is sent as the follow-up instead."""
+        async with self._gate:
+            if not self.auto_deferred:
+                return await super().send_message(content, **kwargs)
+        kwargs.pop("delete_after", None)
+        return await self._parent.followup.send(content, **kwargs)
+
+    async def edit_message(self, **kwargs: Any) -> Any:
+        """Edit the button's message; after an automatic defer, through the original response."""
+        async with self._gate:
+            if not self.auto_deferred:
+                return await super().edit_message(**kwargs)
+        for unsupported in ("delete_after", "suppress_embeds"):
+            kwargs.pop(unsupported, None)
+        return await self._parent.edit_original_response(**kwargs)
+
+    async def send_modal(self, modal: discord.ui.Modal, /) -> Any:
+        """A form must be the first answer: too late once the watchdog deferred."""
+        async with self._gate:
+            if self.auto_deferred:
+                raise UserFacingError(BUSY_TEXT)
+            return await super().send_modal(modal)
+
+
+class InteractionGate(Protocol):
+    """What :class:`AdmissionState` asks before handing an interaction on (the command tree)."""
+
+    ack_after_s: float
+
+    def admit(self, interaction: discord.Interaction[Any]) -> bool:
+        """``False`` to drop the interaction (the gate answered it itself)."""
+        ...
+
+
+class AdmissionState(ConnectionState[Any]):
+    """discord.py's connection state, admitting and watching every interaction first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watchdogs: set[asyncio.Task[None]] = set()
+
+    def parse_interaction_create(self, data: InteractionCreateEvent) -> None:
+        """Build the interaction, admit and watch it, then dispatch it as discord.py does."""
+        interaction: discord.Interaction[Any] = discord.Interaction(data=data, state=self)
+        gate: InteractionGate | None = self._command_tree  # type: ignore[assignment]
+        if gate is not None and interaction.type is not discord.InteractionType.autocomplete:
+            response = PatientResponse(interaction)
+            interaction._cs_response = response  # type: ignore[attr-defined]
+            if not gate.admit(interaction):
+                return
+            self._watch(response, gate.ack_after_s)
+        # From here on exactly discord.py 2.7's ConnectionState.parse_interaction_create.
+        if data["type"] in (2, 4) and self._command_tree:
+            self._command_tree._from_interaction(interaction)
+        elif data["type"] == 3:
+            component: Any = data["data"]
+            self._view_store.dispatch_view(
+                component["component_type"], component["custom_id"], interaction
+            )
+        elif data["type"] == 5:
+            form: Any = data["data"]
+            self._view_store.dispatch_modal(
+                form["custom_id"], interaction, form["components"], form.get("resolved", {})
+            )
+        self.dispatch("interaction", interaction)
+
+    def _watch(self, response: PatientResponse, after_s: float) -> None:
+        """Defer ``response`` after ``after_s`` seconds if nothing answered it by then."""
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            if response.is_done():
+                return
+            task = loop.create_task(response.auto_defer())
+            self._watchdogs.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._watchdogs.discard)
+
+        loop.call_later(after_s, fire)

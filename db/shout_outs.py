@@ -1,0 +1,98 @@
+"""SQL for the shout-out outbox: awards whose public shout-out is still to be posted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain.shoutouts import Award
+from db.awards import award_from_row
+from db.timefmt import to_db
+
+
+async def enqueue(
+    conn: aiosqlite.Connection, award_id: int, guild_id: int, channel_id: int, now: datetime
+) -> None:
+    """Queue an award's shout-out (call it in the award's own transaction)."""
+    await conn.execute(
+        "INSERT INTO shout_out_outbox (award_id, guild_id, channel_id, queued_at)"
+        " VALUES (?, ?, ?, ?)",
+        (award_id, guild_id, channel_id, to_db(now)),
+    )
+
+
+async def channels_waiting(conn: aiosqlite.Connection) -> list[int]:
+    """Channels with at least one shout-out to post or posted message to correct."""
+    async with conn.execute(
+        "SELECT channel_id FROM shout_out_outbox UNION SELECT channel_id FROM shout_out_corrections"
+    ) as cur:
+        return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def enqueue_correction(
+    conn: aiosqlite.Connection, channel_id: int, message_id: int, guild_id: int, now: datetime
+) -> None:
+    """Queue a posted message for correction (an award in it was undone or replaced)."""
+    await conn.execute(
+        "INSERT INTO shout_out_corrections (channel_id, message_id, guild_id, queued_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, message_id) DO NOTHING",
+        (channel_id, message_id, guild_id, to_db(now)),
+    )
+
+
+async def corrections_waiting(conn: aiosqlite.Connection, channel_id: int) -> list[tuple[int, int]]:
+    """``(message_id, guild_id)`` of the channel's posted messages still to correct."""
+    async with conn.execute(
+        "SELECT message_id, guild_id FROM shout_out_corrections WHERE channel_id = ?"
+        " ORDER BY message_id",
+        (channel_id,),
+    ) as cur:
+        return [(int(row[0]), int(row[1])) for row in await cur.fetchall()]
+
+
+async def correction_done(conn: aiosqlite.Connection, channel_id: int, message_id: int) -> None:
+    """The message now says what stands."""
+    await conn.execute(
+        "DELETE FROM shout_out_corrections WHERE channel_id = ? AND message_id = ?",
+        (channel_id, message_id),
+    )
+
+
+async def drop_withdrawn(conn: aiosqlite.Connection, channel_id: int) -> None:
+    """Forget waiting shout-outs of awards undone (or replaced) before they were posted."""
+    await conn.execute(
+        "DELETE FROM shout_out_outbox WHERE channel_id = ? AND award_id IN"
+        " (SELECT id FROM awards WHERE undone_at IS NOT NULL)",
+        (channel_id,),
+    )
+
+
+async def waiting(conn: aiosqlite.Connection, channel_id: int) -> list[Award]:
+    """Awards still standing whose shout-out waits for ``channel_id``, oldest first."""
+    async with conn.execute(
+        "SELECT a.* FROM shout_out_outbox o JOIN awards a ON a.id = o.award_id"
+        " WHERE o.channel_id = ? AND a.undone_at IS NULL ORDER BY o.award_id",
+        (channel_id,),
+    ) as cur:
+        return [award_from_row(row) for row in await cur.fetchall()]
+
+
+async def mark_posted(
+    conn: aiosqlite.Connection, award_ids: list[int], channel_id: int, message_id: int
+) -> None:
+    """Record the message that carried these shout-outs and take them off the outbox."""
+    rows = [(channel_id, message_id, award_id) for award_id in award_ids]
+    await conn.executemany("UPDATE awards SET channel_id = ?, message_id = ? WHERE id = ?", rows)
+    await conn.executemany(
+        "DELETE FROM shout_out_outbox WHERE award_id = ?", [(a,) for a in award_ids]
+    )
+
+
+async def in_message(conn: aiosqlite.Connection, channel_id: int, message_id: int) -> list[Award]:
+    """Every award (standing or not) whose shout-out is in one posted message, in order."""
+    async with conn.execute(
+        "SELECT * FROM awards WHERE message_id = ? AND channel_id = ? ORDER BY id",
+        (message_id, channel_id),
+    ) as cur:
+        return [award_from_row(row) for row in await cur.fetchall()]
