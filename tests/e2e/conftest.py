@@ -29,6 +29,7 @@ from bot.simulator import (
     point_discord_at,
     running_bot,
 )
+from bot.simulator.testing import as_bot_work
 from bot.wiring import build_bot
 from db.database import Database
 
@@ -63,7 +64,7 @@ class Classroom:
         self.db = await Database.open(self.config.database.path)
         await self.db.migrate()
         self.bot = build_bot(
-            self.config, self.db, self.clock, manual_jobs=True, guild_ready_timeout=0.1
+            self.config, self.db, self.clock, manual_jobs=True, guild_ready_timeout=0
         )
         await self._stack.enter_async_context(running_bot(self.sim, self.bot, TOKEN))
         return self.bot
@@ -84,7 +85,7 @@ class Classroom:
     async def run_jobs(self) -> int:
         """Fire the scheduled jobs due at the clock's time, then let the bot finish talking."""
         assert self.bot is not None
-        ran = await self.bot.jobs.run_due()
+        ran = await as_bot_work(self.sim, self.bot, self.bot.jobs.run_due())
         await self.sim.settle()
         return ran
 
