@@ -19,7 +19,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import ManualClock
-from bot.config import Config, DatabaseConfig
 from bot.simulator import (
     DiscordSimulator,
     InteractionResult,
@@ -28,10 +27,8 @@ from bot.simulator import (
     SimMessage,
     SimUser,
     point_discord_at,
-    running_bot,
 )
-from bot.wiring import build_bot
-from db.database import Database
+from bot.simulator.classroom import Classroom
 
 # Monday 16 November 2026, 08:30 in London: the start of the demo's class week.
 WEEK_START = datetime(2026, 11, 16, 8, 30, tzinfo=UTC)
@@ -57,18 +54,38 @@ class Transcript:
 
 @dataclass
 class Demo:
-    """The running demo: simulator, people, channels, the bot and the transcript."""
+    """The running demo: a :class:`Classroom` on the simulated Discord, and the transcript."""
 
-    sim: DiscordSimulator
-    guild: SimGuild
-    clock: ManualClock
-    people: dict[str, SimUser]
-    channels: dict[str, SimChannel]
+    room: Classroom
     transcript: Transcript
-    bot: Any = None
     seen: int = 0
     last_reply: SimMessage | None = None
     moments: list[str] = field(default_factory=list)
+
+    @property
+    def sim(self) -> DiscordSimulator:
+        """The simulated Discord."""
+        return self.room.sim
+
+    @property
+    def guild(self) -> SimGuild:
+        """The class server."""
+        return self.room.guild
+
+    @property
+    def clock(self) -> ManualClock:
+        """The class's clock, which the script moves."""
+        return self.room.clock
+
+    @property
+    def channels(self) -> dict[str, SimChannel]:
+        """The class's channels by name."""
+        return self.room.channels
+
+    @property
+    def people(self) -> dict[str, SimUser]:
+        """Everyone in the class by name."""
+        return self.room.people()
 
     def person(self, user_id: int) -> str:
         """A display name for a user id."""
@@ -92,22 +109,15 @@ class Demo:
         """A person runs a slash command in #general; prints what they see."""
         shown = " ".join(f"{k}:{_show(v)}" for k, v in options.items())
         self.transcript.say(f"▶ {who}: /{command} {shown}".rstrip())
-        result = await self.sim.slash(
-            self.people[who],
-            command,
-            guild=self.guild,
-            channel=self.channels["general"],
-            options=options,
-        )
+        result = await self.room.slash(self.people[who], command, **options)
         self.show_reply(who, result)
         await self.show_new_messages()
         return result
 
     async def click(self, who: str, message: SimMessage, label: str) -> InteractionResult:
         """A person presses the button with this label."""
-        custom_id = next(cid for text, cid, _ in message.buttons() if text == label)
         self.transcript.say(f"▶ {who} presses [{label}]")
-        result = await self.sim.click(self.people[who], message, custom_id or "")
+        result = await self.room.click(self.people[who], message, label)
         self.show_reply(who, result)
         await self.show_new_messages()
         return result
@@ -181,7 +191,7 @@ class Demo:
         self.clock.advance(delta)
         local = self.clock.now().astimezone(LONDON)
         self.transcript.say(f"⏩ {why} — now {local:%A %H:%M}")
-        await self.bot.jobs.run_due()
+        await self.room.run_jobs()
         await self.show_new_messages()
 
     async def advance_to(self, weekday: int, hour: int, why: str) -> None:
@@ -203,8 +213,7 @@ class Demo:
 
     def latest(self, where: SimChannel | SimUser) -> SimMessage:
         """The newest message in a channel or in someone's DMs."""
-        messages = self.sim.dms(where) if isinstance(where, SimUser) else self.sim.messages(where)
-        return messages[-1]
+        return self.room.latest(where)
 
 
 def _show(value: Any) -> str:
@@ -358,49 +367,27 @@ async def run_demo(*, quiet: bool = False) -> int:
     logging.getLogger("discord").setLevel(logging.ERROR)
     transcript = Transcript(quiet)
     with tempfile.TemporaryDirectory(prefix="classmentor-demo-") as folder:
-        config = Config(database=DatabaseConfig(path=Path(folder) / "demo.db"))
         async with DiscordSimulator(token=TOKEN) as sim:
             point_discord_at(sim)
-            demo = _build_world(sim, transcript)
-            db = await Database.open(config.database.path)
+            room = Classroom.create(
+                sim,
+                clock=ManualClock(WEEK_START),
+                database=Path(folder) / "demo.db",
+                students=("Alice", "Bob", "Carol", "Dan", "Eve"),
+            )
+            sim.close_dms(room.carol)
+            demo = Demo(room=room, transcript=transcript)
+            await room.start()
             try:
-                await db.migrate()
-                bot = build_bot(config, db, demo.clock, manual_jobs=True, guild_ready_timeout=0.1)
-                demo.bot = bot
-                async with running_bot(sim, bot, TOKEN):
-                    transcript.say("ClassMentor demo — a class week on a simulated Discord")
-                    transcript.say("")
-                    for step in SCRIPT:
-                        await step(demo)
+                transcript.say("ClassMentor demo — a class week on a simulated Discord")
+                transcript.say("")
+                for step in SCRIPT:
+                    await step(demo)
             finally:
-                await db.close()
+                await room.stop()
     elapsed = wall_time.monotonic() - started
     print(f"\nDemo finished in {elapsed:.1f} s: " + "; ".join(demo.moments), flush=True)
     return 0
-
-
-def _build_world(sim: DiscordSimulator, transcript: Transcript) -> Demo:
-    owner = sim.create_user("Mr Owner")
-    guild = sim.create_guild("Class 7B", owner=owner)
-    teacher_role = guild.create_role("Teacher")
-    people = {"Mr Owner": owner, "Ms Rivera": sim.create_user("Ms Rivera")}
-    guild.add_member(people["Ms Rivera"], roles=[teacher_role])
-    for name in ("Alice", "Bob", "Carol", "Dan", "Eve"):
-        people[name] = sim.create_user(name)
-        guild.add_member(people[name])
-    sim.close_dms(people["Carol"])
-    channels = {
-        name: guild.create_text_channel(name)
-        for name in ("general", "announcements", "help", "mentors")
-    }
-    return Demo(
-        sim=sim,
-        guild=guild,
-        clock=ManualClock(WEEK_START),
-        people=people,
-        channels=channels,
-        transcript=transcript,
-    )
 
 
 def main() -> None:
