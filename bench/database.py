@@ -23,7 +23,8 @@ from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
 from bot.domain.shoutouts import PostKind
 from bot.domain.weeks import week_key, week_start
-from bot.wiring import Services, build_services
+from bot.services import Services
+from bot.wiring import build_services
 from db import mentors as mentor_sql
 from db.database import Database
 from db.timefmt import to_db

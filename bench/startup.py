@@ -16,13 +16,14 @@ from bench.common import (
 )
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
+from bot.services import Services
 from bot.simulator import (
     DiscordSimulator,
     point_discord_at,
     running_bot,
 )
 from bot.simulator.classroom import Classroom
-from bot.wiring import Services, build_bot, build_services
+from bot.wiring import build_bot, build_services
 from db.database import Database
 from db.timefmt import to_db
 

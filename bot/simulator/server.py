@@ -26,6 +26,7 @@ from bot.simulator.interactions import (
 from bot.simulator.messages import apply_mentions
 from bot.simulator.permissions import ADMINISTRATOR
 from bot.simulator.rest import RequestRecord, RestApi, wait_quiet
+from bot.simulator.settle import BotWork, wait_settled
 from bot.simulator.state import (
     SimChannel,
     SimGuild,
@@ -33,7 +34,6 @@ from bot.simulator.state import (
     SimUser,
     World,
 )
-from bot.simulator.testing import BotWork, wait_settled
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class DiscordSimulator:
             await wait_quiet(self.api.activity, quiet, timeout)
             return
         for work in list(self._work):
-            await wait_settled(self, work, timeout)
+            await wait_settled(self.api, work, timeout)
 
     # -- users acting --------------------------------------------------------------------------
     async def send_message(
