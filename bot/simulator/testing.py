@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
-from typing import TYPE_CHECKING, TypeVar
+import sys
+import types
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
@@ -72,3 +74,47 @@ async def as_bot_work(sim: DiscordSimulator, bot: discord.Client, work: Awaitabl
     if tracker is None:
         return await work
     return await tracker.spawn(run())
+
+
+# The discord.py functions whose sleeps are back-off or rate-limit waits: ``request`` (retry
+# after a 5xx or 429), ``_refresh`` (a REST bucket's reset) and ``__aexit__`` (a webhook
+# bucket's reset). Other sleeps (``delete(delay=...)``) are behaviour and keep their length.
+_BACKOFF_CALLERS = frozenset({"request", "_refresh", "__aexit__"})
+
+
+class _QuickSleepAsyncio(types.ModuleType):
+    """``asyncio`` as discord.py's HTTP modules see it, with back-off sleeps shortened."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__("asyncio")
+        self._scale = scale
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        """``asyncio.sleep``, ``scale`` times shorter when discord.py is backing off."""
+        if sys._getframe(1).f_code.co_name in _BACKOFF_CALLERS:
+            delay *= self._scale
+        return await asyncio.sleep(delay, result)
+
+
+@contextlib.contextmanager
+def quick_discord_backoff(scale: float = 0.01) -> Iterator[None]:
+    """Shorten discord.py's own HTTP pauses while the simulator runs (tests only).
+
+    discord.py sleeps 1, 3, 5, 7 s before retrying a 500/502/504 (REST calls and interaction
+    responses alike), and ``Retry-After`` after a 429; its retries still happen, in the same
+    order, only sooner. The simulator enforces no
+    rate limit of its own, so nothing else changes. The bot's own back-off is not touched.
+    """
+    # The bot's REST client, and the adapter behind interaction responses and follow-ups.
+    modules = (discord.http, discord.webhook.async_)
+    originals = [module.asyncio for module in modules]
+    for module in modules:
+        setattr(module, "asyncio", _QuickSleepAsyncio(scale))  # noqa: B010 - mypy: module attribute
+    try:
+        yield
+    finally:
+        for module, original in zip(modules, originals, strict=True):
+            setattr(module, "asyncio", original)  # noqa: B010 - mypy: module attribute

@@ -19,17 +19,23 @@ import pytest
 from bot.clock import ManualClock
 from bot.simulator import DiscordSimulator, point_discord_at
 from bot.simulator.classroom import TOKEN, Classroom
+from bot.simulator.testing import quick_discord_backoff
 
 __all__ = ["TOKEN", "Classroom"]
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[DiscordSimulator]:
-    """A simulated Discord on loopback, with discord.py pointed at it."""
+    """A simulated Discord on loopback, with discord.py pointed at it.
+
+    discord.py's own retry pauses (1 s after a 500, Retry-After on a 429) are shortened a
+    hundredfold, so fault-injection tests stay fast; the retries themselves still happen.
+    """
     simulator = DiscordSimulator(token=TOKEN)
     await simulator.start()
     point_discord_at(simulator)
-    yield simulator
+    with quick_discord_backoff():
+        yield simulator
     await simulator.stop()
 
 
