@@ -26,9 +26,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# A timer further away than this is the bot's schedule (a modal's timeout), not pending work.
-# discord.py's own retry pauses (429 retry_after, 1-7 s after a 5xx) stay well inside it.
-IDLE_TIMER_S = 30.0
+# A timer further away than this is the bot's schedule (a view's or modal's timeout, 3-15 min),
+# not pending work; a shorter pause (a retry back-off, discord.py's 429 wait) is waited for.
+# It stays below settle()'s default deadline, so a long pause never turns into a timeout error.
+IDLE_TIMER_S = 5.0
 
 _CURRENT_WORK: contextvars.ContextVar[BotWork | None] = contextvars.ContextVar(
     "classmentor_sim_bot_work", default=None
