@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.config import Config
     from bot.jobs import Jobs
-    from bot.wiring import Services
+    from bot.services import Services
     from db.database import Database
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,20 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import aiohttp
 import discord
 
 from bot.app import bot_intents, required_permissions
 from bot.clock import SystemClock
-from bot.config import Config, ConfigError, Secret, find_config_path, load_config, read_token
+from bot.config import (
+    DEFAULT_CONFIG_PATH,
+    Config,
+    ConfigError,
+    Secret,
+    find_config_path,
+    load_config,
+    read_token,
+)
 from bot.wiring import build_bot
 from db.database import Database, DatabaseError
 
@@ -25,6 +34,7 @@ log = logging.getLogger("classmentor")
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+EXIT_NETWORK = 4
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -32,7 +42,14 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     environ = os.environ if environ is None else environ
     args = _parser().parse_args(argv)
     try:
-        config = load_config(find_config_path(args.config, environ))
+        path = find_config_path(args.config, environ)
+        config = load_config(path)
+        if path == DEFAULT_CONFIG_PATH and not path.exists() and args.command != "demo":
+            print(
+                f"classmentor: no {path} here; using the defaults "
+                "(copy config.example.toml to config.toml to change them)",
+                file=sys.stderr,
+            )
         _setup_logging(config.log_level)
         return int(args.handler(args, config, environ))
     except ConfigError as exc:
@@ -49,21 +66,28 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="classmentor", description="ClassMentor: peer mentoring for a class on Discord."
     )
-    parser.add_argument(
-        "--config", help="path to the TOML config (default: $CLASSMENTOR_CONFIG or ./config.toml)"
-    )
+    config_help = "path to the TOML config (default: $CLASSMENTOR_CONFIG or ./config.toml)"
+    parser.add_argument("--config", help=config_help)
+    # --config is accepted after the sub-command too (`classmentor check --config FILE`);
+    # SUPPRESS keeps a sub-command without it from resetting one given before.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="migrate the database, then run the bot")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, parents=[common])
+
+    run = command("run", "migrate the database, then run the bot")
     run.set_defaults(handler=_run)
-    check = commands.add_parser("check", help="validate config and database, print the invite URL")
+    check = command("check", "validate config, token and database, print the invite URL")
     check.add_argument("--client-id", type=int, help="application id (else read from the token)")
     check.set_defaults(handler=_check)
-    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate = command("migrate", "apply pending database migrations")
     migrate.set_defaults(handler=_migrate)
-    backup = commands.add_parser("backup", help="copy the database safely, even while the bot runs")
+    backup = command("backup", "copy the database safely, even while the bot runs")
     backup.add_argument("path", type=Path, help="file to write the backup to")
     backup.set_defaults(handler=_backup)
-    demo = commands.add_parser("demo", help="play a class week against a simulated Discord")
+    demo = command("demo", "play a class week against a simulated Discord")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(handler=_demo)
     return parser
@@ -100,23 +124,47 @@ async def _run_bot(config: Config, token: Secret) -> int:
                 log.error("Discord refused the token: check DISCORD_TOKEN / discord.token_file")
                 return EXIT_CONFIG
             except discord.PrivilegedIntentsRequired:
-                log.error("Discord refused the gateway intents; see README, 'Intents'")
+                log.error(
+                    "Discord refused the gateway intents; see README, 'Creating the Discord "
+                    "application', step 3 (leave the privileged intents off)"
+                )
                 return EXIT_CONFIG
+            except (aiohttp.ClientConnectionError, discord.GatewayNotFound, TimeoutError) as exc:
+                # No network, DNS or firewall: one line for the operator, not a traceback.
+                log.error(
+                    "cannot reach Discord (%s): check this machine's internet connection, DNS "
+                    "and firewall, then start again",
+                    _reason(exc),
+                )
+                return EXIT_NETWORK
         log.info("ClassMentor stopped")
         return 0
     finally:
         await db.close()
 
 
+def _reason(exc: BaseException) -> str:
+    """A short cause for a connection failure, without the chain of wrappers."""
+    cause = getattr(exc, "os_error", None) or exc.__cause__ or exc
+    return str(cause) or type(cause).__name__
+
+
 def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
     print(f"Config: OK (database {config.database.path}, default zone {config.defaults.timezone})")
     client_id = args.client_id
+    exit_code = 0
     try:
         token = read_token(config, environ)
-        print("Token: found")
-        client_id = client_id or application_id_from_token(token)
     except ConfigError as exc:
         print(f"Token: missing — `classmentor run` needs one ({exc})")
+    else:
+        problem = token_problem(token)
+        if problem is None:
+            print("Token: found, well-formed (Discord checks it when the bot starts)")
+            client_id = client_id or application_id_from_token(token)
+        else:
+            print(f"Token: not a bot token — {problem}")
+            exit_code = EXIT_CONFIG
     status = asyncio.run(_check_database(config.database.path))
     print(status)
     intents = bot_intents()
@@ -125,12 +173,14 @@ def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str])
     permissions = required_permissions()
     if client_id:
         print("Invite URL: " + invite_url(client_id, permissions.value))
+    elif exit_code:
+        print("Invite URL: printed once the token is fixed (or pass --client-id APPLICATION_ID)")
     else:
         print(
             "Invite URL: pass --client-id APPLICATION_ID (or set the token) to print it; "
             f"permissions integer {permissions.value}, scopes bot applications.commands"
         )
-    return 0
+    return exit_code
 
 
 async def _check_database(path: Path) -> str:
@@ -153,6 +203,27 @@ def invite_url(client_id: int, permissions: int) -> str:
         f"https://discord.com/oauth2/authorize?client_id={client_id}"
         f"&scope=bot+applications.commands&permissions={permissions}"
     )
+
+
+def token_problem(token: Secret) -> str | None:
+    """What is wrong with the shape of a bot token, or ``None`` when it looks right.
+
+    A bot token is three parts separated by dots, the first being the bot's id in base64. Only
+    Discord can say whether it is valid; this catches a wrong copy (the client secret, the
+    public key, a truncated paste) before the bot tries to log in.
+    """
+    parts = token.reveal().split(".")
+    if len(parts) != 3 or not all(parts):
+        return (
+            f"it has {len(parts)} part(s) separated by dots, a bot token has 3; copy it again "
+            "from the Developer Portal's Bot tab (Reset Token), not the client secret or public key"
+        )
+    if application_id_from_token(token) is None:
+        return (
+            "its first part is not a bot id in base64; copy it again from the Developer "
+            "Portal's Bot tab (Reset Token)"
+        )
+    return None
 
 
 def application_id_from_token(token: Secret) -> int | None:

@@ -19,7 +19,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import ManualClock
-from bot.config import Config, DatabaseConfig
+from bot.domain.points import (
+    DEFAULT_AWARD_POINTS,
+    GOOD_RATING,
+    GOOD_RATING_BONUS,
+    SESSION_BASE_POINTS,
+    AwardKind,
+)
 from bot.simulator import (
     DiscordSimulator,
     InteractionResult,
@@ -28,10 +34,8 @@ from bot.simulator import (
     SimMessage,
     SimUser,
     point_discord_at,
-    running_bot,
 )
-from bot.wiring import build_bot
-from db.database import Database
+from bot.simulator.classroom import Classroom
 
 # Monday 16 November 2026, 08:30 in London: the start of the demo's class week.
 WEEK_START = datetime(2026, 11, 16, 8, 30, tzinfo=UTC)
@@ -57,18 +61,38 @@ class Transcript:
 
 @dataclass
 class Demo:
-    """The running demo: simulator, people, channels, the bot and the transcript."""
+    """The running demo: a :class:`Classroom` on the simulated Discord, and the transcript."""
 
-    sim: DiscordSimulator
-    guild: SimGuild
-    clock: ManualClock
-    people: dict[str, SimUser]
-    channels: dict[str, SimChannel]
+    room: Classroom
     transcript: Transcript
-    bot: Any = None
     seen: int = 0
     last_reply: SimMessage | None = None
     moments: list[str] = field(default_factory=list)
+
+    @property
+    def sim(self) -> DiscordSimulator:
+        """The simulated Discord."""
+        return self.room.sim
+
+    @property
+    def guild(self) -> SimGuild:
+        """The class server."""
+        return self.room.guild
+
+    @property
+    def clock(self) -> ManualClock:
+        """The class's clock, which the script moves."""
+        return self.room.clock
+
+    @property
+    def channels(self) -> dict[str, SimChannel]:
+        """The class's channels by name."""
+        return self.room.channels
+
+    @property
+    def people(self) -> dict[str, SimUser]:
+        """Everyone in the class by name."""
+        return self.room.people()
 
     def person(self, user_id: int) -> str:
         """A display name for a user id."""
@@ -77,37 +101,57 @@ class Demo:
                 return name
         return "ClassMentor" if user_id == self.sim.bot_user.id else str(user_id)
 
+    async def submit(self, who: str, result: InteractionResult, answers: list[str]) -> None:
+        """A person fills in the form the bot opened, one answer per field, and sends it."""
+        modal = result.modal
+        if modal is None:
+            raise RuntimeError(f"{who} was shown no form")
+        self.transcript.say(f"▶ {who} fills in the form: " + " / ".join(answers))
+        sent = await self.sim.submit_modal(
+            self.people[who], modal, dict(zip(modal.fields(), answers, strict=False))
+        )
+        self.show_reply(who, sent)
+        await self.show_new_messages()
+
+    async def restart(self, why: str) -> None:
+        """Stop the bot's process and start it again on the same database."""
+        self.transcript.say(f"⟳ {why}: the bot stops and starts again")
+        await self.room.restart()
+        await self.show_new_messages()
+
+    def note(self, text: str) -> None:
+        """A line for the reader that explains what they just saw."""
+        self.transcript.say(f"   ℹ {text}")
+
     def where(self, message: SimMessage) -> str:
-        """Where a message appeared, as a person would say it."""
+        """Where a message appeared and who can read it, as a person would say it."""
         channel = self.sim.world.channels.get(message.channel_id)
         if channel is None:
             return "?"
         if channel.recipient is not None:
-            return f"DM to {self.person(channel.recipient.id)}"
+            name = self.person(channel.recipient.id)
+            return f"DM to {name} (only {name} sees)"
         if channel.is_thread:
-            return f"private thread '{channel.name}'"
-        return f"#{channel.name}"
+            members = [
+                self.person(uid) for uid in channel.thread_members if uid != self.sim.bot_user.id
+            ]
+            readers = " and ".join(members) if members else "nobody yet"
+            return f"private thread '{channel.name}' ({readers}, and teachers, see)"
+        return f"#{channel.name} (everyone in the channel sees)"
 
     async def act(self, who: str, command: str, **options: Any) -> InteractionResult:
         """A person runs a slash command in #general; prints what they see."""
         shown = " ".join(f"{k}:{_show(v)}" for k, v in options.items())
         self.transcript.say(f"▶ {who}: /{command} {shown}".rstrip())
-        result = await self.sim.slash(
-            self.people[who],
-            command,
-            guild=self.guild,
-            channel=self.channels["general"],
-            options=options,
-        )
+        result = await self.room.slash(self.people[who], command, **options)
         self.show_reply(who, result)
         await self.show_new_messages()
         return result
 
     async def click(self, who: str, message: SimMessage, label: str) -> InteractionResult:
         """A person presses the button with this label."""
-        custom_id = next(cid for text, cid, _ in message.buttons() if text == label)
         self.transcript.say(f"▶ {who} presses [{label}]")
-        result = await self.sim.click(self.people[who], message, custom_id or "")
+        result = await self.room.click(self.people[who], message, label)
         self.show_reply(who, result)
         await self.show_new_messages()
         return result
@@ -127,7 +171,10 @@ class Demo:
             parts.append("buttons: " + " ".join(f"[{b}]" for b in buttons))
         if message.attachments:
             parts.append("files: " + ", ".join(a.filename for a in message.attachments))
-        return _clip(self.readable(" | ".join(parts)), 600)
+        text = " | ".join(parts)
+        if ("@everyone" in text or "@here" in text) and not message.pinged_everyone:
+            parts.append("(the @everyone in it is plain text: it pinged nobody)")
+        return _clip(self.readable(" | ".join(parts)), 700)
 
     def readable(self, text: str) -> str:
         """Replace Discord's mention and timestamp markup with names and local times."""
@@ -157,8 +204,10 @@ class Demo:
             self.transcript.say(f"   ↳ {who} sees a form: {result.modal.title}")
         if message is None:
             return
-        private = " (only they see this)" if message.ephemeral else ""
-        self.transcript.say(f"   ↳ {who} sees{private}: {self.render(message)}")
+        if message.ephemeral:
+            self.transcript.say(f"   ↳ only {who} sees: {self.render(message)}")
+        else:
+            self.transcript.say(f"   ↳ in {self.where(message)}: {self.render(message)}")
 
     async def show_new_messages(self) -> None:
         """Every new non-private message since the last step, with where it appeared."""
@@ -171,7 +220,7 @@ class Demo:
             if not message.ephemeral and message.interaction_id is None and message.author.bot:
                 author = self.person(message.author.id)
                 self.transcript.say(
-                    f"   ✉ {self.where(message)} from {author}: {self.render(message)}"
+                    f"   ✉ {author} in {self.where(message)}: {self.render(message)}"
                 )
         if new:
             self.seen = max(self.seen, new[-1].id)
@@ -181,7 +230,7 @@ class Demo:
         self.clock.advance(delta)
         local = self.clock.now().astimezone(LONDON)
         self.transcript.say(f"⏩ {why} — now {local:%A %H:%M}")
-        await self.bot.jobs.run_due()
+        await self.room.run_jobs()
         await self.show_new_messages()
 
     async def advance_to(self, weekday: int, hour: int, why: str) -> None:
@@ -203,8 +252,7 @@ class Demo:
 
     def latest(self, where: SimChannel | SimUser) -> SimMessage:
         """The newest message in a channel or in someone's DMs."""
-        messages = self.sim.dms(where) if isinstance(where, SimUser) else self.sim.messages(where)
-        return messages[-1]
+        return self.room.latest(where)
 
 
 def _show(value: Any) -> str:
@@ -222,8 +270,15 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+LEGEND = (
+    "How to read this: ▶ someone acts · ↳ the bot's answer to them, and who sees it · "
+    "✉ a message the bot posted, where, and who sees it · ℹ a note for you · "
+    "★ a key moment (checked) · ⏩ the class clock moves on · ⟳ the bot restarts"
+)
+
+
 async def setup_class(demo: Demo) -> None:
-    """The teacher sets the class up."""
+    """The teacher sets the class up and posts the help panel."""
     demo.transcript.say("— Monday morning: setting up the class —")
     await demo.act(
         "Mr Owner",
@@ -237,16 +292,22 @@ async def setup_class(demo: Demo) -> None:
     for subject in ("Math", "English"):
         await demo.act("Ms Rivera", "subject add", name=subject)
     demo.moment("class set up with Math and English")
+    await demo.act("Ms Rivera", "helpme panel")
+    demo.moment("help panel posted: a button per subject, for students who prefer clicking")
 
 
 async def badge_mentors(demo: Demo) -> None:
-    """Mentor badges, the brief, availability."""
+    """Mentor badges (one only for a lesson), the brief, availability."""
     demo.transcript.say("")
     demo.transcript.say("— Choosing mentors —")
     await demo.act("Ms Rivera", "mentor grant", student=demo.people["Alice"], subject="Math")
     await demo.act("Ms Rivera", "mentor grant", student=demo.people["Bob"], subject="Math")
     await demo.act("Ms Rivera", "mentor grant", student=demo.people["Carol"], subject="English")
     demo.moment("mentor badges granted and briefs delivered (Carol's DMs are closed)")
+    await demo.act(
+        "Ms Rivera", "mentor grant", student=demo.people["Eve"], subject="English", until="45m"
+    )
+    demo.moment("Eve got an English badge for this lesson only (45 minutes)")
     await demo.click("Alice", demo.latest(demo.people["Alice"]), "I've read this")
     await demo.click("Bob", demo.latest(demo.people["Bob"]), "I've read this")
     await demo.act("Alice", "available on")
@@ -256,7 +317,7 @@ async def badge_mentors(demo: Demo) -> None:
 
 
 async def help_flow(demo: Demo) -> None:
-    """A request passed on, accepted, and confirmed with a rating."""
+    """A request passed on, accepted, the teacher called in, a restart, and a rating."""
     demo.transcript.say("")
     demo.transcript.say("— Monday, period 2: Dan is stuck —")
     await demo.advance(timedelta(minutes=30), "Half an hour later")
@@ -266,36 +327,56 @@ async def help_flow(demo: Demo) -> None:
         subject="Math",
         topic="adding fractions with different bottoms @everyone",
     )
+    pinged = [m for m in demo.sim.world.message_index.values() if m.pinged_everyone]
+    assert not pinged, [m.content for m in pinged]
+    demo.moment("Dan's topic said @everyone, and it pinged nobody")
     await demo.click("Alice", demo.latest(demo.people["Alice"]), "Pass")
     await demo.click("Bob", demo.latest(demo.people["Bob"]), "Accept")
     thread = demo.sim.threads(demo.guild)[-1]
     await demo.say_in(thread, "Dan", "Oh, so I need the same denominator first?")
-    await demo.say_in(thread, "Bob", "Yes! What's a number both 3 and 4 go into?")
-    await demo.click("Dan", demo.sim.messages(thread)[0], "Solved")
+    await demo.say_in(thread, "Bob", "I think so, but I'm not sure how to explain why.")
+    starter = demo.sim.messages(thread)[0]
+    await demo.click("Bob", starter, "Need the teacher")
+    demo.moment("Bob pressed Need the teacher: the teacher role was pinged inside the thread")
+    await demo.say_in(thread, "Ms Rivera", "Both bottoms must match: 12 works for 3 and 4.")
+    await demo.restart("An update is deployed during the lesson")
+    await demo.click("Dan", starter, "Solved")
     prompt = demo.last_reply
     assert prompt is not None
     await demo.click("Dan", prompt, "5")
+    demo.moment("after the restart the thread's buttons still worked")
     demo.moment("Alice passed, Bob accepted; Dan confirmed the help with a 5 and Bob earned credit")
 
 
 async def timeout_and_idle(demo: Demo) -> None:
-    """An offer nobody answers moves on; a session that goes quiet closes without credit."""
+    """A request from the help panel; an unanswered offer moves on; a quiet session closes."""
     demo.transcript.say("")
-    demo.transcript.say("— An offer that times out —")
-    await demo.act("Eve", "helpme ask", subject="Math", topic="long division")
+    demo.transcript.say("— The help panel, and an offer that times out —")
+    panel = next(
+        m for m in demo.sim.messages(demo.channels["general"]) if m.buttons() and m.author.bot
+    )
+    form = await demo.click("Eve", panel, "Math")
+    await demo.submit("Eve", form, ["long division"])
+    demo.moment("Eve asked from the help panel: a button, then a short form")
     await demo.advance(timedelta(minutes=3, seconds=5), "Alice doesn't answer for 3 minutes")
     await demo.click("Bob", demo.latest(demo.people["Bob"]), "Accept")
     demo.moment("the offer to Alice timed out and went to Bob")
     await demo.advance(timedelta(minutes=61), "The session goes quiet for an hour")
     demo.moment("the idle session closed by itself, without credit")
+    roles = {role.name for role in demo.guild.member_roles(demo.people["Eve"])}
+    assert "English Mentor" not in roles, roles
+    await demo.act("Eve", "profile")
+    demo.moment("Eve's lesson badge ended by itself: her profile lists it under past badges")
 
 
 async def nobody_free(demo: Demo) -> None:
-    """No English mentor is ready: Dan waits in line until Carol is."""
+    """No English mentor is ready: Dan waits in line, the teacher looks at the queue."""
     demo.transcript.say("")
     demo.transcript.say("— Nobody free for English —")
     await demo.act("Dan", "helpme ask", subject="English", topic="how to structure my essay")
     demo.moment("no English mentor free: Dan told privately, the teacher told without his name")
+    await demo.act("Ms Rivera", "queue")
+    demo.moment("the teacher's /queue shows who waits, for what and how long (only she sees it)")
     brief = next(
         m for m in demo.sim.messages(demo.channels["mentors"]) if "mentor brief" in m.content
     )
@@ -310,9 +391,16 @@ async def nobody_free(demo: Demo) -> None:
 
 
 async def recognition(demo: Demo) -> None:
-    """Awards, the leaderboard, the suggestion and the weekly post."""
+    """Points, awards, the leaderboard, a profile, the suggestion and the weekly post."""
     demo.transcript.say("")
     demo.transcript.say("— Praise —")
+    demo.note(
+        f"Points: a help session the student confirms earns the mentor {SESSION_BASE_POINTS}, "
+        f"+{GOOD_RATING_BONUS} when rated {GOOD_RATING} or 5 (a low rating never costs points); "
+        f"awards add a gold star {DEFAULT_AWARD_POINTS[AwardKind.GOLD_STAR]}, effort "
+        f"{DEFAULT_AWARD_POINTS[AwardKind.EFFORT]}, tutor of the week "
+        f"{DEFAULT_AWARD_POINTS[AwardKind.TUTOR_OF_THE_WEEK]}. Leaderboards add up points."
+    )
     await demo.act(
         "Ms Rivera",
         "award give",
@@ -322,6 +410,8 @@ async def recognition(demo: Demo) -> None:
     )
     await demo.act("Dan", "leaderboard")
     demo.moment("gold star shout-out for Alice; leaderboard shown")
+    await demo.act("Bob", "profile")
+    demo.moment("Bob's /profile shows his badge, the help he gave and his points")
     await demo.advance_to(3, 15, "Thursday 15:00: the teacher gets a suggestion")
     suggestion = demo.latest(demo.channels["mentors"])
     await demo.click("Ms Rivera", suggestion, "Award tutor of the week")
@@ -358,49 +448,28 @@ async def run_demo(*, quiet: bool = False) -> int:
     logging.getLogger("discord").setLevel(logging.ERROR)
     transcript = Transcript(quiet)
     with tempfile.TemporaryDirectory(prefix="classmentor-demo-") as folder:
-        config = Config(database=DatabaseConfig(path=Path(folder) / "demo.db"))
         async with DiscordSimulator(token=TOKEN) as sim:
             point_discord_at(sim)
-            demo = _build_world(sim, transcript)
-            db = await Database.open(config.database.path)
+            room = Classroom.create(
+                sim,
+                clock=ManualClock(WEEK_START),
+                database=Path(folder) / "demo.db",
+                students=("Alice", "Bob", "Carol", "Dan", "Eve"),
+            )
+            sim.close_dms(room.carol)
+            demo = Demo(room=room, transcript=transcript)
+            await room.start()
             try:
-                await db.migrate()
-                bot = build_bot(config, db, demo.clock, manual_jobs=True, guild_ready_timeout=0.1)
-                demo.bot = bot
-                async with running_bot(sim, bot, TOKEN):
-                    transcript.say("ClassMentor demo — a class week on a simulated Discord")
-                    transcript.say("")
-                    for step in SCRIPT:
-                        await step(demo)
+                transcript.say("ClassMentor demo — a class week on a simulated Discord")
+                transcript.say(LEGEND)
+                transcript.say("")
+                for step in SCRIPT:
+                    await step(demo)
             finally:
-                await db.close()
+                await room.stop()
     elapsed = wall_time.monotonic() - started
     print(f"\nDemo finished in {elapsed:.1f} s: " + "; ".join(demo.moments), flush=True)
     return 0
-
-
-def _build_world(sim: DiscordSimulator, transcript: Transcript) -> Demo:
-    owner = sim.create_user("Mr Owner")
-    guild = sim.create_guild("Class 7B", owner=owner)
-    teacher_role = guild.create_role("Teacher")
-    people = {"Mr Owner": owner, "Ms Rivera": sim.create_user("Ms Rivera")}
-    guild.add_member(people["Ms Rivera"], roles=[teacher_role])
-    for name in ("Alice", "Bob", "Carol", "Dan", "Eve"):
-        people[name] = sim.create_user(name)
-        guild.add_member(people[name])
-    sim.close_dms(people["Carol"])
-    channels = {
-        name: guild.create_text_channel(name)
-        for name in ("general", "announcements", "help", "mentors")
-    }
-    return Demo(
-        sim=sim,
-        guild=guild,
-        clock=ManualClock(WEEK_START),
-        people=people,
-        channels=channels,
-        transcript=transcript,
-    )
 
 
 def main() -> None:

@@ -6,27 +6,18 @@ tested is what runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.app import EXTENSIONS, ClassMentorBot
 from bot.clock import Clock
 from bot.config import Config
 from bot.jobs import Jobs
+from bot.services import Services
 from bot.services.classes import ClassService
 from bot.services.help_requests import HelpService
 from bot.services.mentors import MentorService
 from bot.services.recognition import RecognitionService
 from db.database import Database
 
-
-@dataclass(frozen=True)
-class Services:
-    """Every use-case service, built once and shared by the cogs."""
-
-    classes: ClassService
-    mentors: MentorService
-    recognition: RecognitionService
-    help: HelpService
+__all__ = ["Services", "build_bot", "build_services"]
 
 
 def build_services(config: Config, db: Database, clock: Clock) -> Services:

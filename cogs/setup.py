@@ -201,7 +201,6 @@ class SetupCog(commands.Cog):
         """Remove a subject."""
         await require_teacher(interaction, "remove subjects")
         subject = await self.bot.services.classes.remove_subject(guild_id_of(interaction), name)
-        self.bot.dispatch("subject_removed", subject)
         await interaction.response.send_message(
             f"Removed **{subject.name}**. Past sessions and badges stay in the history.",
             ephemeral=True,

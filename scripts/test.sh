@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Install ClassMentor with its dev tools in a fresh virtual environment, then lint, type-check and
-# run the whole test suite. Any failure (including "no tests collected") fails the script.
+# Install ClassMentor with its dev tools in a virtual environment (again only when pyproject.toml
+# changed), then lint, type-check and run the whole test suite (two workers, see pyproject's
+# addopts). Any failure (including "no tests collected") fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+stamp=.venv/.installed-pyproject-dev
+if [ ! -x .venv/bin/pytest ] || ! cmp -s pyproject.toml "$stamp"; then
+    echo "Installing ClassMentor and its dev tools into .venv..." >&2
+    [ -d .venv ] || python3 -m venv .venv
+    if ! { .venv/bin/python -m pip install --upgrade pip \
+            && .venv/bin/python -m pip install -e ".[dev]"; } >.venv/install.log 2>&1; then
+        cat .venv/install.log >&2
+        echo "Install failed (log above, also in .venv/install.log)." >&2
+        exit 1
+    fi
+    cp pyproject.toml "$stamp"
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy bot cogs db
+.venv/bin/mypy tests bench
 # pytest exits 5 when it collects nothing; with `set -e` that fails the run, as it should.
 .venv/bin/pytest -q

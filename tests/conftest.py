@@ -10,7 +10,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import Config
-from bot.wiring import Services, build_services
+from bot.services import Services
+from bot.wiring import build_services
 from db.database import Database
 
 # A Wednesday morning in term time, so "this week" has a past and a future.

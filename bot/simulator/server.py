@@ -26,6 +26,7 @@ from bot.simulator.interactions import (
 from bot.simulator.messages import apply_mentions
 from bot.simulator.permissions import ADMINISTRATOR
 from bot.simulator.rest import RequestRecord, RestApi, wait_quiet
+from bot.simulator.settle import BotWork, wait_settled
 from bot.simulator.state import (
     SimChannel,
     SimGuild,
@@ -92,6 +93,8 @@ class DiscordSimulator:
         self.world.sinks.append(lambda _e, _d, _g: self.api.dispatch_activity())
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # The bots running against this simulator (see bot.simulator.testing.running_bot).
+        self._work: list[BotWork] = []
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -216,9 +219,31 @@ class DiscordSimulator:
         key = normalise_route(route)
         return [r for r in self.requests if normalise_route(r.route) == key]
 
-    async def settle(self, quiet: float = 0.05, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - the deadline is part of the error
-        """Wait until the bot has been quiet (no REST in flight, none for ``quiet`` s)."""
-        await wait_quiet(self.api.activity, quiet, timeout)
+    def watch(self, work: BotWork) -> None:
+        """Make :meth:`settle` wait for this bot's pending work (``running_bot`` calls it)."""
+        self._work.append(work)
+
+    def unwatch(self, work: BotWork) -> None:
+        """Stop waiting for a bot that is shutting down."""
+        if work in self._work:
+            self._work.remove(work)
+
+    def work_of(self, client: object) -> BotWork | None:
+        """The tracked work of a bot started with ``running_bot``, if any."""
+        return next((w for w in self._work if w.bot is client), None)
+
+    async def settle(self, quiet: float = 0.05, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - the deadline is part of the error
+        """Wait until the bot has nothing left to do.
+
+        For a bot started with ``running_bot``: every gateway event read, no REST in flight, and
+        every task it started finished (or parked on a far timer). Without one, falls back to a
+        quiet window of ``quiet`` seconds with no REST activity.
+        """
+        if not self._work:
+            await wait_quiet(self.api.activity, quiet, timeout)
+            return
+        for work in list(self._work):
+            await wait_settled(self.api, work, timeout)
 
     # -- users acting --------------------------------------------------------------------------
     async def send_message(

@@ -52,7 +52,7 @@ async def test_dev_guild_sync_goes_to_that_guild(
     db = await Database.open(config.database.path)
     await db.migrate()
     try:
-        bot = build_bot(config, db, clock, manual_jobs=True, guild_ready_timeout=0.1)
+        bot = build_bot(config, db, clock, manual_jobs=True, guild_ready_timeout=0)
         async with running_bot(sim, bot, TOKEN):
             assert len(sim.routes_called(SYNC_GUILD)) == 1
             assert sim.routes_called(SYNC_GLOBAL) == []
@@ -79,7 +79,7 @@ async def test_unexpected_errors_get_an_error_id_and_are_logged(
             db,
             clock,
             manual_jobs=True,
-            guild_ready_timeout=0.1,
+            guild_ready_timeout=0,
             extensions=(*EXTENSIONS, "tests.e2e.broken_extension"),
         )
         async with running_bot(sim, bot, TOKEN):

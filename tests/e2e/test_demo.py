@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,24 +27,58 @@ def test_demo_plays_the_week_and_exits_zero(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     for moment in (
+        "How to read this: ▶ someone acts",
+        "★ a key moment (checked) · ⏩ the class clock moves on · ⟳ the bot restarts",
         "class set up with Math and English",
+        # the help panel
+        "in #general (everyone in the channel sees): 🆘",
+        "buttons: [English] [Math]",
+        "▶ Eve presses [Math]",
+        "Eve sees a form",
+        "Eve asked from the help panel: a button, then a short form",
         "briefs delivered (Carol's DMs are closed)",
-        "DM to Alice from ClassMentor: [Your mentor brief",
-        "#mentors from ClassMentor: @Carol, your DMs are closed",
+        "ClassMentor in DM to Alice (only Alice sees): [Your mentor brief",
+        "ClassMentor in #mentors (everyone in the channel sees): @Carol, your DMs are closed",
         "mentors read the brief and are available",
+        # @everyone in a topic is text
+        "(the @everyone in it is plain text: it pinged nobody)",
+        "Dan's topic said @everyone, and it pinged nobody",
+        # Need the teacher, inside the private thread, labelled with who reads it
+        "▶ Bob presses [Need the teacher]",
+        "in private thread 'Math help #1' (Dan and Bob, and teachers, see): 🧑‍🏫 @Teacher",
+        # a restart with the buttons still working
+        "⟳ An update is deployed during the lesson: the bot stops and starts again",
+        "after the restart the thread's buttons still worked",
         "Alice passed, Bob accepted; Dan confirmed the help with a 5 and Bob earned credit",
         "the offer to Alice timed out and went to Bob",
         "the idle session closed by itself, without credit",
+        # an expiring lesson badge
+        "@Eve now has the **English** mentor badge until Mon 09:15",
+        "Mentor badges: none right now | Past badges: English",
+        "Eve's lesson badge ended by itself",
         "no English mentor free: Dan told privately",
+        # /queue, seen by the teacher only
+        "▶ Ms Rivera: /queue",
+        "↳ only Ms Rivera sees: [Help requests]",
         "took Dan's queued request, and Dan confirmed it",
-        "#announcements from ClassMentor: 🎉 @Alice earned an award",
+        # the rating prompt after Wrap up is in the thread, for Dan, not "Carol sees"
+        "in private thread 'English help #3' (Dan and Carol, and teachers, see): @Dan, your "
+        "mentor thinks you're sorted",
+        # points explained, /profile
+        "ℹ Points: a help session the student confirms earns the mentor 10, +5 when rated 4 or 5",
+        "▶ Bob: /profile",
+        "↳ only Bob sees: [Bob's profile]",
+        "ClassMentor in #announcements (everyone in the channel sees): 🎉 @Alice earned an award",
         "tutor of the week suggested from the data and awarded with one click",
-        "#announcements from ClassMentor: 📣 **Weekly shout-outs!**",
+        "#announcements (everyone in the channel sees): 📣 **Weekly shout-outs!**",
         "no public message named a student who asked for help",
         "Demo finished in",
     ):
         assert moment in out, f"missing {moment!r} in the transcript:\n{out[-3000:]}"
     assert "Traceback" not in done.stderr
+    # Every answer names who reads it ("only Dan sees", "in private thread … (Dan and Carol … see)"),
+    # never the old "Carol sees:" for a message meant for Dan.
+    assert not re.search(r"↳ \w+ sees:", out)
     # "Demo finished in 2.1 s": the brief asks for well under 30 seconds.
     seconds = float(out.split("Demo finished in ")[1].split(" s")[0])
     assert seconds < 30

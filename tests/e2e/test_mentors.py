@@ -42,6 +42,7 @@ async def test_grant_creates_badge_role_sends_brief_and_ack_makes_routable(
     assert "Listen first" in brief.embeds[0]["description"]
     [(label, custom_id, _)] = brief.buttons()
     assert label == "I've read this"
+    assert custom_id is not None
     state = await mentor_state(classroom, classroom.alice)
     assert state is not None
     assert not state.briefed  # no help requests until the brief is read

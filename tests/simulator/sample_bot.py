@@ -63,7 +63,7 @@ class SampleBot(commands.Bot):
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents or discord.Intents.default(),
-            guild_ready_timeout=0.1,
+            guild_ready_timeout=0,
         )
         self.seen_messages: list[discord.Message] = []
         self.seen_events: list[str] = []

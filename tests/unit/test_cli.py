@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.app import required_permissions
@@ -117,3 +120,102 @@ def test_python_dash_m_bot_is_the_same_cli() -> None:
     assert "usage: classmentor" in done.stdout
     for command in ("run", "check", "migrate", "backup", "demo"):
         assert command in done.stdout
+
+
+def test_config_is_accepted_before_or_after_the_sub_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    assert main(["check", "--config", str(config)], environ={"DISCORD_TOKEN": TOKEN}) == 0
+    after = capsys.readouterr().out
+    assert main(["--config", str(config), "check"], environ={"DISCORD_TOKEN": TOKEN}) == 0
+    assert capsys.readouterr().out == after
+    assert str(tmp_path / "class.db") in after
+    assert main(["migrate", "--config", str(config)], environ={}) == 0
+    assert "Schema version" in capsys.readouterr().out
+    assert (tmp_path / "class.db").exists()
+
+
+def test_config_after_the_sub_command_wins_over_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    environ = {"CLASSMENTOR_CONFIG": str(tmp_path / "absent.toml")}
+    assert main(["check", "--client-id", "42", "--config", str(config)], environ=environ) == 0
+    assert "class.db" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        ("x", "it has 1 part(s) separated by dots, a bot token has 3"),
+        ("abc.def", "it has 2 part(s)"),
+        ("bm90LWFuLWlk.Gabcde.rest", "its first part is not a bot id in base64"),
+    ],
+)
+def test_check_says_what_is_wrong_with_a_malformed_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], token: str, problem: str
+) -> None:
+    config = write_config(tmp_path)
+    assert main(["check", "--config", str(config)], environ={"DISCORD_TOKEN": token}) == 2
+    out = capsys.readouterr().out
+    assert f"Token: not a bot token — {problem}" in out
+    assert "Token: found" not in out
+    assert "printed once the token is fixed" in out
+    assert "rest" not in out  # the token itself is never printed
+
+
+def test_a_missing_default_config_says_the_defaults_are_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--client-id", "42"], environ={}) == 0
+    captured = capsys.readouterr()
+    assert "no config.toml here; using the defaults" in captured.err
+    assert "Config: OK" in captured.out
+
+
+def test_run_without_a_reachable_discord_says_so_in_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Port 9 (discard) on loopback refuses connections: Discord is unreachable, as with no network.
+    monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")
+    config = write_config(tmp_path)
+    code = main(["run", "--config", str(config)], environ={"DISCORD_TOKEN": "x"})
+    assert code == 4
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    assert errors[0].getMessage().startswith("cannot reach Discord (")
+    assert errors[0].exc_info is None  # one line, no traceback
+    assert "\n" not in errors[0].getMessage()
+
+
+def test_no_message_names_a_readme_section_that_does_not_exist() -> None:
+    root = Path(__file__).resolve().parents[2]
+    headings = {
+        line.lstrip("#").strip()
+        for line in (root / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    }
+    cited = []
+    for folder in ("bot", "cogs", "db"):
+        for source in (root / folder).rglob("*.py"):
+            text = source.read_text(encoding="utf-8")
+            joined = re.sub(r'"\s*\n\s*"', "", text)  # implicitly joined string literals
+            cited += re.findall(r"README, '([^']+)'", joined)
+    assert cited
+    for section in cited:
+        assert section in headings, f"README has no section {section!r}"
+
+
+def test_readme_says_how_to_run_check_and_get_a_token_first() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "./scripts/run.sh check" in readme
+    first_token_use = readme.index("DISCORD_TOKEN=")
+    assert readme.index("Reset Token") < first_token_use
+
+
+def test_run_sh_installs_only_when_pyproject_changes() -> None:
+    script = (Path(__file__).resolve().parents[2] / "scripts" / "run.sh").read_text()
+    assert "cmp -s pyproject.toml" in script
+    assert ">.venv/install.log 2>&1" in script  # pip and setuptools output only on failure

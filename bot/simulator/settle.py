@@ -1,0 +1,149 @@
+"""Knowing when a bot running against the simulator has finished its work.
+
+"Settled" means the bot has nothing left to do: every gateway event the simulator sent has been
+read, no REST request is in flight, and every asyncio task the bot started has finished or is
+parked on a timer far in the future (a modal's 15-minute timeout, a view's expiry). Waiting for
+that signal, instead of for a quiet window, makes tests as fast as the machine allows and never
+flaky on a slow one.
+
+The bot's tasks are recognised by a context variable set on the task that runs ``bot.start``:
+every task it creates (event handlers, command invokers, view callbacks, the bot's own
+background work) inherits the variable, and a task factory on the loop files them under the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+
+if TYPE_CHECKING:
+    from bot.simulator.gateway import Gateway
+    from bot.simulator.rest import RestApi
+
+T = TypeVar("T")
+
+# A timer further away than this is the bot's schedule (a view's or modal's timeout, 3-15 min),
+# not pending work; a shorter pause (a retry back-off, discord.py's 429 wait) is waited for.
+# It stays below settle()'s default deadline, so a long pause never turns into a timeout error.
+IDLE_TIMER_S = 5.0
+
+_CURRENT_WORK: contextvars.ContextVar[BotWork | None] = contextvars.ContextVar(
+    "classmentor_sim_bot_work", default=None
+)
+
+
+class BotWork:
+    """The asyncio tasks one bot process started, and what is still pending."""
+
+    def __init__(self, bot: discord.Client, gateway: Gateway) -> None:
+        self.bot = bot
+        self.gateway = gateway
+        self.root: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._context = contextvars.copy_context()
+        self._context.run(_CURRENT_WORK.set, self)
+
+    def adopt(self, task: asyncio.Task[Any]) -> None:
+        """Count ``task`` as the bot's work until it finishes."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run ``coro`` as the bot's own work (what it starts is tracked too)."""
+        install_task_factory(asyncio.get_running_loop())
+        return asyncio.get_running_loop().create_task(coro, context=self._context)
+
+    def pending(self) -> list[str]:
+        """What the bot is still doing; empty when it has settled."""
+        reasons: list[str] = []
+        ws = getattr(self.bot, "ws", None)
+        if ws is not None and ws.session_id is not None:
+            session = self.gateway.sessions.get(ws.session_id)
+            if session is not None and session.queue is not None:
+                unread = session.seq - (ws.sequence or 0)
+                if unread > 0:
+                    reasons.append(f"{unread} gateway event(s) not yet read")
+        parked = _futures_woken_after(IDLE_TIMER_S)
+        for task in list(self._tasks):
+            if task is self.root or task.done():
+                continue
+            if id(getattr(task, "_fut_waiter", None)) in parked:
+                continue
+            reasons.append(f"task {task.get_name()} ({_coro_name(task)})")
+        return reasons
+
+
+def _coro_name(task: asyncio.Task[Any]) -> str:
+    coro = task.get_coro()
+    return getattr(coro, "__qualname__", type(coro).__name__)
+
+
+def _futures_woken_after(horizon: float) -> set[int]:
+    """Ids of futures that only a timer more than ``horizon`` seconds away will complete.
+
+    ``asyncio.sleep`` and ``wait_for`` park a task on a future and schedule a timer handle whose
+    arguments include it; discord.py's view and modal timeouts are such sleeps.
+    """
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    parked: set[int] = set()
+    for handle in getattr(loop, "_scheduled", ()):
+        if handle.cancelled() or handle.when() - now <= horizon:
+            continue
+        for arg in getattr(handle, "_args", None) or ():
+            if isinstance(arg, asyncio.Future):
+                parked.add(id(arg))
+    return parked
+
+
+def _task_factory(
+    loop: asyncio.AbstractEventLoop,
+    coro: Coroutine[Any, Any, Any],
+    context: contextvars.Context | None = None,
+) -> asyncio.Task[Any]:
+    ctx = context if context is not None else contextvars.copy_context()
+    task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, context=ctx)
+    work = ctx.get(_CURRENT_WORK)
+    if work is not None:
+        work.adopt(task)
+    return task
+
+
+def install_task_factory(loop: asyncio.AbstractEventLoop) -> None:
+    """Let :class:`BotWork` see the tasks a bot creates on this loop (idempotent)."""
+    current = loop.get_task_factory()
+    if current is _task_factory:
+        return
+    if current is not None:
+        raise RuntimeError("the event loop already has a task factory; cannot track the bot")
+    loop.set_task_factory(_task_factory)  # type: ignore[arg-type]  # typeshed lacks context=
+
+
+async def wait_settled(
+    api: RestApi,
+    work: BotWork,
+    timeout: float = 10.0,  # noqa: ASYNC109 - the deadline is part of the error
+) -> None:
+    """Wait until ``work`` has nothing pending and no REST request is in flight."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    calm = 0
+    while True:
+        reasons = work.pending()
+        activity = api.activity
+        if activity.in_flight:
+            reasons.append("REST in flight: " + ", ".join(activity.current.values()))
+        if reasons:
+            calm = 0
+        else:
+            calm += 1
+            # Twice, one loop turn apart: a callback scheduled this turn gets its chance to act.
+            if calm >= 2:
+                return
+        if loop.time() > deadline:
+            raise TimeoutError(f"the bot did not settle within {timeout}s: {'; '.join(reasons)}")
+        await asyncio.sleep(0 if calm else 0.001)

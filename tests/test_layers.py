@@ -1,0 +1,216 @@
+"""The layer rules of docs/architecture.md, checked on the code rather than trusted.
+
+- every module of ``bot``, ``cogs`` and ``db`` imports on its own, in a fresh interpreter;
+- the domain, the services and ``db`` never load ``discord`` (not even indirectly);
+- only ``db/`` imports SQLite (exceptions are exactly ruff's TID253 per-file ignores);
+- no import cycles among our modules at run time, and none through the composition root
+  (``bot.app``, ``bot.wiring``, ``bot.services``) even for the type checker.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("bot", "cogs", "db")
+DISCORD_FREE = ("bot/domain", "bot/services", "db")
+SQLITE = {"sqlite3", "aiosqlite"}
+
+
+def source_files() -> list[Path]:
+    """Every Python file of our packages, relative to the repository root."""
+    return sorted(
+        path.relative_to(ROOT) for package in PACKAGES for path in (ROOT / package).rglob("*.py")
+    )
+
+
+def module_name(path: Path) -> str:
+    """``bot/services/__init__.py`` -> ``bot.services``; ``db/meta.py`` -> ``db.meta``."""
+    parts = list(path.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {module_name(path): path for path in source_files()}
+
+
+def run_python(code: str) -> object:
+    """Run ``code`` in a fresh interpreter at the repository root; return the JSON it prints."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_every_module_imports_on_its_own_in_a_fresh_interpreter() -> None:
+    # One interpreter, but our packages are forgotten before each import, so every module is
+    # the first of ours to load: an import that only works after another one fails here.
+    names = sorted(name for name in MODULES if name != "bot.__main__")
+    code = f"""
+import importlib, json, sys, traceback
+failures = {{}}
+for name in {names!r}:
+    for loaded in [m for m in sys.modules if m.split(".")[0] in {PACKAGES!r}]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failures[name] = traceback.format_exc(limit=3)
+print(json.dumps(failures))
+"""
+    assert run_python(code) == {}
+
+
+def test_domain_services_and_db_never_load_discord() -> None:
+    names = sorted(
+        name
+        for name, path in MODULES.items()
+        if any(path.as_posix().startswith(folder + "/") for folder in DISCORD_FREE)
+    )
+    assert "bot.domain.points" in names and "db.database" in names
+    code = f"""
+import importlib, json, sys
+for name in {names!r}:
+    importlib.import_module(name)
+print(json.dumps(sorted(m for m in ("discord", "apscheduler") if m in sys.modules)))
+"""
+    assert run_python(code) == []
+
+
+def imports_of(path: Path, *, type_checking: bool, nested: bool) -> Iterator[tuple[str, int]]:
+    """Modules ``path`` imports, with line numbers.
+
+    ``type_checking``: include ``if TYPE_CHECKING:`` blocks; ``nested``: include imports inside
+    functions and classes (which run later, not at import time).
+    """
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path.parent)
+
+    def walk(nodes: list[ast.stmt]) -> Iterator[tuple[str, int]]:
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield alias.name, node.lineno
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                for alias in node.names:
+                    child = f"{base}.{alias.name}"
+                    yield (child if child in MODULES else base), node.lineno
+            elif isinstance(node, ast.If):
+                guard = ast.unparse(node.test)
+                if guard.endswith("TYPE_CHECKING"):
+                    if type_checking:
+                        yield from walk(node.body)
+                else:
+                    yield from walk(node.body)
+                    yield from walk(node.orelse)
+            elif isinstance(node, ast.Try):
+                yield from walk(node.body)
+                for handler in node.handlers:
+                    yield from walk(handler.body)
+                yield from walk(node.orelse)
+                yield from walk(node.finalbody)
+            elif isinstance(node, (ast.With, ast.AsyncWith)) or (
+                nested and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            ):
+                yield from walk(node.body)
+
+    yield from walk(tree.body)
+
+
+def test_domain_services_and_db_do_not_import_discord_anywhere() -> None:
+    found = [
+        f"{path}:{line} imports {name}"
+        for path in source_files()
+        if any(path.as_posix().startswith(folder + "/") for folder in DISCORD_FREE)
+        for name, line in imports_of(path, type_checking=True, nested=True)
+        if name.split(".")[0] in {"discord", "apscheduler"}
+    ]
+    assert found == []
+
+
+def sqlite_exceptions() -> list[str]:
+    """Files ruff lets import SQLite (TID253 per-file ignores): one list for both checks."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    ignores = config["tool"]["ruff"]["lint"]["per-file-ignores"]
+    return [pattern for pattern, rules in ignores.items() if "TID253" in rules]
+
+
+def test_only_db_imports_sqlite() -> None:
+    allowed = sqlite_exceptions()
+    assert "db/**" in allowed
+    found = [
+        f"{path}:{line} imports {name}"
+        for path in source_files()
+        if not any(fnmatch.fnmatch(path.as_posix(), pattern) for pattern in allowed)
+        for name, line in imports_of(path, type_checking=True, nested=True)
+        if name.split(".")[0] in SQLITE
+    ]
+    assert found == []
+
+
+def cycles(*, type_checking: bool) -> list[list[str]]:
+    """Strongly connected groups of more than one module in our import graph (Tarjan)."""
+    graph = {
+        name: sorted(
+            {
+                target
+                for target, _ in imports_of(path, type_checking=type_checking, nested=False)
+                if target in MODULES and target != name
+            }
+        )
+        for name, path in MODULES.items()
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def test_no_import_cycles_at_run_time() -> None:
+    assert cycles(type_checking=False) == []
+
+
+def test_app_and_wiring_no_longer_import_each_other() -> None:
+    # bot.app names Services (bot.services), not bot.wiring, even for the type checker.
+    groups = cycles(type_checking=True)
+    assert not [g for g in groups if {"bot.app", "bot.wiring", "bot.services"} & set(g)], groups
