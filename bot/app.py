@@ -178,6 +178,13 @@ class ClassMentorBot(commands.Bot):
         self.clock = clock
         self._extensions = extensions
 
+    @property
+    def tree(self) -> ClassMentorTree:
+        """The command tree, typed as ClassMentor's (it is built with ``tree_cls``)."""
+        tree = super().tree
+        assert isinstance(tree, ClassMentorTree)
+        return tree
+
     def _get_state(self, **options: Any) -> AdmissionState:
         # Every interaction passes the tree's admission and acknowledgement watchdog first.
         return AdmissionState(

@@ -11,7 +11,6 @@ between only delays it: :meth:`ShoutOutPoster.resume` posts what is left at star
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -42,6 +41,7 @@ class ShoutOutPoster:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._more: set[int] = set()  # channels that got new shout-outs while being posted
         self._hurry = asyncio.Event()  # set by drain(): post now, skip the window
+        self._naps: set[asyncio.Future[None]] = set()  # pauses drain() cuts short
         self._last_post: dict[int, float] = {}
 
     def wake(self, channel_id: int) -> None:
@@ -65,6 +65,9 @@ class ShoutOutPoster:
         For shutdown and tests: a test waits for the bot's pending posts, not for the clock.
         """
         self._hurry.set()
+        for nap in self._naps:
+            if not nap.done():
+                nap.set_result(None)
         try:
             while pending := [t for t in self._tasks.values() if not t.done()]:
                 await asyncio.gather(*pending, return_exceptions=True)
@@ -108,8 +111,17 @@ class ShoutOutPoster:
     async def _pause(self, seconds: float) -> None:
         if seconds <= 0 or self._hurry.is_set():
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._hurry.wait(), seconds)
+        # A plain future woken by a timer (or by drain()): to anyone watching the loop, this task
+        # is visibly parked until the timer, like asyncio.sleep, rather than waiting on a helper.
+        loop = asyncio.get_running_loop()
+        nap: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _wake, nap)
+        self._naps.add(nap)
+        try:
+            await nap
+        finally:
+            timer.cancel()
+            self._naps.discard(nap)
 
     async def _post_waiting(self, channel_id: int) -> None:
         """Post the channel's waiting shout-outs, then correct messages whose awards changed."""
@@ -156,3 +168,8 @@ class ShoutOutPoster:
             return False
         await self._bot.services.recognition.correction_done(channel_id, message_id)
         return True
+
+
+def _wake(nap: asyncio.Future[None]) -> None:
+    if not nap.done():
+        nap.set_result(None)

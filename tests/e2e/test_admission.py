@@ -33,6 +33,7 @@ async def test_button_presses_are_limited_like_commands(classroom: Classroom) ->
     await move_to(classroom, THURSDAY_SUGGESTION)
     (notice,) = classroom.sim.messages(classroom.mentors_channel)
     [(_, custom_id, _)] = notice.buttons()
+    assert custom_id is not None
     answers = [
         (await classroom.sim.click(classroom.carol, notice, custom_id)).content
         for _ in range(BURST_LIMIT + 1)

@@ -135,6 +135,7 @@ async def test_a_slow_button_is_deferred_then_its_message_is_updated(
     await move_to(classroom, THURSDAY_SUGGESTION)
     (notice,) = classroom.sim.messages(classroom.mentors_channel)
     [(_, custom_id, _)] = notice.buttons()
+    assert custom_id is not None
     classroom.bot.tree.ack_after_s = 0.01
     with write_lock_held(classroom.config.database.path):
         click = asyncio.create_task(classroom.sim.click(classroom.teacher, notice, custom_id))

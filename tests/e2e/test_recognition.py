@@ -413,6 +413,7 @@ async def test_the_suggestion_button_and_award_give_count_the_same_week(
     await move_to(classroom, datetime(2026, 11, 22, 15, 0, tzinfo=UTC))  # Sunday
     (notice,) = classroom.sim.messages(classroom.mentors_channel)
     [(_, custom_id, _)] = notice.buttons()
+    assert custom_id is not None
     await classroom.sim.click(classroom.teacher, notice, custom_id)
     # The same day, another teacher picks someone else: it replaces, it does not add a second.
     again = await classroom.slash(
