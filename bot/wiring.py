@@ -14,7 +14,9 @@ from bot.config import Config
 from bot.jobs import Jobs
 from bot.services.classes import ClassService
 from bot.services.help_requests import HelpService
+from bot.services.letters import LetterService
 from bot.services.mentors import MentorService
+from bot.services.privacy import PrivacyService
 from bot.services.recognition import RecognitionService
 from db.database import Database
 
@@ -27,6 +29,8 @@ class Services:
     mentors: MentorService
     recognition: RecognitionService
     help: HelpService
+    privacy: PrivacyService
+    letters: LetterService
 
 
 def build_services(config: Config, db: Database, clock: Clock) -> Services:
@@ -37,6 +41,8 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         mentors=MentorService(db, clock, classes, config.mentoring),
         recognition=RecognitionService(db, clock, classes),
         help=HelpService(db, clock, classes, config.mentoring),
+        privacy=PrivacyService(db, clock, classes, config.privacy),
+        letters=LetterService(db, clock, classes),
     )
 
 
