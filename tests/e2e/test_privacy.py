@@ -227,3 +227,10 @@ async def test_retention_ages_out_topics_and_deletes_a_class_left_long_ago(
     assert await room.bot.services.classes.get(room.guild.id) is None
     assert await every_mention(room, room.carol.id) == []
     assert await every_mention(room, room.teacher_role.id) == []
+
+
+async def test_setup_show_tells_the_teacher_how_long_data_is_kept(classroom: Classroom) -> None:
+    shown = await classroom.slash(classroom.teacher, "setup show")
+    (embed,) = shown.embeds
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert "365 days" in fields["Data kept"] and "30 days" in fields["Data kept"]
