@@ -5,10 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from bot.domain.points import AwardKind
+
 DEFAULT_GREETING = "Dear parents and carers of {student},"
 DEFAULT_SIGN_OFF = "With warm regards,"
 NOTE_MAX_LENGTH = 1000
 TEMPLATE_MAX_LENGTH = 200
+# Plain words for parents (the Discord labels carry emoji a printed letter does not need).
+AWARD_TITLES = {
+    AwardKind.GOLD_STAR: "Gold star",
+    AwardKind.TUTOR_OF_THE_WEEK: "Tutor of the week",
+    AwardKind.EFFORT: "Award for effort",
+    AwardKind.CUSTOM: "Special award",
+}
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,11 @@ font for a letter in English would cost more than the whole letter.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from fontTools import subset
 from fontTools.ttLib import TTFont
 
 SYSTEM_FONT_DIRS = (
@@ -21,6 +23,8 @@ SYSTEM_FONT_DIRS = (
     Path("/usr/local/share/fonts"),
     Path("/Library/Fonts"),
 )
+# fontTools warns about tables it drops when subsetting (e.g. FontForge's FFTM timestamp).
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 SYSTEM_FALLBACKS = ("DejaVuSans.ttf", "Symbola.ttf", "Symbola_hint.ttf")
 
 
@@ -99,3 +103,34 @@ def missing_glyphs(text: str) -> set[str]:
     for face in font_chain():
         covered |= face.coverage
     return {ch for ch in text if not ch.isspace() and ord(ch) not in covered and ord(ch) >= 32}
+
+
+def subset_faces(text: str, folder: Path) -> tuple[FontFace, ...]:
+    """The faces :func:`faces_for` would pick, cut down to the characters of ``text``.
+
+    For a batch of letters: each big font is read once and written to ``folder`` holding only
+    the characters the batch uses, so every letter then loads a font of a few kilobytes instead
+    of megabytes (the CJK font alone is 16 MB).
+    """
+    faces = []
+    for face in faces_for(text):
+        # Printable ASCII always: fpdf2 needs "-" and " " for line breaking.
+        wanted = ({ord(ch) for ch in text} | set(range(32, 127))) & face.coverage
+        options = subset.Options()
+        # Shaping rules only where letters join (Arabic); the rest render without GSUB/GPOS,
+        # and dropping them makes every later load and subset of the font much cheaper.
+        options.layout_features = ["*"] if face.family == "arabic" else []
+        options.hinting = False
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        font = TTFont(face.path, fontNumber=0)
+        try:
+            cutter = subset.Subsetter(options)
+            cutter.populate(unicodes=wanted)
+            cutter.subset(font)
+            target = folder / f"{face.family}{face.path.suffix}"
+            font.save(target)
+        finally:
+            font.close()
+        faces.append(replace(face, path=target, coverage=frozenset(wanted & face.coverage)))
+    return tuple(faces)

@@ -6,14 +6,16 @@ This is blocking, CPU-bound work: call it in an executor, never on the event loo
 from __future__ import annotations
 
 import io
+import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Sequence
+from pathlib import Path
 
 from fpdf import FPDF
 
 from bot.letters.content import Letter
-from bot.letters.fonts import faces_for
+from bot.letters.fonts import FontFace, faces_for, subset_faces
 
 _INVISIBLE = {"\u200d", "\ufe0e", "\ufe0f"}  # joiners and emoji/text presentation selectors
 # Scripts that need shaping (joined letters, right-to-left): shaping is skipped for the rest,
@@ -61,10 +63,18 @@ def intro(letter: Letter) -> str:
     )
 
 
-def render_letter(letter: Letter) -> bytes:
-    """One letter as PDF bytes."""
+def render_letter(letter: Letter, fonts: Sequence[FontFace] | None = None) -> bytes:
+    """One letter as PDF bytes (``fonts``: a batch's pre-cut faces, else chosen for the text)."""
     text = clean(_all_text(letter))
-    faces = faces_for(text)
+    faces = tuple(fonts) if fonts is not None else faces_for(text)
+    if fonts is not None:  # a batch's faces: keep only the fallbacks this letter needs
+        missing = {ord(ch) for ch in text if not ch.isspace()} - faces[0].coverage
+        kept = [faces[0]]
+        for face in faces[1:]:
+            if missing & face.coverage:
+                kept.append(face)
+                missing -= face.coverage
+        faces = tuple(kept)
     pdf = FPDF(format="A4")
     pdf.set_title(f"Letter home: {clean(letter.student_name)}")
     pdf.set_author(clean(letter.teacher_name))
@@ -100,10 +110,19 @@ def render_letter(letter: Letter) -> bytes:
     return bytes(pdf.output())
 
 
-def render_zip(letters: Iterable[tuple[str, Letter]]) -> bytes:
-    """Several letters as one ZIP, one PDF per (file name, letter)."""
+def render_zip(letters: Sequence[tuple[str, Letter]]) -> bytes:
+    """Several letters as one ZIP, one PDF per (file name, letter).
+
+    The fonts are cut once for the whole batch (see :func:`subset_faces`): loading a full font
+    per letter would cost more than the letters themselves.
+    """
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    batch_text = "\n".join(clean(_all_text(letter)) for _name, letter in letters)
+    with (
+        tempfile.TemporaryDirectory(prefix="classmentor-fonts-") as folder,
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
+        faces = subset_faces(batch_text, Path(folder))
         for filename, letter in letters:
-            archive.writestr(filename, render_letter(letter))
+            archive.writestr(filename, render_letter(letter, faces))
     return buffer.getvalue()

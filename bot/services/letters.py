@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import Clock
-from bot.domain.points import AWARD_LABELS, AwardKind
+from bot.domain.points import AwardKind
 from bot.domain.weeks import Period, period_bounds
 from bot.errors import InvalidInput, NotFound
 from bot.letters.content import (
+    AWARD_TITLES,
     DEFAULT_GREETING,
     DEFAULT_SIGN_OFF,
     NOTE_MAX_LENGTH,
@@ -111,7 +112,7 @@ class LetterService:
         for award in awards:
             by_student.setdefault(award.user_id, []).append(
                 AwardLine(
-                    AWARD_LABELS[award.kind],
+                    AWARD_TITLES[award.kind],
                     award.reason,
                     award.awarded_at.astimezone(settings.zone).date(),
                 )
