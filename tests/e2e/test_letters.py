@@ -115,3 +115,9 @@ async def test_the_gradebook_export(classroom: Classroom) -> None:
 async def test_exports_in_a_class_not_set_up(world: Classroom) -> None:
     result = await world.slash(world.owner, "export")
     assert "isn't set up yet" in result.content
+
+
+async def test_a_letter_for_someone_not_in_the_server(classroom: Classroom) -> None:
+    stranger = classroom.sim.create_user("Stranger")
+    result = await classroom.slash(classroom.teacher, "letter student", student=stranger)
+    assert "isn't a member of this server" in result.content

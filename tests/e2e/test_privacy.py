@@ -234,3 +234,11 @@ async def test_setup_show_tells_the_teacher_how_long_data_is_kept(classroom: Cla
     (embed,) = shown.embeds
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert "365 days" in fields["Data kept"] and "30 days" in fields["Data kept"]
+
+
+async def test_the_confirm_button_still_works_after_a_restart(history: Classroom) -> None:
+    prompt = await history.slash(history.carol, "privacy delete")
+    await history.restart()
+    report = await confirm_delete(history, history.carol, prompt)
+    assert "help sessions you received" in report
+    assert await every_mention(history, history.carol.id) == []
