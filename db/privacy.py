@@ -549,6 +549,7 @@ async def apply_retention(conn: aiosqlite.Connection, cutoff: datetime, now: dat
     for table in REGISTRY:
         await _run_steps(conn, table.retention, params, report)
     if report.steps:
+        # One audit row for the run across all classes: guild_id 0 stands for "every class".
         audit_id = await _open_audit(conn, 0, "retention", "retention", None, now)
         await _close_audit(conn, audit_id, report, now)
     return report

@@ -73,6 +73,7 @@ async def confirm_delete(room: Classroom, presser: SimUser, prompt: InteractionR
     assert label == "Yes, delete" and custom_id
     clicked = await room.sim.click(presser, prompt.message, custom_id)
     await room.sim.settle()
+    assert prompt.message.buttons() == []  # the prompt can't be pressed twice
     return final(clicked).content
 
 
