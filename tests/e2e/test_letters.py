@@ -8,6 +8,7 @@ import zipfile
 
 from pypdf import PdfReader
 
+from bot.letters.fonts import missing_glyphs
 from bot.simulator import SimUser
 from tests.e2e.conftest import Classroom
 from tests.e2e.test_help_requests import make_mentor
@@ -89,8 +90,10 @@ async def test_class_letters_as_a_zip_with_names_in_any_script(classroom: Classr
     texts = {name: pdf_text(archive.read(name)) for name in archive.namelist()}
     chinese = next(t for t in texts.values() if "王小明" in t)
     assert "Dear family of 王小明," in chinese and "Cheers," in chinese
-    emoji = next(t for t in texts.values() if "Zoë 😀" in t)
+    emoji = next(t for t in texts.values() if "Zoë" in t)
     assert "Wonderful effort" in emoji
+    if not missing_glyphs("😀"):  # emoji need a system font (DejaVu Sans or Symbola)
+        assert "Zoë 😀" in emoji
     arabic = next(t for t in texts.values() if "أحمد" in t)
     assert all(letter in arabic for letter in "ليلى")
     for text in texts.values():
