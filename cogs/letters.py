@@ -58,6 +58,8 @@ class LettersCog(commands.Cog):
 
     def __init__(self, bot: ClassMentorBot) -> None:
         self.bot = bot
+        # Classes whose letter batch is rendering: a second press waits for the first.
+        self._batches: set[int] = set()
 
     @letter_group.command(name="student", description="A letter home about one student (PDF)")
     @app_commands.describe(
@@ -115,6 +117,8 @@ class LettersCog(commands.Cog):
         assert guild is not None
         window = Period(period.value) if period else Period.TERM
         service = self.bot.services.letters
+        if guild.id in self._batches:
+            raise InvalidInput("This class's letters are being made right now; try again soon.")
         facts = await service.facts(guild.id, window)
         if not facts:
             raise InvalidInput(
@@ -122,15 +126,19 @@ class LettersCog(commands.Cog):
                 "Try a longer period."
             )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        names = await display_names(guild, facts)
-        letters = await service.class_letters(
-            guild.id,
-            names,
-            teacher_name=interaction.user.display_name,
-            class_name=guild.name,
-            period=window,
-        )
-        archive = await service.render_batch(letters)
+        self._batches.add(guild.id)
+        try:
+            names = await display_names(guild, facts)
+            letters = await service.class_letters(
+                guild.id,
+                names,
+                teacher_name=interaction.user.display_name,
+                class_name=guild.name,
+                period=window,
+            )
+            archive = await service.render_batch(letters)
+        finally:
+            self._batches.discard(guild.id)
         await interaction.followup.send(
             f"Here are {len(letters)} letters ({PERIOD_WORDS[window]}), one PDF per student "
             "with something to praise.",
