@@ -164,7 +164,10 @@ class PrivacyCog(commands.Cog):
         await self.bot.services.privacy.run_retention()
 
     async def _target(
-        self, interaction: discord.Interaction, student: discord.Member | None, action: str
+        self,
+        interaction: discord.Interaction,
+        student: discord.User | discord.Member | None,
+        action: str,
     ) -> int:
         """The person acted on: yourself, or (teachers only) a student."""
         if student is None or student.id == interaction.user.id:
@@ -179,7 +182,7 @@ class PrivacyCog(commands.Cog):
     @group.command(name="show", description="What ClassMentor stores about you (private)")
     @app_commands.describe(student="Teachers: a student to look up instead of yourself")
     async def show(
-        self, interaction: discord.Interaction, student: discord.Member | None = None
+        self, interaction: discord.Interaction, student: discord.User | None = None
     ) -> None:
         """Counts in plain words, and the retention periods."""
         target = await self._target(interaction, student, "see another student's data")
@@ -194,7 +197,7 @@ class PrivacyCog(commands.Cog):
     @group.command(name="export", description="Get a file with everything stored about you")
     @app_commands.describe(student="Teachers: a student to export instead of yourself")
     async def export(
-        self, interaction: discord.Interaction, student: discord.Member | None = None
+        self, interaction: discord.Interaction, student: discord.User | None = None
     ) -> None:
         """A JSON file (format documented in docs/privacy-export.md), privately."""
         target = await self._target(interaction, student, "export another student's data")
@@ -216,7 +219,7 @@ class PrivacyCog(commands.Cog):
     @group.command(name="delete", description="Delete your data in this class (asks to confirm)")
     @app_commands.describe(student="Teachers: the student whose data to delete")
     async def delete(
-        self, interaction: discord.Interaction, student: discord.Member | None = None
+        self, interaction: discord.Interaction, student: discord.User | None = None
     ) -> None:
         """Check the deletion can go ahead, then ask for a confirm click."""
         target = await self._target(interaction, student, "delete another student's data")

@@ -243,3 +243,12 @@ async def test_the_confirm_button_still_works_after_a_restart(history: Classroom
     report = await confirm_delete(history, history.carol, prompt)
     assert "help sessions you received" in report
     assert await every_mention(history, history.carol.id) == []
+
+
+async def test_a_teacher_deletes_the_data_of_a_student_who_left(history: Classroom) -> None:
+    history.guild.remove_member(history.bob)
+    await history.sim.settle()
+    prompt = await history.slash(history.teacher, "privacy delete", student=history.bob)
+    report = await confirm_delete(history, history.teacher, prompt)
+    assert "awards: 1" in report
+    assert await every_mention(history, history.bob.id) == []
