@@ -195,3 +195,24 @@ async def test_gradebook_csv(history: Services) -> None:
     assert table[str(BOB)]["sessions_received"] == "1"
     assert table[str(BOB)]["name"] == "'=Bob"  # never a spreadsheet formula
     assert table[str(CAROL)]["name"] == ""
+
+
+async def test_years_of_history_export_in_one_file(
+    history: Services, db: Database, clock: ManualClock
+) -> None:
+    math = await history.classes.subject(GUILD, "Math")
+    rows = []
+    for day in range(4000):  # about three school years of a request a day... and then some
+        at = to_db(clock.now() - timedelta(days=day % 300, minutes=day))
+        rows.append((GUILD, math.id, BOB, f"question {day}: " + "x" * 150, at, at, at))
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, state,"
+            " created_at, queued_at, closed_at, close_reason)"
+            " VALUES (?, ?, ?, ?, 'cancelled', ?, ?, ?, 'cancelled')",
+            rows,
+        )
+    export = await history.privacy.export(GUILD, BOB, limit=512 * 1024)
+    assert export.compressed and export.filename.endswith(".json.gz")
+    document = json.loads(gzip.decompress(export.data))
+    assert len(document["sections"]["help_requests_you_made"]) == 4001
