@@ -117,10 +117,7 @@ class EraseButton(
         bot = bot_of(interaction)
         service = bot.services.privacy
         plan = await service.erasure_plan(self.guild_id, self.user_id)
-        # Take the button away at once: the prompt cannot be pressed twice.
-        await interaction.response.edit_message(
-            content="Deleting… (badge roles first, then the records)", view=None
-        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
         for role_id in plan.badge_role_ids:
             try:
                 await bot.http.remove_role(
