@@ -216,3 +216,16 @@ async def test_years_of_history_export_in_one_file(
     assert export.compressed and export.filename.endswith(".json.gz")
     document = json.loads(gzip.decompress(export.data))
     assert len(document["sections"]["help_requests_you_made"]) == 4001
+
+
+async def test_erasing_a_teacher_clears_their_name_from_others_records(
+    history: Services, db: Database
+) -> None:
+    plan = await history.privacy.erasure_plan(GUILD, TEACHER)
+    report = await history.privacy.erase(plan, requested_by="operator")
+    anonymised = {s.what for s in report.of("anonymised")}
+    assert {"points entries you gave others", "awards you gave"} <= anonymised
+    async with db.reading() as conn:
+        assert await privacy_sql.rows_mentioning(conn, TEACHER) == {}
+    # Alice's and Bob's awards and points stand.
+    assert await history.recognition.points_total(GUILD, BOB) > 0
