@@ -79,7 +79,7 @@ REGISTRY: tuple[TableEntry, ...] = (
             ),
             Step(
                 "anonymised",
-                "points entries you gave others",
+                "points entries given to others",
                 "UPDATE ledger SET created_by = NULL WHERE guild_id = :g AND created_by = :u",
             ),
         ),
@@ -101,12 +101,12 @@ REGISTRY: tuple[TableEntry, ...] = (
             Step("deleted", "awards", "DELETE FROM awards WHERE guild_id = :g AND user_id = :u"),
             Step(
                 "anonymised",
-                "awards you gave",
+                "awards given",
                 "UPDATE awards SET awarded_by = :anon WHERE guild_id = :g AND awarded_by = :u",
             ),
             Step(
                 "anonymised",
-                "awards you took back",
+                "awards taken back",
                 "UPDATE awards SET undone_by = NULL WHERE guild_id = :g AND undone_by = :u",
             ),
         ),
@@ -132,7 +132,7 @@ REGISTRY: tuple[TableEntry, ...] = (
         erase=(
             Step(
                 "deleted",
-                "help offers made to you",
+                "help offers received as a mentor",
                 f"DELETE FROM help_offers WHERE mentor_id = :u AND {_IN_CLASS_REQUESTS}",
             ),
         ),
@@ -158,7 +158,7 @@ REGISTRY: tuple[TableEntry, ...] = (
         erase=(
             Step(
                 "anonymised",
-                "steps you took in help requests",
+                "steps taken in help requests",
                 f"UPDATE help_events SET actor_id = NULL WHERE actor_id = :u AND {_IN_CLASS_REQUESTS}",
             ),
         ),
@@ -193,14 +193,14 @@ REGISTRY: tuple[TableEntry, ...] = (
         erase=(
             Step(
                 "deleted",
-                "help requests you made (no mentor was credited for them)",
+                "help requests made (no mentor was credited for them)",
                 "DELETE FROM help_requests WHERE guild_id = :g AND student_id = :u AND id NOT IN"
                 " (SELECT session_id FROM ledger WHERE reason = 'session'"
                 " AND session_id IS NOT NULL)",
             ),
             Step(
                 "anonymised",
-                "help sessions you received (the mentor keeps the credit; your name and topic "
+                "help sessions received (the mentor keeps the credit; the name and topic "
                 "are removed)",
                 "UPDATE help_requests SET student_id = :anon, topic = '',"
                 " closed_by = CASE WHEN closed_by = :u THEN NULL ELSE closed_by END"
@@ -208,14 +208,14 @@ REGISTRY: tuple[TableEntry, ...] = (
             ),
             Step(
                 "anonymised",
-                "help sessions you gave (your classmates' records stay, without your name)",
+                "help sessions given (classmates' records stay, without the name)",
                 "UPDATE help_requests SET mentor_id = :anon,"
                 " closed_by = CASE WHEN closed_by = :u THEN NULL ELSE closed_by END"
                 " WHERE guild_id = :g AND mentor_id = :u",
             ),
             Step(
                 "anonymised",
-                "help requests you closed",
+                "help requests closed",
                 "UPDATE help_requests SET closed_by = NULL WHERE guild_id = :g AND closed_by = :u",
             ),
         ),
@@ -230,16 +230,16 @@ REGISTRY: tuple[TableEntry, ...] = (
         ),
         shown=(
             (
-                "help requests you made",
+                "help requests made",
                 "SELECT COUNT(*) FROM help_requests WHERE guild_id = :g AND student_id = :u",
             ),
             (
-                "help sessions you received (confirmed)",
+                "help sessions received (confirmed)",
                 "SELECT COUNT(*) FROM help_requests WHERE guild_id = :g AND student_id = :u"
                 " AND state = 'resolved'",
             ),
             (
-                "help sessions you gave (confirmed)",
+                "help sessions given (confirmed)",
                 "SELECT COUNT(*) FROM help_requests WHERE guild_id = :g AND mentor_id = :u"
                 " AND state = 'resolved'",
             ),
@@ -264,12 +264,12 @@ REGISTRY: tuple[TableEntry, ...] = (
             ),
             Step(
                 "anonymised",
-                "badges you granted",
+                "badges granted",
                 "UPDATE badges SET granted_by = :anon WHERE guild_id = :g AND granted_by = :u",
             ),
             Step(
                 "anonymised",
-                "badges you ended",
+                "badges ended",
                 "UPDATE badges SET ended_by = NULL WHERE guild_id = :g AND ended_by = :u",
             ),
         ),
@@ -311,7 +311,7 @@ REGISTRY: tuple[TableEntry, ...] = (
         erase=(
             Step(
                 "anonymised",
-                "tutor-of-the-week suggestions naming you (posts already sent stay as they are)",
+                "tutor-of-the-week suggestions (posts already sent stay as they are)",
                 "UPDATE weekly_posts SET suggested_user_id = NULL"
                 " WHERE guild_id = :g AND suggested_user_id = :u",
             ),
@@ -323,7 +323,7 @@ REGISTRY: tuple[TableEntry, ...] = (
         erase=(
             Step(
                 "anonymised",
-                "the letter template you last changed",
+                "the letter template last changed",
                 "UPDATE letter_templates SET updated_by = NULL WHERE guild_id = :g"
                 " AND updated_by = :u",
             ),
@@ -341,7 +341,7 @@ REGISTRY: tuple[TableEntry, ...] = (
         erase=(
             Step(
                 "anonymised",
-                "the class set-up you made",
+                "the class set-up",
                 "UPDATE classes SET configured_by = NULL WHERE guild_id = :g"
                 " AND configured_by = :u",
             ),
@@ -353,7 +353,7 @@ REGISTRY: tuple[TableEntry, ...] = (
         erase=(
             Step(
                 "anonymised",
-                "privacy requests you made as a teacher",
+                "privacy requests made as a teacher",
                 "UPDATE privacy_audit SET teacher_id = NULL WHERE guild_id = :g"
                 " AND teacher_id = :u",
             ),

@@ -83,7 +83,7 @@ async def confirm_delete(room: Classroom, presser: SimUser, prompt: InteractionR
 async def test_show_lists_what_is_stored_and_for_how_long(history: Classroom) -> None:
     shown = await history.slash(history.bob, "privacy show")
     assert shown.ephemeral
-    assert "help sessions you received (confirmed): 2" in shown.content
+    assert "help sessions received (confirmed): 2" in shown.content
     assert "awards: 1" in shown.content
     assert "365 days" in shown.content and "30 days" in shown.content
     dan = await history.slash(history.dan, "privacy show")
@@ -122,7 +122,7 @@ async def test_a_student_deletes_their_data_and_the_mentor_keeps_the_credit(
     assert "Only the person who asked" in final(stolen).content
     report = await confirm_delete(history, history.bob, prompt)
     assert "Deleted:" in report and "awards: 1" in report and "points entries: 1" in report
-    assert "help sessions you received" in report and "Anonymised" in report
+    assert "help sessions received" in report and "Anonymised" in report
 
     assert await every_mention(history, history.bob.id) == []
     assert await points(history, history.alice) == alice_before
@@ -156,7 +156,7 @@ async def test_a_teacher_deletes_a_mentor_and_the_badge_role_goes(history: Class
     prompt = await room.slash(room.teacher, "privacy delete", student=room.alice)
     report = await confirm_delete(room, room.teacher, prompt)
     assert "mentor badges: 1" in report
-    assert "help sessions you gave" in report
+    assert "help sessions given" in report
     assert math_role.id not in room.guild.members[room.alice.id].roles
     assert await every_mention(room, room.alice.id) == []
     assert room.bot is not None
@@ -244,7 +244,7 @@ async def test_the_confirm_button_still_works_after_a_restart(history: Classroom
     prompt = await history.slash(history.carol, "privacy delete")
     await history.restart()
     report = await confirm_delete(history, history.carol, prompt)
-    assert "help sessions you received" in report
+    assert "help sessions received" in report
     assert await every_mention(history, history.carol.id) == []
 
 

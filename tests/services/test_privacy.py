@@ -224,7 +224,7 @@ async def test_erasing_a_teacher_clears_their_name_from_others_records(
     plan = await history.privacy.erasure_plan(GUILD, TEACHER)
     report = await history.privacy.erase(plan, requested_by="operator")
     anonymised = {s.what for s in report.of("anonymised")}
-    assert {"points entries you gave others", "awards you gave"} <= anonymised
+    assert {"points entries given to others", "awards given"} <= anonymised
     async with db.reading() as conn:
         assert await privacy_sql.rows_mentioning(conn, TEACHER) == {}
     # Alice's and Bob's awards and points stand.
