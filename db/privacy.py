@@ -572,6 +572,10 @@ async def delete_class(
     deleted = cur.rowcount > 0
     await cur.close()
     if deleted:
+        # The audit outlives the class, but not the names of the teachers who asked.
+        await conn.execute(
+            "UPDATE privacy_audit SET teacher_id = NULL WHERE guild_id = ?", (guild_id,)
+        )
         report = Report([StepCount("deleted", "class", 1)])
         audit_id = await _open_audit(conn, guild_id, "class_deleted", requested_by, None, now)
         await _close_audit(conn, audit_id, report, now)

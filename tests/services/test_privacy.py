@@ -129,6 +129,8 @@ async def test_export_is_capped_then_compressed_then_refused_with_guidance(
 async def test_class_deletion_cascades_through_the_ledger(
     history: Services, db: Database, clock: ManualClock
 ) -> None:
+    plan = await history.privacy.erasure_plan(GUILD, CAROL)
+    await history.privacy.erase(plan, requested_by="teacher", teacher_id=TEACHER)
     await history.classes.bot_removed(GUILD)
     clock.advance(timedelta(days=31))
     result = await history.privacy.run_retention()
@@ -137,6 +139,7 @@ async def test_class_deletion_cascades_through_the_ledger(
         for table in ("ledger", "awards", "help_requests", "subjects", "classes"):
             async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cur:
                 assert (await cur.fetchone())[0] == 0, table  # type: ignore[index]
+        assert await privacy_sql.rows_mentioning(conn, TEACHER) == {}
 
 
 async def test_a_letter_has_the_facts_and_no_one_elses_name(history: Services) -> None:
