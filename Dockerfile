@@ -8,6 +8,10 @@ COPY pyproject.toml README.md config.example.toml ./
 COPY bot ./bot
 COPY cogs ./cogs
 COPY db ./db
+# DejaVu Sans draws emoji in names on letters home (the other scripts' fonts come from PyPI).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install . \
     && useradd --create-home --uid 10001 classmentor \
     && mkdir -p /data \

@@ -87,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
     backup = command("backup", "copy the database safely, even while the bot runs")
     backup.add_argument("path", type=Path, help="file to write the backup to")
     backup.set_defaults(handler=_backup)
+    export = command(
+        "export", "write a class's gradebook CSV, or one person's privacy export (JSON)"
+    )
+    export.add_argument("--guild", type=int, required=True, help="the class's server id")
+    export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.add_argument("--user", type=int, help="a person's id: their privacy export instead")
+    export.add_argument(
+        "--period",
+        default="all_time",
+        choices=["this_week", "last_week", "month", "term", "all_time"],
+        help="gradebook period (default: all_time)",
+    )
+    export.set_defaults(handler=_export)
     demo = command("demo", "play a class week against a simulated Discord")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(handler=_demo)
@@ -269,3 +282,40 @@ def _demo(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) 
     from bot.demo import run_demo  # the simulator is only loaded for the demo
 
     return asyncio.run(run_demo(quiet=args.quiet))
+
+
+def _export(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
+    import json
+
+    from bot.errors import UserFacingError
+    from bot.services.letters import gradebook_csv
+    from bot.wiring import build_services
+
+    async def export() -> int:
+        if not config.database.path.exists():
+            raise DatabaseError(f"{config.database.path} does not exist")
+        db = await Database.open(config.database.path)
+        try:
+            if await db.pending_migrations():
+                raise DatabaseError("the database needs `classmentor migrate` first")
+            services = build_services(config, db, SystemClock())
+            try:
+                if args.user is not None:
+                    document = await services.privacy.export_document(args.guild, args.user)
+                    data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+                    what = f"privacy export of user {args.user}"
+                else:
+                    rows = await services.letters.gradebook(args.guild, args.period)
+                    data = gradebook_csv(rows, {})  # names live on Discord, not in the store
+                    what = f"gradebook ({len(rows)} students, {args.period})"
+            except UserFacingError as exc:
+                print(f"classmentor: {exc.message}", file=sys.stderr)
+                return 1
+        finally:
+            await db.close()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(data)
+        print(f"Wrote the {what} to {args.out}")
+        return 0
+
+    return asyncio.run(export())

@@ -85,6 +85,17 @@ class MentoringConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    """How long personal data is kept."""
+
+    # Help-request topics, ratings' links to students (and, later, scores) older than this are
+    # deleted or anonymised by a daily job.
+    retention_days: int = 365
+    # A class whose server removed the bot is deleted this long after, unless re-invited.
+    left_server_days: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole, validated configuration."""
 
@@ -92,6 +103,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     defaults: ClassDefaults = field(default_factory=ClassDefaults)
     mentoring: MentoringConfig = field(default_factory=MentoringConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     log_level: str = "INFO"
 
 
@@ -117,7 +129,7 @@ def load_config(path: Path) -> Config:
     return parse_config(raw, base_dir=path.parent)
 
 
-_SECTIONS = {"discord", "database", "defaults", "mentoring", "logging"}
+_SECTIONS = {"discord", "database", "defaults", "mentoring", "privacy", "logging"}
 
 
 def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
@@ -167,6 +179,17 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
         for key, (default, lo, hi) in limits.items()
     }
 
+    privacy = _section(raw, "privacy")
+    _no_unknown("privacy", privacy, {"retention_days", "left_server_days"})
+    privacy_config = PrivacyConfig(
+        retention_days=_int(
+            privacy, "privacy.retention_days", "retention_days", 365, minimum=30, maximum=3650
+        ),
+        left_server_days=_int(
+            privacy, "privacy.left_server_days", "left_server_days", 30, minimum=1, maximum=365
+        ),
+    )
+
     logging_section = _section(raw, "logging")
     _no_unknown("logging", logging_section, {"level"})
     level = _str(logging_section, "logging.level", "level", "INFO").upper()
@@ -185,6 +208,7 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
             timezone=tz, post_weekday=WEEKDAYS.index(weekday), post_time=post_time
         ),
         mentoring=MentoringConfig(**mentoring_values),
+        privacy=privacy_config,
         log_level=level,
     )
 

@@ -70,6 +70,10 @@ class Jobs:
         )
         self._add(job_id, trigger, func)
 
+    def daily(self, job_id: str, at: time, func: JobFunc) -> None:
+        """Run ``func`` every day at ``at`` (UTC)."""
+        self._add(job_id, CronTrigger(hour=at.hour, minute=at.minute, timezone=UTC), func)
+
     def every(self, job_id: str, seconds: float, func: JobFunc) -> None:
         """Run ``func`` every ``seconds``."""
         # The first run is one interval from *our* clock's now (APScheduler would use the wall's).

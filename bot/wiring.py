@@ -13,7 +13,9 @@ from bot.jobs import Jobs
 from bot.services import Services
 from bot.services.classes import ClassService
 from bot.services.help_requests import HelpService
+from bot.services.letters import LetterService
 from bot.services.mentors import MentorService
+from bot.services.privacy import PrivacyService
 from bot.services.recognition import RecognitionService
 from db.database import Database
 
@@ -28,6 +30,8 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         mentors=MentorService(db, clock, classes, config.mentoring),
         recognition=RecognitionService(db, clock, classes),
         help=HelpService(db, clock, classes, config.mentoring),
+        privacy=PrivacyService(db, clock, classes, config.privacy),
+        letters=LetterService(db, clock, classes),
     )
 
 

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import PrivacyConfig
 from bot.domain.classroom import ClassSettings
 from cogs._shared import (
     NO_PINGS,
@@ -42,7 +43,9 @@ async def timezone_autocomplete(
     return [app_commands.Choice(name=z, value=z) for z in matches[:25]]
 
 
-def settings_embed(settings: ClassSettings, subjects: list[str]) -> discord.Embed:
+def settings_embed(
+    settings: ClassSettings, subjects: list[str], privacy: PrivacyConfig | None = None
+) -> discord.Embed:
     """The class's set-up as a teacher would read it."""
 
     def channel(channel_id: int | None) -> str:
@@ -62,6 +65,13 @@ def settings_embed(settings: ClassSettings, subjects: list[str]) -> discord.Embe
         value=f"{DAY_NAMES[settings.post_weekday]} {settings.post_time:%H:%M}",
     )
     embed.add_field(name="Subjects", value=", ".join(subjects) or "none yet", inline=False)
+    if privacy is not None:
+        embed.add_field(
+            name="Data kept",
+            value=f"help-request topics and rating links {privacy.retention_days} days; the "
+            f"class {privacy.left_server_days} days after the bot is removed (`/privacy show`)",
+            inline=False,
+        )
     return embed
 
 
@@ -173,7 +183,7 @@ class SetupCog(commands.Cog):
             )
         await interaction.response.send_message(
             content="\n".join(part for part in (headline, hint) if part) or None,
-            embed=settings_embed(settings, [s.name for s in subjects]),
+            embed=settings_embed(settings, [s.name for s in subjects], self.bot.config.privacy),
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.services.classes import ClassService
     from bot.services.help_requests import HelpService
+    from bot.services.letters import LetterService
     from bot.services.mentors import MentorService
+    from bot.services.privacy import PrivacyService
     from bot.services.recognition import RecognitionService
 
 
@@ -25,3 +27,5 @@ class Services:
     mentors: MentorService
     recognition: RecognitionService
     help: HelpService
+    privacy: PrivacyService
+    letters: LetterService
