@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.jobs import Jobs
 from bot.services import Services
 from bot.services.classes import ClassService
+from bot.services.dashboard import DashboardService
 from bot.services.help_requests import HelpService
 from bot.services.letters import LetterService
 from bot.services.mentors import MentorService
@@ -32,6 +33,7 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         help=HelpService(db, clock, classes, config.mentoring),
         privacy=PrivacyService(db, clock, classes, config.privacy),
         letters=LetterService(db, clock, classes),
+        dashboard=DashboardService(db, clock, classes),
     )
 
 

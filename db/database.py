@@ -13,7 +13,7 @@ import logging
 import re
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,6 +73,16 @@ class Database:
         self.path = path
         self._lock = asyncio.Lock()
         self.busy_timeout_ms = busy_timeout_ms
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after every committed transaction; returns a function to stop.
+
+        Listeners must be quick and must not raise (they only note that something changed,
+        e.g. so the projector view recomputes what it shows).
+        """
+        self._commit_listeners.append(listener)
+        return lambda: self._commit_listeners.remove(listener)
 
     @classmethod
     async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
@@ -135,6 +145,8 @@ class Database:
                 except sqlite3.Error as exc:
                     await self._rollback()
                     raise self._translated(exc) from exc
+                for listener in list(self._commit_listeners):
+                    listener()
         finally:
             self._lock.release()
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.services.classes import ClassService
+    from bot.services.dashboard import DashboardService
     from bot.services.help_requests import HelpService
     from bot.services.letters import LetterService
     from bot.services.mentors import MentorService
@@ -29,3 +30,4 @@ class Services:
     help: HelpService
     privacy: PrivacyService
     letters: LetterService
+    dashboard: DashboardService

@@ -1,0 +1,108 @@
+"""The classroom projector view: a read-only page behind a revocable secret link, updated live.
+
+It shows only what the class may see: confirmed sessions this week, how many are waiting (never
+who), mentors available now (as `/mentors` shows them). Updates arrive as server-sent events; the
+browser's EventSource reconnects by itself after a restart of the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from aiohttp import web
+
+from bot.web.access import Dashboard, parts, refuse, render
+from bot.web.live import CLOSED, REVOKED
+from bot.web.security import SECURITY_HEADERS
+
+KEEPALIVE_S = 15.0
+RETRY_MS = 2000
+
+
+async def snapshot(dash: Dashboard, guild_id: int) -> dict[str, Any]:
+    """What the projector shows for a class, as plain data (also the SSE payload)."""
+    view = await dash.services.dashboard.projector(guild_id)
+    names = await dash.members.display_names(guild_id, view.available)
+    available = sorted(
+        (
+            {"name": names[uid], "subjects": ", ".join(subjects)}
+            for uid, subjects in view.available.items()
+            if uid in names
+        ),
+        key=lambda m: m["name"].casefold(),
+    )
+    return {
+        "confirmed": view.confirmed_this_week,
+        "waiting": view.waiting,
+        "available": available,
+    }
+
+
+async def _guild_of(request: web.Request) -> int | None:
+    return await parts(request).services.dashboard.projector_class(
+        request.match_info.get("token", "")
+    )
+
+
+async def projector_page(request: web.Request) -> web.Response:
+    """The page itself, filled in on the server (it works before any script runs)."""
+    guild_id = await _guild_of(request)
+    if guild_id is None:
+        return await refuse(request)
+    dash = parts(request)
+    return await render(
+        request,
+        "projector.html",
+        class_name=dash.members.class_name(guild_id) or "Our class",
+        data=await snapshot(dash, guild_id),
+        events_url=f"/projector/{request.match_info['token']}/events",
+    )
+
+
+async def projector_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the snapshot now, then each change; ends when the link is revoked."""
+    guild_id = await _guild_of(request)
+    if guild_id is None:
+        return await refuse(request)
+    dash = parts(request)
+    token = request.match_info["token"]
+    response = web.StreamResponse(
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",  # nginx: pass events on at once
+        }
+    )
+    await response.prepare(request)
+    await response.write(f"retry: {RETRY_MS}\n\n".encode())
+    async with dash.hub.listen(token, guild_id) as queue:
+        while True:
+            try:
+                text = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                text = None
+            if text == CLOSED:
+                break
+            if text == REVOKED:
+                with contextlib.suppress(ConnectionResetError):
+                    await response.write(b"event: revoked\ndata: {}\n\n")
+                break
+            try:
+                if text is None:
+                    await response.write(b": still here\n\n")
+                else:
+                    await response.write(f"event: update\ndata: {text}\n\n".encode())
+            except ConnectionResetError:
+                break
+    return response
+
+
+def routes() -> list[web.RouteDef]:
+    """The projector's routes."""
+    return [
+        web.get("/projector/{token}", projector_page),
+        web.get("/projector/{token}/events", projector_events),
+    ]
