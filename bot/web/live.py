@@ -3,9 +3,11 @@
 Every committed transaction (a confirmed session, a recorded score, an award, a mentor going
 available, a new request) calls :meth:`LiveHub.changed` through :meth:`db.database.Database.
 on_commit`, so no feature has to remember to announce itself. Changes are coalesced for a moment,
-then each class with a projector open is recomputed once; only a real difference is pushed to its
-listeners (server-sent events). A slow timer catches what changes with time alone (a mentor's
-availability running out).
+then each projector link with screens open is recomputed once (not once per screen); only a real
+difference is written, as one server-sent event encoded once, to every screen. Writing yields to
+the event loop every few screens and never waits on a slow screen (one whose send buffer is full
+is dropped; its browser reconnects), so a classroom of projectors cannot delay the bot. A slow
+timer catches what changes with time alone (a mentor's availability running out).
 """
 
 from __future__ import annotations
@@ -21,15 +23,46 @@ log = logging.getLogger(__name__)
 
 Snapshot = Callable[[int], Awaitable[dict[str, Any]]]
 Resolve = Callable[[str], Awaitable[int | None]]
+Write = Callable[[bytes], Awaitable[None]]
 COALESCE_S = 0.1
 REFRESH_S = 30.0
-QUEUE_SIZE = 4
-CLOSED = ""  # what a listener's queue receives when the hub closes
-REVOKED = "revoked"  # ... and when its projector link was revoked
+SCREENS_PER_SLICE = 10  # screens written before yielding to the event loop
+MAX_BUFFERED = 64 * 1024  # a screen this far behind is dropped (its browser reconnects)
+REVOKED_EVENT = b"event: revoked\ndata: {}\n\n"
+KEEPALIVE = b": still here\n\n"
+
+
+def update_event(text: str) -> bytes:
+    """A snapshot as one server-sent event."""
+    return f"event: update\ndata: {text}\n\n".encode()
+
+
+class Screen:
+    """One open projector stream: how to write to it, how full its buffer is, whether it ended."""
+
+    def __init__(self, write: Write, buffered: Callable[[], int | None]) -> None:
+        self._write = write
+        self._buffered = buffered  # bytes waiting to be sent; None once the connection is gone
+        self.ended = asyncio.Event()
+
+    async def send(self, data: bytes) -> bool:
+        """Write without ever waiting on a slow reader; ``False`` (and ended) if it is gone."""
+        if self.ended.is_set():
+            return False
+        waiting = self._buffered()
+        if waiting is None or waiting > MAX_BUFFERED:
+            self.ended.set()
+            return False
+        try:
+            await self._write(data)
+        except (ConnectionError, RuntimeError):
+            self.ended.set()
+            return False
+        return True
 
 
 class LiveHub:
-    """Per projector link, the listeners (one queue each) and the last snapshot they were sent.
+    """Per projector link, the screens showing it and the last snapshot they were sent.
 
     ``resolve`` turns a link into its class (``None`` once revoked); ``snapshot`` computes what
     a class's projector shows. Both run once per link per refresh, however many screens listen.
@@ -47,7 +80,7 @@ class LiveHub:
         self._snapshot = snapshot
         self._coalesce_s = coalesce_s
         self._refresh_s = refresh_s
-        self._listeners: dict[str, set[asyncio.Queue[str]]] = {}
+        self._screens: dict[str, set[Screen]] = {}
         self._last: dict[str, str] = {}
         self._dirty = False
         self._flusher: asyncio.Task[None] | None = None
@@ -55,8 +88,8 @@ class LiveHub:
 
     @property
     def listeners(self) -> int:
-        """How many projector views are connected."""
-        return sum(len(queues) for queues in self._listeners.values())
+        """How many projector screens are connected."""
+        return sum(len(screens) for screens in self._screens.values())
 
     def start(self) -> None:
         """Start the slow refresh timer."""
@@ -64,20 +97,20 @@ class LiveHub:
             self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
     async def close(self) -> None:
-        """Stop the timers and tell every listener to end its stream."""
+        """Stop the timers and end every stream (browsers reconnect to the next process)."""
         for task in (self._ticker, self._flusher):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._ticker = self._flusher = None
-        for queues in self._listeners.values():
-            for queue in queues:
-                _offer(queue, CLOSED)
+        for screens in self._screens.values():
+            for screen in screens:
+                screen.ended.set()
 
     def changed(self) -> None:
         """Something was committed: recompute soon (many changes in a burst, once)."""
-        if not self._listeners:
+        if not self._screens:
             return
         self._dirty = True
         if self._flusher is None or self._flusher.done():
@@ -98,54 +131,50 @@ class LiveHub:
                 log.exception("projector refresh failed")
 
     async def refresh(self) -> None:
-        """Recompute every watched link; push to its listeners if what they show changed."""
+        """Recompute every watched link; write to its screens if what they show changed."""
         computed: dict[int, str] = {}
-        for link in list(self._listeners):
+        for link in list(self._screens):
             guild_id = await self._resolve(link)
             if guild_id is None:
-                text = REVOKED
-            else:
-                if guild_id not in computed:
-                    computed[guild_id] = await self._encoded(guild_id)
-                text = computed[guild_id]
+                await self._broadcast(link, REVOKED_EVENT, end=True)
+                continue
+            if guild_id not in computed:
+                computed[guild_id] = await self._encoded(guild_id)
+            text = computed[guild_id]
             if text == self._last.get(link):
                 continue
             self._last[link] = text
-            for queue in list(self._listeners.get(link, ())):
-                _offer(queue, text)
+            await self._broadcast(link, update_event(text), end=False)
+
+    async def _broadcast(self, link: str, data: bytes, *, end: bool) -> None:
+        for i, screen in enumerate(list(self._screens.get(link, ()))):
+            await screen.send(data)
+            if end:
+                screen.ended.set()
+            if i % SCREENS_PER_SLICE == SCREENS_PER_SLICE - 1:
+                await asyncio.sleep(0)  # let interactions in between
 
     async def _encoded(self, guild_id: int) -> str:
         return json.dumps(await self._snapshot(guild_id), sort_keys=True, separators=(",", ":"))
 
     @contextlib.asynccontextmanager
-    async def listen(self, link: str, guild_id: int) -> AsyncIterator[asyncio.Queue[str]]:
-        """A queue that receives the class's snapshot now and every change after.
+    async def listen(self, link: str, guild_id: int, screen: Screen) -> AsyncIterator[None]:
+        """Send the class's snapshot to ``screen`` now and every change after, until it ends.
 
         ``link`` is the projector link's secret (already checked to show ``guild_id``); the
-        queue gets :data:`REVOKED` when the link stops working, :data:`CLOSED` at shut-down.
+        screen gets a ``revoked`` event and ends when the link stops working.
         """
-        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
         text = await self._encoded(guild_id)
-        queue.put_nowait(text)
-        if link not in self._listeners:
+        await screen.send(update_event(text))
+        if link not in self._screens:
             self._last[link] = text
-        self._listeners.setdefault(link, set()).add(queue)
+        self._screens.setdefault(link, set()).add(screen)
         try:
-            yield queue
+            yield
         finally:
-            queues = self._listeners.get(link)
-            if queues is not None:
-                queues.discard(queue)
-                if not queues:
-                    del self._listeners[link]
+            screens = self._screens.get(link)
+            if screens is not None:
+                screens.discard(screen)
+                if not screens:
+                    del self._screens[link]
                     self._last.pop(link, None)
-
-
-def _offer(queue: asyncio.Queue[str], text: str) -> None:
-    """Queue ``text``; a listener that fell behind only needs the newest snapshot."""
-    while True:
-        try:
-            queue.put_nowait(text)
-            return
-        except asyncio.QueueFull:
-            queue.get_nowait()

@@ -8,13 +8,12 @@ browser's EventSource reconnects by itself after a restart of the bot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from aiohttp import web
 
 from bot.web.access import Dashboard, parts, refuse, render
-from bot.web.live import CLOSED, REVOKED
+from bot.web.live import KEEPALIVE, Screen
 from bot.web.security import SECURITY_HEADERS
 
 KEEPALIVE_S = 15.0
@@ -78,25 +77,20 @@ async def projector_events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     await response.write(f"retry: {RETRY_MS}\n\n".encode())
-    async with dash.hub.listen(token, guild_id) as queue:
-        while True:
+    transport = request.transport
+
+    def buffered() -> int | None:
+        if transport is None or transport.is_closing():
+            return None
+        return transport.get_write_buffer_size()
+
+    screen = Screen(response.write, buffered)
+    async with dash.hub.listen(token, guild_id, screen):
+        while not screen.ended.is_set():
             try:
-                text = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                await asyncio.wait_for(screen.ended.wait(), KEEPALIVE_S)
             except TimeoutError:
-                text = None
-            if text == CLOSED:
-                break
-            if text == REVOKED:
-                with contextlib.suppress(ConnectionResetError):
-                    await response.write(b"event: revoked\ndata: {}\n\n")
-                break
-            try:
-                if text is None:
-                    await response.write(b": still here\n\n")
-                else:
-                    await response.write(f"event: update\ndata: {text}\n\n".encode())
-            except ConnectionResetError:
-                break
+                await screen.send(KEEPALIVE)
     return response
 
 
