@@ -48,11 +48,42 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
+# WCAG 2.1 contrast of every visible piece of text against the background it sits on: 4.5:1,
+# or 3:1 for large text (24 px, or 18.66 px bold).
+CONTRAST_JS = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] > 0) { return c.slice(0, 3); }
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) { continue; }
+    const style = getComputedStyle(el);
+    const [a, b] = [lum(rgb(style.color)), lum(background(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) { failures.push(el.textContent.trim().slice(0, 40) + " " + ratio.toFixed(2)); }
+  }
+  return failures;
+}"""
+
+
 async def shot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as a test artifact."""
+    """Save a full-page screenshot as a test artifact; check the page's text contrast too."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
+    assert await page.evaluate(CONTRAST_JS) == [], f"{name}: text below WCAG AA contrast"
     return path
 
 
