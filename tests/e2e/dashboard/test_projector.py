@@ -48,7 +48,9 @@ async def test_stream_pushes_changes_and_ends_when_revoked(web: WebClass) -> Non
         assert waiting["waiting"] == 1
         assert "Dan" not in json.dumps(waiting), "never who asked"
         await web.confirmed_session(room.alice, room.bob)
-        seen = []  # asked, accepted, confirmed: one event per change the class can see
+        seen: list[
+            dict[str, Any]
+        ] = []  # asked, accepted, confirmed: one event per change the class can see
         while not seen or seen[-1]["confirmed"] == 0:
             seen.append((await next_event(response.content))[1])
             assert len(seen) <= 4, seen
