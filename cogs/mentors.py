@@ -27,6 +27,7 @@ from cogs._shared import (
     require_teacher,
     subject_autocomplete,
 )
+from cogs.help import mentor_ready
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
@@ -87,7 +88,7 @@ class BriefAckButton(
         )
         await interaction.response.edit_message(content=text, view=None)
         if first:
-            bot.dispatch("mentor_ready", self.guild_id, self.user_id)
+            await mentor_ready(bot, self.guild_id, self.user_id)
 
 
 def brief_view(guild_id: int, user_id: int) -> discord.ui.View:
@@ -413,7 +414,7 @@ class MentorsCog(commands.Cog):
             )
             return
         await interaction.response.send_message(text, ephemeral=True)
-        self.bot.dispatch("mentor_ready", guild_id, interaction.user.id)
+        await mentor_ready(self.bot, guild_id, interaction.user.id)
 
     @available_group.command(name="off", description="Stop taking help requests for now")
     async def available_off(self, interaction: discord.Interaction) -> None:

@@ -250,6 +250,13 @@ async def pending_offer(conn: aiosqlite.Connection, request_id: int) -> HelpOffe
     return _offer(row) if row else None
 
 
+async def get_offer(conn: aiosqlite.Connection, offer_id: int) -> HelpOffer | None:
+    """An offer by id."""
+    async with conn.execute("SELECT * FROM help_offers WHERE id = ?", (offer_id,)) as cur:
+        row = await cur.fetchone()
+    return _offer(row) if row else None
+
+
 async def latest_offer_to(
     conn: aiosqlite.Connection, request_id: int, mentor_id: int
 ) -> HelpOffer | None:
@@ -340,6 +347,14 @@ async def queued_requests(conn: aiosqlite.Connection, guild_id: int) -> list[Hel
         (guild_id,),
     ) as cur:
         return [_request(row) for row in await cur.fetchall()]
+
+
+async def guilds_with_queued(conn: aiosqlite.Connection) -> list[int]:
+    """Classes with requests waiting in line."""
+    async with conn.execute(
+        "SELECT DISTINCT guild_id FROM help_requests WHERE state = 'queued' ORDER BY guild_id"
+    ) as cur:
+        return [int(row[0]) for row in await cur.fetchall()]
 
 
 async def open_requests(conn: aiosqlite.Connection, guild_id: int) -> list[HelpRequest]:

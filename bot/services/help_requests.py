@@ -11,6 +11,7 @@ the cog renders; Discord is never called while a transaction is open.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ import aiosqlite
 from bot.clock import Clock
 from bot.config import MentoringConfig
 from bot.domain.classroom import ClassSettings
+from bot.domain.help_intents import Intent, IntentKind, IntentOutcome, StaleReason, TellAbout
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
 from bot.domain.matching import choose_mentor
 from bot.domain.weeks import week_start
@@ -27,6 +29,7 @@ from bot.errors import Conflict, InvalidInput, NotFound, RateLimited, UserFacing
 from bot.services.classes import ClassService
 from bot.services.recognition import credit_session
 from db import classes as class_sql
+from db import help_outbox as outbox_sql
 from db import help_requests as help_sql
 from db import mentors as mentor_sql
 from db.database import Database
@@ -39,7 +42,9 @@ __all__ = [
     "HelpOffer",
     "HelpRequest",
     "HelpService",
+    "Intent",
     "NewOffer",
+    "QueueNotice",
     "Resolved",
     "Routing",
     "StaleOffer",
@@ -56,7 +61,7 @@ class StaleOffer:
     mentor_id: int
     channel_id: int | None
     message_id: int | None
-    reason: str  # 'expired' | 'taken' | 'withdrawn' | 'cancelled'
+    reason: StaleReason
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class Routing:
     stale: tuple[StaleOffer, ...] = ()
     # The mentor whose offer ran out: their availability was paused so students don't wait on them.
     paused_mentor: int | None = None
+    # An offer (or session) ended on the way: a mentor may be free for someone waiting in line.
+    freed: bool = False
 
     @property
     def queued(self) -> bool:
@@ -109,6 +116,18 @@ class Resolved:
 
     request: HelpRequest
     ledger_id: int
+
+
+@dataclass(frozen=True)
+class QueueNotice:
+    """Who hears of it when a request ends up waiting in line."""
+
+    teacher: bool = True  # the teacher role, in the mentors channel (never the student's name)
+    student: bool = False  # the student, privately (they already have a reply when asking)
+
+
+SILENT = QueueNotice(teacher=False, student=False)
+TELL_BOTH = QueueNotice(teacher=True, student=True)
 
 
 @dataclass(frozen=True)
@@ -240,17 +259,66 @@ class HelpService:
                     actor_id=student_id,
                     now=now,
                 )
-                return await self._route(conn, request_id, now, actor=student_id)
+                return await self._route(
+                    conn, request_id, now, actor=student_id, notice=QueueNotice()
+                )
         except sqlite3.IntegrityError:
             # Two /helpme at the same instant: the unique index let only one through.
             raise Conflict("You already have an open request.") from None
 
     # --- offers -------------------------------------------------------------------------------
 
-    async def offer_posted(self, offer_id: int, channel_id: int, message_id: int) -> None:
-        """Remember where an offer's buttons went, so they can be tidied when it ends."""
+    async def offer_posted(
+        self, offer_id: int, channel_id: int, message_id: int
+    ) -> StaleReason | None:
+        """Remember where an offer's buttons went, so they can be tidied when it ends.
+
+        Returns why the buttons are already stale when the offer ended while it was being posted
+        (the student cancelled, another mentor took it): the caller tidies them at once.
+        """
         async with self._db.transaction() as conn:
             await help_sql.set_offer_message(conn, offer_id, channel_id, message_id)
+            offer = await help_sql.get_offer(conn, offer_id)
+            if offer is None or offer.outcome in (None, "accepted"):
+                return None
+            request = await self._require(conn, offer.request_id)
+        return _ended_reason(offer, request)
+
+    async def offer_to_send(self, offer_id: int) -> tuple[HelpOffer, HelpRequest] | None:
+        """An offer still waiting to be posted, with its request; ``None`` once it has ended."""
+        async with self._db.reading() as conn:
+            offer = await help_sql.get_offer(conn, offer_id)
+            if offer is None or offer.outcome is not None or offer.message_id is not None:
+                return None
+            request = await help_sql.get_request(conn, offer.request_id)
+        if (
+            request is None
+            or request.state is not RequestState.OFFERED
+            or request.mentor_id != offer.mentor_id
+        ):
+            return None
+        return offer, request
+
+    async def offer_message(self, offer_id: int) -> HelpOffer | None:
+        """An offer and where its buttons were posted."""
+        async with self._db.reading() as conn:
+            return await help_sql.get_offer(conn, offer_id)
+
+    async def offer_undeliverable(self, offer_id: int) -> Routing | None:
+        """Discord would not carry the offer (DM and mentors channel failed): the next mentor,
+        or back in line with the teacher and the student told. ``None`` if it ended meanwhile."""
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            offer = await help_sql.get_offer(conn, offer_id)
+            if offer is None or offer.outcome is not None:
+                return None
+            request = await self._require(conn, offer.request_id)
+            if request.state is not RequestState.OFFERED or request.mentor_id != offer.mentor_id:
+                return None
+            await help_sql.decide_offer(conn, offer_id, "withdrawn", now)
+            return await self._reroute(
+                conn, request, now, actor=None, note="offer undeliverable", notice=TELL_BOTH
+            )
 
     async def accept(self, request_id: int, mentor_id: int) -> Accepted:
         """A mentor accepts. Exactly one mentor wins; the others are told kindly (Conflict).
@@ -298,8 +366,7 @@ class HelpService:
                 else:
                     pending = await help_sql.pending_offer(conn, request_id)
                     if pending is not None:
-                        await help_sql.decide_offer(conn, pending.id, "withdrawn", now)
-                        stale.append(_stale(pending, "taken"))
+                        stale.append(await self._withdraw(conn, pending, "withdrawn", "taken", now))
             ensure_transition(RequestState.OFFERED, RequestState.ACTIVE)
             won = await help_sql.move(
                 conn,
@@ -329,6 +396,7 @@ class HelpService:
             await help_sql.decide_offer(
                 conn, offer.id, "accepted", now, only_from=(None, "expired")
             )
+            await outbox_sql.add(conn, request_id, IntentKind.OPEN_SESSION, now)
             accepted = await self._require(conn, request_id)
         return Accepted(accepted, tuple(stale))
 
@@ -345,7 +413,9 @@ class HelpService:
             ):
                 raise Conflict("This offer isn't waiting for you any more. Thanks anyway!")
             await help_sql.decide_offer(conn, pending.id, "passed", now)
-            return await self._reroute(conn, request, now, actor=mentor_id, note="passed")
+            return await self._reroute(
+                conn, request, now, actor=mentor_id, note="passed", notice=TELL_BOTH
+            )
 
     async def expire_offer(self, request_id: int) -> Routing | None:
         """The offer timer fired: if the offer is still unanswered, move on to the next mentor.
@@ -364,16 +434,19 @@ class HelpService:
                 return None
             pending = await help_sql.pending_offer(conn, request_id)
             paused = None
+            stale: StaleOffer | None = None
             if pending is not None:
-                await help_sql.decide_offer(conn, pending.id, "expired", now)
+                stale = await self._withdraw(conn, pending, "expired", "expired", now)
                 # They seem to be away: stop offering them requests until they say /available on.
                 await mentor_sql.set_available_until(
                     conn, request.guild_id, pending.mentor_id, None
                 )
                 paused = pending.mentor_id
-            routing = await self._reroute(conn, request, now, actor=None, note="offer expired")
-        if pending is not None:
-            routing = _with_stale(routing, _stale(pending, "expired"))
+            routing = await self._reroute(
+                conn, request, now, actor=None, note="offer expired", notice=TELL_BOTH
+            )
+        if stale is not None:
+            routing = _with_stale(routing, stale)
         return _replace_paused(routing, paused)
 
     async def reassign(self, request_id: int, teacher_id: int) -> Routing:
@@ -382,7 +455,7 @@ class HelpService:
         async with self._db.transaction() as conn:
             request = await self._require(conn, request_id)
             if request.state is RequestState.QUEUED:
-                return await self._route(conn, request_id, now, actor=teacher_id)
+                return await self._route(conn, request_id, now, actor=teacher_id, notice=SILENT)
             if request.state is not RequestState.OFFERED:
                 raise Conflict(
                     "Only a waiting request can be reassigned; a session in progress can be closed."
@@ -390,9 +463,10 @@ class HelpService:
             pending = await help_sql.pending_offer(conn, request_id)
             stale: tuple[StaleOffer, ...] = ()
             if pending is not None:
-                await help_sql.decide_offer(conn, pending.id, "withdrawn", now)
-                stale = (_stale(pending, "withdrawn"),)
-            routing = await self._reroute(conn, request, now, actor=teacher_id, note="reassigned")
+                stale = (await self._withdraw(conn, pending, "withdrawn", "withdrawn", now),)
+            routing = await self._reroute(
+                conn, request, now, actor=teacher_id, note="reassigned", notice=SILENT
+            )
         for item in stale:
             routing = _with_stale(routing, item)
         return routing
@@ -408,17 +482,72 @@ class HelpService:
                 current = await help_sql.get_request(conn, request.id)
                 if current is None or current.state is not RequestState.QUEUED:
                     continue
-                routing = await self._route(conn, request.id, now, actor=None, note="from queue")
+                routing = await self._route(
+                    conn, request.id, now, actor=None, note="from queue", notice=SILENT
+                )
             if routing.offer is not None:
                 routed.append(routing)
         return routed
 
     # --- sessions -----------------------------------------------------------------------------
 
-    async def session_opened(self, request_id: int, thread_id: int) -> None:
-        """Remember the session's private thread."""
+    async def session_opened(self, request_id: int, thread_id: int) -> HelpRequest:
+        """Remember the session's private thread; returns the request as it is now (the
+        caller closes the thread again if the request ended while it was being made)."""
         async with self._db.transaction() as conn:
             await help_sql.set_thread(conn, request_id, thread_id)
+            return await self._require(conn, request_id)
+
+    async def session_requeue(self, request_id: int) -> Routing | None:
+        """Discord would not open the session thread: the request goes back in line (its place
+        kept), both people are told, and it is offered again. ``None`` if it ended meanwhile."""
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            request = await self._require(conn, request_id)
+            if request.state is not RequestState.ACTIVE:
+                return None
+            mentor_id = request.mentor_id
+            await self._step(
+                conn,
+                request,
+                RequestState.QUEUED,
+                actor=None,
+                now=now,
+                note="no session thread",
+                mentor_id=None,
+                thread_id=None,
+                accepted_at=None,
+                last_activity_at=None,
+            )
+            await self._tell(conn, request, request.student_id, "session_requeued_student", now)
+            if mentor_id is not None:
+                await self._tell(conn, request, mentor_id, "session_requeued_mentor", now)
+            routing = await self._route(
+                conn, request_id, now, actor=None, note="requeued", notice=QueueNotice()
+            )
+        return dataclasses.replace(routing, freed=True)
+
+    # --- the outbox ---------------------------------------------------------------------------
+
+    async def pending_intents(self, request_id: int) -> list[Intent]:
+        """What must still reach Discord for a request, in order."""
+        async with self._db.reading() as conn:
+            return await outbox_sql.pending_for(conn, request_id)
+
+    async def requests_with_pending_intents(self) -> list[int]:
+        """Requests with unfinished Discord work (start-up finishes them)."""
+        async with self._db.reading() as conn:
+            return await outbox_sql.requests_with_pending(conn)
+
+    async def finish_intent(self, intent_id: int, outcome: IntentOutcome) -> None:
+        """An intent was carried out (or could not be, and its fallback took over)."""
+        async with self._db.transaction() as conn:
+            await outbox_sql.finish(conn, intent_id, outcome, self._clock.now())
+
+    async def guilds_with_queue(self) -> list[int]:
+        """Classes with requests waiting in line (served at start-up)."""
+        async with self._db.reading() as conn:
+            return await help_sql.guilds_with_queued(conn)
 
     async def touch(self, request_id: int) -> bool:
         """Activity in a session (a message or a click): the idle clock starts again."""
@@ -508,6 +637,7 @@ class HelpService:
                 rating=rating,
                 now=now,
             )
+            await outbox_sql.add(conn, request.id, IntentKind.CLOSE_SESSION, now, announce=False)
         return Resolved(request, ledger_id)
 
     async def idle_check(self, request_id: int) -> Closed | datetime | None:
@@ -530,6 +660,7 @@ class HelpService:
                 closed_at=now,
                 close_reason="idle",
             )
+            await outbox_sql.add(conn, request.id, IntentKind.CLOSE_SESSION, now, announce=True)
         return Closed(closed, RequestState.ACTIVE)
 
     # --- ending -------------------------------------------------------------------------------
@@ -559,8 +690,7 @@ class HelpService:
             stale: tuple[StaleOffer, ...] = ()
             pending = await help_sql.pending_offer(conn, request_id)
             if pending is not None:
-                await help_sql.decide_offer(conn, pending.id, "withdrawn", now)
-                stale = (_stale(pending, "cancelled"),)
+                stale = (await self._withdraw(conn, pending, "withdrawn", "cancelled", now),)
             closed = await self._step(
                 conn,
                 request,
@@ -573,6 +703,15 @@ class HelpService:
                 closed_by=actor,
                 close_reason=reason,
             )
+            if request.state is RequestState.ACTIVE:
+                announce = reason != "no_thread"
+                await outbox_sql.add(
+                    conn, request_id, IntentKind.CLOSE_SESSION, now, announce=announce
+                )
+            if reason == "no_thread":
+                await self._tell(conn, request, request.student_id, "no_thread", now)
+                if request.mentor_id is not None:
+                    await self._tell(conn, request, request.mentor_id, "no_thread", now)
         return Closed(closed, request.state, stale)
 
     # --- internals ----------------------------------------------------------------------------
@@ -621,13 +760,13 @@ class HelpService:
         *,
         actor: int | None,
         note: str = "",
+        notice: QueueNotice,
     ) -> Routing:
         """A queued request: offer it to the fairest eligible mentor, or report its place."""
         request = await self._require(conn, request_id)
         mentor = await self._choose(conn, request, now)
         if mentor is None:
-            position, waiting = await help_sql.queue_position(conn, request)
-            return Routing(request, None, position, waiting)
+            return await self._queued(conn, request, now, notice)
         return await self._offer(conn, request, mentor, now, actor=actor, note=note)
 
     async def _reroute(
@@ -638,6 +777,7 @@ class HelpService:
         *,
         actor: int | None,
         note: str,
+        notice: QueueNotice,
     ) -> Routing:
         """An offered request whose offer ended: the next mentor (offered -> offered), or back
         in line (offered -> queued), keeping its original place."""
@@ -653,9 +793,10 @@ class HelpService:
                 mentor_id=None,
                 offer_expires_at=None,
             )
-            position, waiting = await help_sql.queue_position(conn, queued)
-            return Routing(queued, None, position, waiting)
-        return await self._offer(conn, request, mentor, now, actor=actor, note=note)
+            routing = await self._queued(conn, queued, now, notice)
+        else:
+            routing = await self._offer(conn, request, mentor, now, actor=actor, note=note)
+        return dataclasses.replace(routing, freed=True)
 
     async def _offer(
         self,
@@ -680,7 +821,48 @@ class HelpService:
             offer_expires_at=expires,
         )
         offer_id = await help_sql.insert_offer(conn, request.id, mentor, now)
+        await outbox_sql.add(conn, request.id, IntentKind.SEND_OFFER, now, offer_id=offer_id)
         return Routing(offered, NewOffer(offer_id, mentor, expires))
+
+    async def _queued(
+        self, conn: aiosqlite.Connection, request: HelpRequest, now: datetime, notice: QueueNotice
+    ) -> Routing:
+        """The request waits in line: its place, and who is told."""
+        position, waiting = await help_sql.queue_position(conn, request)
+        if notice.teacher:
+            await outbox_sql.add(conn, request.id, IntentKind.QUEUED, now, waiting=waiting)
+        if notice.student:
+            await self._tell(conn, request, request.student_id, "requeued", now, position=position)
+        return Routing(request, None, position, waiting)
+
+    async def _tell(
+        self,
+        conn: aiosqlite.Connection,
+        request: HelpRequest,
+        user_id: int,
+        about: TellAbout,
+        now: datetime,
+        **extra: object,
+    ) -> None:
+        """Record a private word to one person about their request."""
+        await outbox_sql.add(
+            conn, request.id, IntentKind.TELL, now, user_id=user_id, about=about, **extra
+        )
+
+    async def _withdraw(
+        self,
+        conn: aiosqlite.Connection,
+        offer: HelpOffer,
+        outcome: str,
+        reason: StaleReason,
+        now: datetime,
+    ) -> StaleOffer:
+        """Settle a pending offer and record that its buttons must be tidied."""
+        await help_sql.decide_offer(conn, offer.id, outcome, now)
+        await outbox_sql.add(
+            conn, offer.request_id, IntentKind.TIDY_OFFER, now, offer_id=offer.id, reason=reason
+        )
+        return _stale(offer, reason)
 
     async def _choose(
         self, conn: aiosqlite.Connection, request: HelpRequest, now: datetime
@@ -705,25 +887,27 @@ class HelpService:
         return chosen.user_id if chosen else None
 
 
-def _stale(offer: HelpOffer, reason: str) -> StaleOffer:
+def _stale(offer: HelpOffer, reason: StaleReason) -> StaleOffer:
     return StaleOffer(offer.mentor_id, offer.channel_id, offer.message_id, reason)
 
 
+def _ended_reason(offer: HelpOffer, request: HelpRequest) -> StaleReason:
+    """Why an ended offer's buttons no longer apply."""
+    if offer.outcome == "expired":
+        return "expired"
+    if request.state is RequestState.CANCELLED:
+        return "cancelled"
+    if request.state in (RequestState.ACTIVE, RequestState.RESOLVED, RequestState.EXPIRED):
+        return "taken"
+    return "withdrawn"
+
+
 def _with_stale(routing: Routing, stale: StaleOffer) -> Routing:
-    return Routing(
-        routing.request,
-        routing.offer,
-        routing.position,
-        routing.waiting,
-        (*routing.stale, stale),
-        routing.paused_mentor,
-    )
+    return dataclasses.replace(routing, stale=(*routing.stale, stale))
 
 
 def _replace_paused(routing: Routing, mentor_id: int | None) -> Routing:
-    return Routing(
-        routing.request, routing.offer, routing.position, routing.waiting, routing.stale, mentor_id
-    )
+    return dataclasses.replace(routing, paused_mentor=mentor_id)
 
 
 def _state_words(state: RequestState) -> str:

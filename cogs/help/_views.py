@@ -15,6 +15,7 @@ import discord
 
 from bot.app import report_error
 from bot.domain.classroom import Subject
+from bot.domain.help_intents import StaleReason, TellAbout
 from bot.domain.help_states import RequestState
 from bot.services.help_requests import TOPIC_MAX_LENGTH, HelpRequest, Routing
 from cogs._shared import bot_of, clip, guarded
@@ -69,21 +70,39 @@ def student_reply(routing: Routing) -> str:
     )
 
 
-def requeued_words(routing: Routing) -> str:
-    """A DM to the student when an offer fell through and nobody else is free."""
+def tell_words(about: TellAbout, request: HelpRequest, position: int = 0) -> str:
+    """A private word to the student or mentor about a request that changed course."""
+    subject = request.subject_name
+    if about == "requeued":
+        return (
+            f"⏳ The {subject} mentor I asked couldn't take your request, and nobody else is "
+            f"free right now. You're **{ordinal(position)}** in line and your teacher has been "
+            "told."
+        )
+    if about == "no_thread":
+        return (
+            f"Sorry: I couldn't open the private thread for {subject} help request "
+            f"#{request.id} (is the help channel set, and can I create private threads there?). "
+            "The request is closed; please tell your teacher, or try `/helpme ask` again."
+        )
+    if about == "session_requeued_student":
+        return (
+            f"Sorry: Discord didn't let me open your {subject} help session just now. Your "
+            "request is back in line with its place kept, and I'll add you to a private thread "
+            "as soon as a mentor accepts."
+        )
     return (
-        f"⏳ The {routing.request.subject_name} mentor I asked couldn't take your request, and "
-        f"nobody else is free right now. You're **{ordinal(routing.position)}** in line and your "
-        "teacher has been told."
+        f"Sorry: Discord didn't let me open the session for {subject} request #{request.id}, "
+        "so it went back in line. Thanks for accepting: you're free for the next one."
     )
 
 
-def teacher_notice(routing: Routing, teacher_role_id: int | None) -> str:
+def teacher_notice(request: HelpRequest, waiting: int, teacher_role_id: int | None) -> str:
     """The mentors-channel notice when nobody is free. It never names the student."""
     ping = f"<@&{teacher_role_id}> " if teacher_role_id else ""
     return (
-        f"{ping}A student is waiting for a mentor in **{routing.request.subject_name}** "
-        f"({routing.waiting} in the queue). {routing.request.subject_name} mentors: "
+        f"{ping}A student is waiting for a mentor in **{request.subject_name}** "
+        f"({waiting} in the queue). {request.subject_name} mentors: "
         "`/available on` if you can help. Teachers: `/queue` shows the details."
     )
 
@@ -100,7 +119,7 @@ def offer_words(request: HelpRequest, expires_at: datetime, *, in_dm: bool) -> s
     )
 
 
-STALE_WORDS = {
+STALE_WORDS: dict[StaleReason, str] = {
     "expired": "⏰ Request #{id} went to another mentor after a few minutes. I've paused your "
     "availability so nobody waits on you: `/available on` when you're back.",
     "taken": "🙌 Request #{id} was taken by another mentor. Thanks for being ready to help!",

@@ -290,3 +290,32 @@ async def test_timers_are_readable_from_the_database(room: Services) -> None:
     timers = await room.help.timers()
     assert [r.id for r in timers.offers] == [offered.request.id]
     assert [r.id for r in timers.sessions] == [active.request.id]
+
+
+async def test_an_offer_posted_after_it_was_withdrawn_is_reported_stale(room: Services) -> None:
+    routing = await room.help.ask(GUILD, CAROL, "Math", None)
+    assert routing.offer is not None
+    await room.help.cancel_own(GUILD, CAROL)
+    # The DM went out while the student cancelled: the poster learns to tidy it at once.
+    stale = await room.help.offer_posted(routing.offer.offer_id, 500, 600)
+    assert stale == "cancelled"
+    assert await room.help.offer_to_send(routing.offer.offer_id) is None
+
+
+async def test_state_changes_record_their_discord_work_in_the_same_transaction(
+    room: Services,
+) -> None:
+    routing = await room.help.ask(GUILD, CAROL, "Math", None)
+    request_id = routing.request.id
+    kinds = [i.kind.value for i in await room.help.pending_intents(request_id)]
+    assert kinds == ["send_offer"]
+    assert routing.offer is not None
+    await room.help.accept(request_id, routing.offer.mentor_id)
+    kinds = [i.kind.value for i in await room.help.pending_intents(request_id)]
+    assert kinds == ["send_offer", "open_session"]
+    await room.help.cancel_own(GUILD, CAROL)
+    kinds = [i.kind.value for i in await room.help.pending_intents(request_id)]
+    assert kinds == ["send_offer", "open_session", "close_session"]
+    for intent in await room.help.pending_intents(request_id):
+        await room.help.finish_intent(intent.id, "done")
+    assert await room.help.requests_with_pending_intents() == []
