@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.domain.help_states import RequestState
 from bot.errors import UserFacingError
 from bot.services.help_requests import Closed, Routing
+from cogs._discord_api import add_thread_member
 from cogs._shared import (
     NO_PINGS,
     guild_id_of,
@@ -243,7 +244,7 @@ class HelpCog(commands.Cog):
         elif action == "join":
             if request.state is not RequestState.ACTIVE or request.thread_id is None:
                 raise UserFacingError("That request has no session thread open.")
-            await self.bot.http.add_user_to_thread(request.thread_id, interaction.user.id)
+            await add_thread_member(self.bot, request.thread_id, interaction.user.id)
             note = f"Added you to <#{request.thread_id}>."
         requests = await self.service.open_requests(guild_id)
         await interaction.response.edit_message(

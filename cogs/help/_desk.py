@@ -29,6 +29,7 @@ import discord
 from bot.domain.help_intents import Intent, IntentKind, IntentOutcome, StaleReason
 from bot.domain.help_states import RequestState
 from bot.services.help_requests import Accepted, Closed, HelpRequest, Resolved, Routing
+from cogs._discord_api import add_thread_member, close_thread
 from cogs._shared import NO_PINGS, only_pings
 from cogs.help._views import (
     STALE_WORDS,
@@ -359,7 +360,7 @@ class HelpDesk:
             for user_id in (request.student_id, request.mentor_id):
                 await self._retrying(
                     f"adding a member to session {request.id}",
-                    functools.partial(self.bot.http.add_user_to_thread, thread_id, user_id),
+                    functools.partial(add_thread_member, self.bot, thread_id, user_id),
                 )
             await self._retrying(
                 f"starter of session {request.id}",
@@ -409,9 +410,7 @@ class HelpDesk:
         try:
             await self._retrying(
                 f"archiving thread {thread_id}",
-                lambda: self.bot.http.edit_channel(
-                    thread_id, reason="Help session closed", archived=True, locked=True
-                ),
+                lambda: close_thread(self.bot, thread_id, "Help session closed"),
             )
         except discord.NotFound:
             return True  # deleted by someone: nothing left open

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import discord
 
@@ -20,19 +20,36 @@ from bot.domain.help_states import RequestState
 from bot.services.help_requests import TOPIC_MAX_LENGTH, HelpRequest, Routing
 from cogs._shared import bot_of, clip, guarded
 
-if TYPE_CHECKING:
-    from cogs.help._cog import HelpCog
-
 Button = discord.ui.Button[discord.ui.View]
 Select = discord.ui.Select[discord.ui.View]
 
 
-def flow(interaction: discord.Interaction) -> HelpCog:
+class HelpHandlers(Protocol):
+    """What a click or a form hands over to (the help cog); named here so this module needs no
+    import of the cog, which imports it."""
+
+    async def on_accept(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_pass(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_solved(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_propose(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_call_teacher(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_rate(
+        self, interaction: discord.Interaction, request_id: int, rating: int
+    ) -> None: ...
+    async def on_panel_ask(
+        self, interaction: discord.Interaction, subject_id: int, topic: str
+    ) -> None: ...
+    async def on_queue_action(
+        self, interaction: discord.Interaction, action: str, request_id: int
+    ) -> None: ...
+
+
+def flow(interaction: discord.Interaction) -> HelpHandlers:
     """The loaded help cog, which runs the flow for a click."""
     cog = bot_of(interaction).get_cog("HelpCog")
     if cog is None:  # pragma: no cover - the extension registers the items and the cog together
         raise RuntimeError("the help cog is not loaded")
-    return cast("HelpCog", cog)
+    return cast("HelpHandlers", cog)
 
 
 def ordinal(n: int) -> str:
