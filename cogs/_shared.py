@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 import discord
 from discord import app_commands
 
-from bot.app import report_error
 from bot.domain.classroom import ClassSettings, is_teacher
 from bot.errors import NotTeacher, UserFacingError
+from cogs._errors import report_error
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot

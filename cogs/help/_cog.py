@@ -222,8 +222,8 @@ class HelpCog(commands.Cog):
     async def on_queue_action(
         self, interaction: discord.Interaction, action: str, request_id: int
     ) -> None:
-        """Reassign, close or join from `/queue`, then show the fresh queue."""
-        await require_teacher(interaction, "manage the help queue")
+        """Reassign, close or join from `/queue` (the select checked it is a teacher), then
+        show the fresh queue."""
         guild_id = guild_id_of(interaction)
         request = await self.service.get(request_id)
         if request.guild_id != guild_id:

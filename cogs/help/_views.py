@@ -1,24 +1,24 @@
 """The help flow's persistent buttons and selects, and the words it says.
 
-Every component is a ``DynamicItem`` whose custom id carries the request (or subject) id, so it
-answers after a restart: the state is re-read from the database on each click. Callbacks hand
-over to the cog (``HelpCog``), which calls the service and talks to Discord.
+Every component is a :class:`~cogs._components.PersistentItem` whose custom id carries the
+request (or subject) id, so it answers after a restart: the state is re-read from the database on
+each click, and errors go through the one error path. Callbacks hand over to the cog
+(``HelpCog``), which calls the service and hands Discord work to the help desk.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, Protocol, cast
 
 import discord
 
-from bot.app import report_error
 from bot.domain.classroom import Subject
 from bot.domain.help_intents import StaleReason, TellAbout
 from bot.domain.help_states import RequestState
 from bot.services.help_requests import TOPIC_MAX_LENGTH, HelpRequest, Routing
-from cogs._shared import bot_of, clip, guarded
+from cogs._components import PersistentForm, PersistentItem
+from cogs._shared import bot_of, clip, require_teacher
 
 Button = discord.ui.Button[discord.ui.View]
 Select = discord.ui.Select[discord.ui.View]
@@ -191,7 +191,7 @@ def queue_embed(requests: list[HelpRequest], now: datetime) -> discord.Embed:
 # --- components ---------------------------------------------------------------------------------
 
 
-class _RequestButton(discord.ui.DynamicItem[Button], template=r"help:(?!)"):
+class _RequestButton(PersistentItem[Button], template=r"help:(?!)"):
     """A button whose custom id is ``help:<action>:<request id>``."""
 
     _action = ""
@@ -208,21 +208,13 @@ class _RequestButton(discord.ui.DynamicItem[Button], template=r"help:(?!)"):
         )
         self.request_id = request_id
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> _RequestButton:
-        """Rebuild the button from its custom id."""
-        return cls(int(match["id"]))
-
 
 class AcceptButton(_RequestButton, template=r"help:accept:(?P<id>\d+)"):
     """A mentor takes the request."""
 
     _action, _label, _style = "accept", "Accept", discord.ButtonStyle.success
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Accept: exactly one mentor wins."""
         await flow(interaction).on_accept(interaction, self.request_id)
 
@@ -232,8 +224,7 @@ class PassButton(_RequestButton, template=r"help:pass:(?P<id>\d+)"):
 
     _action, _label, _style = "pass", "Pass", discord.ButtonStyle.secondary
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Pass to the next mentor."""
         await flow(interaction).on_pass(interaction, self.request_id)
 
@@ -243,8 +234,7 @@ class SolvedButton(_RequestButton, template=r"help:solved:(?P<id>\d+)"):
 
     _action, _label, _style = "solved", "Solved", discord.ButtonStyle.success
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Ask the student for a rating."""
         await flow(interaction).on_solved(interaction, self.request_id)
 
@@ -254,8 +244,7 @@ class TeacherButton(_RequestButton, template=r"help:teacher:(?P<id>\d+)"):
 
     _action, _label, _style = "teacher", "Need the teacher", discord.ButtonStyle.danger
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Call the teacher into the session."""
         await flow(interaction).on_call_teacher(interaction, self.request_id)
 
@@ -265,15 +254,12 @@ class ProposeButton(_RequestButton, template=r"help:propose:(?P<id>\d+)"):
 
     _action, _label, _style = "propose", "Wrap up (mentor)", discord.ButtonStyle.secondary
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Ask the student to confirm."""
         await flow(interaction).on_propose(interaction, self.request_id)
 
 
-class RateButton(
-    discord.ui.DynamicItem[Button], template=r"help:rate:(?P<id>\d+):(?P<rating>[1-5])"
-):
+class RateButton(PersistentItem[Button], template=r"help:rate:(?P<id>\d+):(?P<rating>[1-5])"):
     """ "Did this help?" 1–5: the student's answer closes the session and credits the mentor."""
 
     def __init__(self, request_id: int, rating: int) -> None:
@@ -287,20 +273,12 @@ class RateButton(
         self.request_id = request_id
         self.rating = rating
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> RateButton:
-        """Rebuild the button from its custom id."""
-        return cls(int(match["id"]), int(match["rating"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Resolve and credit."""
         await flow(interaction).on_rate(interaction, self.request_id, self.rating)
 
 
-class PanelButton(discord.ui.DynamicItem[Button], template=r"help:panel:(?P<subject>\d+)"):
+class PanelButton(PersistentItem[Button], template=r"help:panel:(?P<subject>\d+)"):
     """One subject on the help panel: opens a short form for the (optional) topic."""
 
     def __init__(self, subject_id: int, name: str = "Help") -> None:
@@ -311,20 +289,12 @@ class PanelButton(discord.ui.DynamicItem[Button], template=r"help:panel:(?P<subj
         )
         self.subject_id = subject_id
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> PanelButton:
-        """Rebuild the button from its custom id."""
-        return cls(int(match["subject"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Open the topic form."""
         await interaction.response.send_modal(TopicModal(self.subject_id))
 
 
-class TopicModal(discord.ui.Modal, title="Ask for help"):
+class TopicModal(PersistentForm, title="Ask for help"):
     """The optional topic, asked after a panel click (a slash option can't follow a button)."""
 
     topic: discord.ui.TextInput[TopicModal] = discord.ui.TextInput(
@@ -343,12 +313,6 @@ class TopicModal(discord.ui.Modal, title="Ask for help"):
         """File the request."""
         await flow(interaction).on_panel_ask(interaction, self.subject_id, self.topic.value)
 
-    async def on_error(  # type: ignore[override]  # Modal's signature, not BaseView's
-        self, interaction: discord.Interaction, error: Exception, /
-    ) -> None:
-        """Through the one error path."""
-        await report_error(interaction, error)
-
 
 QUEUE_ACTIONS = {
     "reassign": "Reassign to the next mentor…",
@@ -357,7 +321,7 @@ QUEUE_ACTIONS = {
 }
 
 
-class QueueSelect(discord.ui.DynamicItem[Select], template=r"help:queue:(?P<action>[a-z]+)"):
+class QueueSelect(PersistentItem[Select], template=r"help:queue:(?P<action>[a-z]+)"):
     """A teacher picks a request in `/queue` to reassign, close or join."""
 
     def __init__(self, action: str, requests: list[HelpRequest] | None = None) -> None:
@@ -377,15 +341,11 @@ class QueueSelect(discord.ui.DynamicItem[Select], template=r"help:queue:(?P<acti
         )
         self.action = action
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> QueueSelect:
-        """Rebuild the select from its custom id."""
-        return cls(match["action"])
+    async def check(self, interaction: discord.Interaction) -> None:
+        """Only a teacher manages the queue."""
+        await require_teacher(interaction, "manage the help queue")
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Act on the chosen request, then show the queue again."""
         values = self.item.values
         if values:
