@@ -84,6 +84,7 @@ class HelpDesk:
     def __init__(self, bot: ClassMentorBot) -> None:
         self.bot = bot
         self.service = bot.services.help
+        self.delivery = bot.services.help.delivery
         # One request's intents are carried out one at a time, in order.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -122,9 +123,9 @@ class HelpDesk:
     async def _resume(self) -> None:
         await self.bot.wait_until_ready()
         try:
-            for request_id in await self.service.requests_with_pending_intents():
+            for request_id in await self.delivery.requests_with_pending_intents():
                 await self.process(request_id)
-            for guild_id in await self.service.guilds_with_queue():
+            for guild_id in await self.delivery.guilds_with_queue():
                 await self.serve_queue(guild_id)
         except Exception:
             log.exception("could not finish the help flow's pending work at start-up")
@@ -179,10 +180,10 @@ class HelpDesk:
             lock = self._locks[request_id] = asyncio.Lock()
         async with lock:
             try:
-                while intents := await self.service.pending_intents(request_id):
+                while intents := await self.delivery.pending_intents(request_id):
                     for intent in intents:
                         outcome = await self._perform_safely(intent)
-                        await self.service.finish_intent(intent.id, outcome)
+                        await self.delivery.finish_intent(intent.id, outcome)
                 self._sync(await self.service.get(request_id))
             except Exception:
                 log.exception("help request %s: could not carry out its Discord work", request_id)
@@ -216,7 +217,7 @@ class HelpDesk:
     # --- offers -------------------------------------------------------------------------------
 
     async def _send_offer(self, offer_id: int) -> IntentOutcome:
-        found = await self.service.offer_to_send(offer_id)
+        found = await self.delivery.offer_to_send(offer_id)
         if found is None:
             return "skipped"  # withdrawn or answered before it was sent: no live buttons
         offer, request = found
@@ -225,9 +226,9 @@ class HelpDesk:
         if message is None:
             # Neither the DM nor the mentors channel took it: the next mentor, or back in line
             # with the teacher and the student told (new intents, carried out next).
-            await self.service.offer_undeliverable(offer_id)
+            await self.delivery.offer_undeliverable(offer_id)
             return "failed"
-        stale = await self.service.offer_posted(offer_id, message.channel.id, message.id)
+        stale = await self.delivery.offer_posted(offer_id, message.channel.id, message.id)
         if stale is not None:
             # It ended while it was being posted (cancelled, taken): tidy it at once.
             await self._edit_offer(message.channel.id, message.id, stale, request.id)
@@ -272,7 +273,7 @@ class HelpDesk:
             return None
 
     async def _tidy_offer(self, offer_id: int, reason: StaleReason) -> IntentOutcome:
-        offer = await self.service.offer_message(offer_id)
+        offer = await self.delivery.offer_message(offer_id)
         if offer is None or offer.channel_id is None or offer.message_id is None:
             return "skipped"  # never posted: the sender sees it ended and posts nothing live
         return await self._edit_offer(offer.channel_id, offer.message_id, reason, offer.request_id)
@@ -350,7 +351,7 @@ class HelpDesk:
                     ),
                 )
                 thread_id = thread.id
-                request = await self.service.session_opened(request.id, thread_id)
+                request = await self.delivery.session_opened(request.id, thread_id)
                 if request.state is not RequestState.ACTIVE:
                     # Cancelled while the thread was being made: no live thread on it.
                     await self._end_thread(thread_id)
@@ -382,7 +383,7 @@ class HelpDesk:
             log.warning("help request %s: session thread failed (%s); requeued", request.id, exc)
             if thread_id is not None:
                 await self._end_thread(thread_id)
-            if await self.service.session_requeue(request.id) is not None:
+            if await self.delivery.session_requeue(request.id) is not None:
                 self._serve_later(request.guild_id)
             return "failed"
         return "done"

@@ -21,11 +21,12 @@ import aiosqlite
 from bot.clock import Clock
 from bot.config import MentoringConfig
 from bot.domain.classroom import ClassSettings
-from bot.domain.help_intents import Intent, IntentKind, IntentOutcome, StaleReason
-from bot.domain.help_requests import CloseReason, HelpOffer, HelpRequest
+from bot.domain.help_intents import IntentKind
+from bot.domain.help_requests import CloseReason, HelpRequest
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
 from bot.errors import Conflict, InvalidInput, NotFound, RateLimited, UserFacingError
 from bot.services.classes import ClassService
+from bot.services.help_requests.delivery import HelpDelivery
 from bot.services.help_requests.results import (
     SILENT,
     TELL_BOTH,
@@ -37,7 +38,7 @@ from bot.services.help_requests.results import (
     StaleOffer,
     Timers,
 )
-from bot.services.help_requests.routing import Router, ended_reason
+from bot.services.help_requests.routing import Router
 from bot.services.help_requests.words import clean_topic, gone_words, state_words
 from bot.services.recognition import credit_session
 from db import classes as class_sql
@@ -58,6 +59,8 @@ class HelpService:
         self._classes = classes
         self._config = config
         self._router = Router(config)
+        # What the help desk asks while it carries out the outbox (see delivery.py).
+        self.delivery = HelpDelivery(db, clock, self._router)
 
     @property
     def offer_timeout(self) -> timedelta:
@@ -167,58 +170,6 @@ class HelpService:
             raise Conflict("You already have an open request.") from None
 
     # --- offers -------------------------------------------------------------------------------
-
-    async def offer_posted(
-        self, offer_id: int, channel_id: int, message_id: int
-    ) -> StaleReason | None:
-        """Remember where an offer's buttons went, so they can be tidied when it ends.
-
-        Returns why the buttons are already stale when the offer ended while it was being posted
-        (the student cancelled, another mentor took it): the caller tidies them at once.
-        """
-        async with self._db.transaction() as conn:
-            await help_sql.set_offer_message(conn, offer_id, channel_id, message_id)
-            offer = await help_sql.get_offer(conn, offer_id)
-            if offer is None or offer.outcome in (None, "accepted"):
-                return None
-            request = await self._router.require(conn, offer.request_id)
-        return ended_reason(offer, request)
-
-    async def offer_to_send(self, offer_id: int) -> tuple[HelpOffer, HelpRequest] | None:
-        """An offer still waiting to be posted, with its request; ``None`` once it has ended."""
-        async with self._db.reading() as conn:
-            offer = await help_sql.get_offer(conn, offer_id)
-            if offer is None or offer.outcome is not None or offer.message_id is not None:
-                return None
-            request = await help_sql.get_request(conn, offer.request_id)
-        if (
-            request is None
-            or request.state is not RequestState.OFFERED
-            or request.mentor_id != offer.mentor_id
-        ):
-            return None
-        return offer, request
-
-    async def offer_message(self, offer_id: int) -> HelpOffer | None:
-        """An offer and where its buttons were posted."""
-        async with self._db.reading() as conn:
-            return await help_sql.get_offer(conn, offer_id)
-
-    async def offer_undeliverable(self, offer_id: int) -> Routing | None:
-        """Discord would not carry the offer (DM and mentors channel failed): the next mentor,
-        or back in line with the teacher and the student told. ``None`` if it ended meanwhile."""
-        now = self._clock.now()
-        async with self._db.transaction() as conn:
-            offer = await help_sql.get_offer(conn, offer_id)
-            if offer is None or offer.outcome is not None:
-                return None
-            request = await self._router.require(conn, offer.request_id)
-            if request.state is not RequestState.OFFERED or request.mentor_id != offer.mentor_id:
-                return None
-            await help_sql.decide_offer(conn, offer_id, "withdrawn", now)
-            return await self._router.route(
-                conn, request, now, actor=None, note="offer undeliverable", notice=TELL_BOTH
-            )
 
     async def accept(self, request_id: int, mentor_id: int) -> Accepted:
         """A mentor accepts. Exactly one mentor wins; the others are told kindly (Conflict).
@@ -390,67 +341,6 @@ class HelpService:
         return routed
 
     # --- sessions -----------------------------------------------------------------------------
-
-    async def session_opened(self, request_id: int, thread_id: int) -> HelpRequest:
-        """Remember the session's private thread; returns the request as it is now (the
-        caller closes the thread again if the request ended while it was being made)."""
-        async with self._db.transaction() as conn:
-            await help_sql.set_thread(conn, request_id, thread_id)
-            return await self._router.require(conn, request_id)
-
-    async def session_requeue(self, request_id: int) -> Routing | None:
-        """Discord would not open the session thread: the request goes back in line (its place
-        kept), both people are told, and it is offered again. ``None`` if it ended meanwhile."""
-        now = self._clock.now()
-        async with self._db.transaction() as conn:
-            request = await self._router.require(conn, request_id)
-            if request.state is not RequestState.ACTIVE:
-                return None
-            mentor_id = request.mentor_id
-            await self._router.step(
-                conn,
-                request,
-                RequestState.QUEUED,
-                actor=None,
-                now=now,
-                note="no session thread",
-                mentor_id=None,
-                thread_id=None,
-                accepted_at=None,
-                last_activity_at=None,
-            )
-            await self._router.tell(
-                conn, request, request.student_id, "session_requeued_student", now
-            )
-            if mentor_id is not None:
-                await self._router.tell(conn, request, mentor_id, "session_requeued_mentor", now)
-            queued = await self._router.require(conn, request_id)
-            routing = await self._router.route(
-                conn, queued, now, actor=None, note="requeued", notice=QueueNotice()
-            )
-        return dataclasses.replace(routing, freed=True)
-
-    # --- the outbox ---------------------------------------------------------------------------
-
-    async def pending_intents(self, request_id: int) -> list[Intent]:
-        """What must still reach Discord for a request, in order."""
-        async with self._db.reading() as conn:
-            return await outbox_sql.pending_for(conn, request_id)
-
-    async def requests_with_pending_intents(self) -> list[int]:
-        """Requests with unfinished Discord work (start-up finishes them)."""
-        async with self._db.reading() as conn:
-            return await outbox_sql.requests_with_pending(conn)
-
-    async def finish_intent(self, intent_id: int, outcome: IntentOutcome) -> None:
-        """An intent was carried out (or could not be, and its fallback took over)."""
-        async with self._db.transaction() as conn:
-            await outbox_sql.finish(conn, intent_id, outcome, self._clock.now())
-
-    async def guilds_with_queue(self) -> list[int]:
-        """Classes with requests waiting in line (served at start-up)."""
-        async with self._db.reading() as conn:
-            return await help_sql.guilds_with_queued(conn)
 
     async def touch(self, request_id: int) -> bool:
         """Activity in a session (a message or a click): the idle clock starts again."""
