@@ -28,6 +28,7 @@ import discord
 
 from bot.domain.help_intents import Intent, IntentKind, IntentOutcome, StaleReason
 from bot.domain.help_states import RequestState
+from bot.errors import NotFound
 from bot.services.help_requests import Accepted, Closed, HelpRequest, Resolved, Routing
 from cogs._discord_api import add_thread_member, close_thread
 from cogs._shared import NO_PINGS, only_pings
@@ -185,6 +186,8 @@ class HelpDesk:
                         outcome = await self._perform_safely(intent)
                         await self.delivery.finish_intent(intent.id, outcome)
                 self._sync(await self.service.get(request_id))
+            except NotFound:
+                self._forget(request_id)  # its class was removed meanwhile
             except Exception:
                 log.exception("help request %s: could not carry out its Discord work", request_id)
 
@@ -446,6 +449,10 @@ class HelpDesk:
             self.bot.jobs.cancel(idle_job(request_id))
             if request.thread_id is not None:
                 self._threads.pop(request.thread_id, None)
+
+    def _forget(self, request_id: int) -> None:
+        self.bot.jobs.cancel(offer_job(request_id))
+        self.bot.jobs.cancel(idle_job(request_id))
 
     def _expiry(self, request_id: int) -> Callable[[], Awaitable[None]]:
         async def expire() -> None:

@@ -166,6 +166,27 @@ async def test_thread_still_failing_after_restart_hands_back_to_the_queue_and_te
     assert "#1" in again.content
 
 
+async def test_killed_between_cancel_and_archiving_the_restart_closes_the_thread(
+    mentors: Classroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = mentors
+    await ask(room, room.carol)
+    thread = await accept_first_offer(room, room.alice)
+    monkeypatch.setattr(HelpDesk, "retry_delays", (3600.0,))
+    room.sim.fail_next(EDIT_CHANNEL, 503)
+    cancelled = await room.slash(room.carol, "helpme cancel")
+    await room.sim.settle()
+    assert "Cancelled" in cancelled.content
+    assert not thread.archived, "killed before the thread was archived"
+    monkeypatch.setattr(HelpDesk, "retry_delays", (0.01, 0.01))
+    await restart_and_finish(room)
+    assert thread.archived and thread.locked, "no live thread on a cancelled request"
+    # Alice is free again: Dan's request goes to her (Bob stepped away).
+    await room.slash(room.bob, "available off")
+    await ask(room, room.dan)
+    assert any("#2" in m.content for m in offers(room, room.alice))
+
+
 # --- 2. 5xx and 429 on every outbound step ------------------------------------------------------
 
 
