@@ -294,6 +294,39 @@ async def test_offer_that_cannot_be_posted_with_nobody_else_queues_and_tells_the
     assert offers(room, room.alice) == []
 
 
+async def test_no_permission_for_the_thread_closes_the_request_and_tells_both(
+    mentors: Classroom,
+) -> None:
+    room = mentors
+    await ask(room, room.carol)
+    room.sim.fail_next(THREADS, 403)  # waiting won't fix this one: no retry, a clear word
+    (offer,) = offers(room, room.alice)
+    accepted = await click(room, room.alice, offer, "Accept")
+    assert not any(w in accepted.content for w in ERROR_WORDS)
+    assert room.sim.threads(room.guild) == []
+    assert await state_of(room) is RequestState.CANCELLED
+    assert dms_containing(room, room.carol, "couldn't open the private thread")
+    assert dms_containing(room, room.alice, "couldn't open the private thread")
+    again = await ask(room, room.carol)
+    assert "already have an open request" not in again.content, "nothing is left open"
+
+
+async def test_start_up_serves_a_queue_a_mentor_could_take_meanwhile(
+    classroom: Classroom,
+) -> None:
+    room = classroom
+    await make_mentor(room, room.alice, available=False)
+    waiting = await ask(room, room.carol, topic="graphs")
+    assert "in line" in waiting.content
+    assert room.bot is not None
+    # Alice's availability is written while no event reaches the bot (as if it was down).
+    await room.bot.services.mentors.set_available(room.guild.id, room.alice.id, True)
+    await restart_and_finish(room)
+    await settled(room)
+    (offer,) = offers(room, room.alice)
+    assert "graphs" in offer.content
+
+
 # --- 4. withdrawn offers and cancel racing Accept -----------------------------------------------
 
 
