@@ -344,6 +344,37 @@ async def test_an_offer_withdrawn_before_it_was_sent_is_never_posted(mentors: Cl
     assert offers(room, room.bob) == []
 
 
+async def test_a_burst_of_asks_and_cancels_leaves_accept_buttons_only_on_live_offers(
+    mentors: Classroom,
+) -> None:
+    room = mentors
+    students = []
+    for n in range(6):
+        student = room.sim.create_user(f"Student {n}")
+        room.guild.add_member(student)
+        students.append(student)
+
+    async def ask_then_maybe_cancel(n: int, student: SimUser) -> None:
+        await room.slash(student, "helpme ask", subject="Math")
+        if n % 2 == 0:
+            await room.slash(student, "helpme cancel")
+
+    await asyncio.gather(*(ask_then_maybe_cancel(n, s) for n, s in enumerate(students)))
+    await settled(room)
+    assert room.bot is not None
+    live = {
+        (mentor.id, int(m.content.split("request #")[1].split(")")[0]))
+        for mentor in (room.alice, room.bob)
+        for m in offers(room, mentor)
+    }
+    open_offers = {
+        (r.mentor_id, r.id)
+        for r in await room.bot.services.help.open_requests(room.guild.id)
+        if r.state is RequestState.OFFERED
+    }
+    assert live == open_offers, "every Accept button belongs to an offer still waiting"
+
+
 @pytest.mark.parametrize("rounds", range(3))
 async def test_cancel_racing_accept_leaves_no_live_thread_and_no_busy_mentor(
     mentors: Classroom, rounds: int
