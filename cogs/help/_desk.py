@@ -16,6 +16,7 @@ request back to the queue and tells both people. Errors never reach the student'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import weakref
@@ -28,7 +29,7 @@ import discord
 
 from bot.domain.help_intents import Intent, IntentKind, IntentOutcome, StaleReason
 from bot.domain.help_states import RequestState
-from bot.errors import NotFound
+from bot.errors import Conflict, NotFound
 from bot.services.help_requests import Accepted, Closed, HelpRequest, Resolved, Routing
 from cogs._discord_api import add_thread_member, close_thread
 from cogs._shared import NO_PINGS, only_pings
@@ -379,7 +380,8 @@ class HelpDesk:
             log.warning("help request %s: no session thread (%s)", request.id, exc)
             if thread_id is not None:
                 await self._end_thread(thread_id)
-            await self.service.session_failed(request.id)
+            with contextlib.suppress(Conflict):  # it ended meanwhile: nothing left to close
+                await self.service.session_failed(request.id)
             return "failed"
         except SEND_ERRORS as exc:
             # Discord is having trouble: back in line (place kept), both people told.
