@@ -16,9 +16,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admission import ACK_AFTER_S, AdmissionState, BurstLimiter
-from bot.errors import UserFacingError
+from cogs._errors import report_error, send_error
 from db import meta as meta_sql
-from db.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -26,6 +25,8 @@ if TYPE_CHECKING:
     from bot.jobs import Jobs
     from bot.services import Services
     from db.database import Database
+
+__all__ = ["ClassMentorBot", "ClassMentorTree", "report_error", "send_error"]
 
 log = logging.getLogger(__name__)
 
@@ -106,50 +107,6 @@ class ClassMentorTree(app_commands.CommandTree["ClassMentorBot"]):
     ) -> None:
         """Expected errors become a friendly private message; the rest get an error id."""
         await report_error(interaction, error)
-
-
-async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
-    """The one error path, for commands, buttons and modals alike."""
-    original = getattr(error, "original", error)
-    if isinstance(original, UserFacingError):
-        await send_error(interaction, original.message)
-    elif isinstance(original, StoreError):
-        log.warning("interaction %s refused: %s", interaction.id, original)
-        await send_error(interaction, original.user_message)
-    elif isinstance(error, app_commands.TransformerError):
-        if error.type is discord.AppCommandOptionType.user:
-            await send_error(interaction, "That person isn't a member of this server.")
-        else:
-            await send_error(interaction, "I couldn't use one of the values you gave; try again.")
-    elif isinstance(error, app_commands.CommandOnCooldown):
-        await send_error(interaction, f"Please wait {error.retry_after:.0f} s and try again.")
-    elif isinstance(error, app_commands.CheckFailure):
-        await send_error(interaction, "You can't use that here.")
-    else:
-        error_id = f"E{interaction.id % 1_000_000:06d}"
-        log.error(
-            "unexpected error %s in interaction %s", error_id, interaction.id, exc_info=original
-        )
-        await send_error(
-            interaction,
-            f"Something went wrong on my side (error id `{error_id}`). Please try again; if it "
-            "keeps happening, tell your teacher that id.",
-        )
-
-
-async def send_error(interaction: discord.Interaction, text: str) -> None:
-    """Reply privately, whether or not the interaction was already answered."""
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(
-                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-            )
-        else:
-            await interaction.response.send_message(
-                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-            )
-    except discord.HTTPException:
-        log.warning("could not deliver an error message for interaction %s", interaction.id)
 
 
 class ClassMentorBot(commands.Bot):

@@ -68,13 +68,41 @@ class BotWork:
                 if unread > 0:
                     reasons.append(f"{unread} gateway event(s) not yet read")
         parked = _futures_woken_after(IDLE_TIMER_S)
-        for task in list(self._tasks):
-            if task is self.root or task.done():
-                continue
-            if id(getattr(task, "_fut_waiter", None)) in parked:
-                continue
-            reasons.append(f"task {task.get_name()} ({_coro_name(task)})")
+        busy = [t for t in self._tasks if t is not self.root and not t.done()]
+        # A task awaiting a task that is parked on a far timer is parked too (a button's handler
+        # waiting for a worker that waits an hour before its next try), to any depth.
+        # ``asyncio.wait`` parks the caller on a helper future that a done-callback of the awaited
+        # task completes: that helper is parked when the task is.
+        changed = True
+        while changed:
+            changed = False
+            for task in busy:
+                if id(task) in parked:
+                    for waiter in _completed_by(task):
+                        if id(waiter) not in parked:
+                            parked.add(id(waiter))
+                            changed = True
+                elif id(getattr(task, "_fut_waiter", None)) in parked:
+                    parked.add(id(task))
+                    changed = True
+        for task in busy:
+            if id(task) not in parked:
+                reasons.append(f"task {task.get_name()} ({_coro_name(task)})")
         return reasons
+
+
+def _completed_by(task: asyncio.Task[Any]) -> list[asyncio.Future[Any]]:
+    """Futures that ``task``'s done-callbacks complete (``asyncio.wait``'s helper future)."""
+    found: list[asyncio.Future[Any]] = []
+    for callback, _context in getattr(task, "_callbacks", None) or ():
+        for cell in getattr(callback, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(value, asyncio.Future) and value is not task:
+                found.append(value)
+    return found
 
 
 def _coro_name(task: asyncio.Task[Any]) -> str:
