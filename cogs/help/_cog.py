@@ -76,14 +76,18 @@ class HelpCog(commands.Cog):
         # Session threads -> request id, and when their activity was last written.
         self._threads: dict[int, int] = {}
         self._touched: dict[int, datetime] = {}
+        self._not_sessions: set[int] = set()  # bot-made threads known not to be sessions
 
     async def cog_load(self) -> None:
-        """Re-add the persistent components and rebuild every timer from the database."""
+        """Re-add the persistent components and rebuild the timers of this process's classes."""
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
         timers = await self.service.timers()
         for request in timers.offers:
-            self._schedule_offer(request)
+            if self.bot.owns_guild(request.guild_id):
+                self._schedule_offer(request)
         for request in timers.sessions:
+            if not self.bot.owns_guild(request.guild_id):
+                continue  # another shard's process keeps this class's timers
             self._schedule_idle(request)
             if request.thread_id:
                 self._threads[request.thread_id] = request.id
@@ -300,7 +304,7 @@ class HelpCog(commands.Cog):
         """A private thread in the help channel with the student and mentor, and the starter."""
         settings = await self.bot.services.classes.get(request.guild_id)
         channel = (
-            self.bot.get_channel(settings.help_channel_id)
+            await self._help_channel(settings.help_channel_id)
             if settings and settings.help_channel_id
             else None
         )
@@ -406,6 +410,22 @@ class HelpCog(commands.Cog):
         if closed.previous is not RequestState.QUEUED:
             await self.serve_queue(request.guild_id)
 
+    async def _help_channel(
+        self, channel_id: int
+    ) -> discord.abc.GuildChannel | discord.Thread | discord.abc.PrivateChannel | None:
+        """The class's help channel, from the cache or (sharded) from Discord.
+
+        Discord sends every DM interaction (a mentor's Accept) to shard 0, so with several
+        processes the one handling it may not hold that class's server in its cache.
+        """
+        channel = self.bot.get_channel(channel_id)
+        if channel is None and self.bot.shard_plan.sharded:
+            try:
+                return await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return channel
+
     async def _end_thread(self, request: HelpRequest) -> None:
         """Archive and lock the session thread in one call."""
         if request.thread_id is None:
@@ -421,6 +441,8 @@ class HelpCog(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         """Talk in a session thread keeps it open (only the timing is used, not the content)."""
         request_id = self._threads.get(message.channel.id)
+        if request_id is None and not message.author.bot:
+            request_id = await self._session_opened_elsewhere(message.channel)
         if request_id is None or message.author.bot:
             return
         now = self.bot.clock.now()
@@ -429,6 +451,26 @@ class HelpCog(commands.Cog):
             return
         self._touched[message.channel.id] = now
         await self.service.touch(request_id)
+
+    async def _session_opened_elsewhere(self, channel: object) -> int | None:
+        """A session thread another process opened for one of this process's classes.
+
+        Sharded only: the mentor's Accept (a DM, so shard 0) may open a thread in a class this
+        process serves; it learns the thread from the database on its first message. Only
+        private threads the bot made are looked up, each at most once.
+        """
+        if not self.bot.shard_plan.sharded or not isinstance(channel, discord.Thread):
+            return None
+        if channel.id in self._not_sessions or self.bot.user is None:
+            return None
+        if channel.owner_id != self.bot.user.id or not self.bot.owns_guild(channel.guild.id):
+            return None
+        for request in (await self.service.timers()).sessions:
+            if request.thread_id == channel.id:
+                self._threads[channel.id] = request.id
+                return request.id
+        self._not_sessions.add(channel.id)
+        return None
 
     # --- the teacher's queue ----------------------------------------------------------------
 
