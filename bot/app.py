@@ -17,6 +17,8 @@ from discord.ext import commands
 
 from bot.admission import ACK_AFTER_S, AdmissionState, BurstLimiter, ShardedAdmissionState
 from bot.errors import UserFacingError
+from bot.metrics import BotMetrics, component_family
+from bot.ops import OpsServer, discord_trace
 from bot.sharding import ShardPlan
 from db import meta as meta_sql
 from db.errors import StoreError
@@ -75,8 +77,10 @@ class ClassMentorTree(app_commands.CommandTree["ClassMentorBot"]):
 
     def admit(self, interaction: discord.Interaction[Any]) -> bool:
         """Count a command, button press or form; answer and drop it when the person bursts."""
+        self.client.metrics.admitted(interaction_label(interaction))
         if self.burst.allow(interaction.user.id):
             return True
+        self.client.metrics.failed(interaction_label(interaction), "refused")
         task = self.client.loop.create_task(
             send_error(interaction, "Slow down a little, please: try again in a few seconds.")
         )
@@ -109,8 +113,32 @@ class ClassMentorTree(app_commands.CommandTree["ClassMentorBot"]):
         await report_error(interaction, error)
 
 
+def interaction_label(interaction: discord.Interaction[Any]) -> str:
+    """The metrics label of an interaction: the command's name, or the button's family."""
+    data: Any = interaction.data or {}
+    if interaction.type is discord.InteractionType.application_command:
+        command = interaction.command
+        return command.qualified_name if command is not None else str(data.get("name", "?"))
+    return component_family(str(data.get("custom_id", "")))
+
+
+def error_outcome(error: BaseException) -> str:
+    """How the one error path classifies an error for the metrics."""
+    original = getattr(error, "original", error)
+    if isinstance(original, StoreError):
+        return "store_error"
+    if isinstance(original, UserFacingError) or isinstance(
+        error,
+        app_commands.TransformerError | app_commands.CommandOnCooldown | app_commands.CheckFailure,
+    ):
+        return "user_error"
+    return "error"
+
+
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """The one error path, for commands, buttons and modals alike."""
+    if isinstance(interaction.client, ClassMentorBot):
+        interaction.client.metrics.failed(interaction_label(interaction), error_outcome(error))
     original = getattr(error, "original", error)
     if isinstance(original, UserFacingError):
         await send_error(interaction, original.message)
@@ -166,7 +194,9 @@ class ClassMentorBot(commands.Bot):
         clock: Clock,
         extensions: tuple[str, ...] = EXTENSIONS,
         guild_ready_timeout: float = 2.0,
+        metrics: BotMetrics | None = None,
     ) -> None:
+        self.metrics = metrics or BotMetrics()
         # ClassMentor has no voice features: discord.py's "voice will NOT be supported" warnings
         # would only worry operators.
         discord.VoiceClient.warn_nacl = False
@@ -178,6 +208,7 @@ class ClassMentorBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
+            http_trace=discord_trace(self.metrics),  # counts 429s, times acknowledgements
             **self._shard_options(config.discord.shards),
         )
         self.config = config
@@ -188,6 +219,8 @@ class ClassMentorBot(commands.Bot):
         self.jobs = jobs
         self.clock = clock
         self._extensions = extensions
+        ops = config.ops
+        self.ops = OpsServer(self, ops.http_host, ops.http_port) if ops.http_port else None
 
     @property
     def tree(self) -> ClassMentorTree:
@@ -225,6 +258,8 @@ class ClassMentorBot(commands.Bot):
         Commands are global, so only the process that runs shard 0 syncs them.
         """
         log.info("starting ClassMentor (%s)", self.shard_plan.describe())
+        if self.ops is not None:
+            await self.ops.start()
         for name in self._extensions:
             await self.load_extension(name)
         if self.shard_plan.runs_shard_zero:
@@ -255,6 +290,8 @@ class ClassMentorBot(commands.Bot):
         """Stop the jobs before the connection goes, so none fires into a closed bot."""
         self.jobs.shutdown()
         await super().close()
+        if self.ops is not None:
+            await self.ops.stop()
 
 
 class ShardedClassMentorBot(ClassMentorBot, commands.AutoShardedBot):

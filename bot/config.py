@@ -111,6 +111,14 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True)
+class OpsConfig:
+    """The operator's HTTP endpoint (/healthz, /metrics); off unless a port is given."""
+
+    http_port: int = 0  # 0: off
+    http_host: str = "127.0.0.1"  # "0.0.0.0" in a container, where the probe comes from outside
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole, validated configuration."""
 
@@ -119,6 +127,7 @@ class Config:
     defaults: ClassDefaults = field(default_factory=ClassDefaults)
     mentoring: MentoringConfig = field(default_factory=MentoringConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
     log_level: str = "INFO"
 
 
@@ -144,7 +153,7 @@ def load_config(path: Path) -> Config:
     return parse_config(raw, base_dir=path.parent)
 
 
-_SECTIONS = {"discord", "database", "defaults", "mentoring", "privacy", "logging"}
+_SECTIONS = {"discord", "database", "defaults", "mentoring", "privacy", "ops", "logging"}
 
 
 def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
@@ -206,6 +215,15 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
         ),
     )
 
+    ops = _section(raw, "ops")
+    _no_unknown("ops", ops, {"http_port", "http_host"})
+    ops_config = OpsConfig(
+        http_port=_int(ops, "ops.http_port", "http_port", 0, minimum=0, maximum=65535),
+        http_host=_str(ops, "ops.http_host", "http_host", "127.0.0.1").strip(),
+    )
+    if not ops_config.http_host:
+        raise ConfigError("ops.http_host: expected an address like '127.0.0.1' or '0.0.0.0'")
+
     logging_section = _section(raw, "logging")
     _no_unknown("logging", logging_section, {"level"})
     level = _str(logging_section, "logging.level", "level", "INFO").upper()
@@ -227,6 +245,7 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
         ),
         mentoring=MentoringConfig(**mentoring_values),
         privacy=privacy_config,
+        ops=ops_config,
         log_level=level,
     )
 
