@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.admission import BurstLimiter
 from bot.clock import ManualClock
 from bot.config import Config, OpsConfig
 from bot.ops import OpsServer
@@ -86,6 +87,18 @@ async def test_metrics_count_interactions_failures_latency_requests_and_429s(
     assert sample(text, "classmentor_discord_rate_limited_total", scope="user") == 1
     assert sample(text, "classmentor_gateway_connected", shard="0") == 1
     assert sample(text, "classmentor_database_up") == 1
+
+
+async def test_a_burst_refusal_is_counted_as_refused(classroom: Classroom, ops: OpsServer) -> None:
+    assert classroom.bot is not None
+    classroom.bot.tree.burst = BurstLimiter(1, 3600.0)  # one action per person, for this test
+    await classroom.slash(classroom.alice, "leaderboard")
+    refused = await classroom.slash(classroom.alice, "leaderboard")
+    assert "Slow down" in (refused.content or "")
+    _, _, text = await get(ops, "/metrics")
+    assert sample(text, "classmentor_interactions_total", command="leaderboard") == 2
+    failures = "classmentor_interaction_failures_total"
+    assert sample(text, failures, command="leaderboard", outcome="refused") == 1
 
 
 def free_port() -> int:

@@ -174,3 +174,27 @@ async def test_a_session_opened_by_the_other_process_stays_open_while_people_tal
     school.clock.advance(timedelta(minutes=45))  # an hour of silence
     await school.run_jobs(school.a, school.b)
     assert thread.archived
+
+
+async def test_after_a_restart_each_process_rebuilds_only_its_classes_timers(
+    school: School,
+) -> None:
+    on_0, on_1 = school.rooms[0], school.rooms[1]
+    for room in (on_0, on_1):
+        reply = await room.slash(
+            room.teacher, "mentor grant", student=room.alice, subject="Math", until="45m"
+        )
+        expect(reply, "until <t:")
+    await school.a.stop()
+    await school.b.stop()
+    await school.a.start()
+    await school.b.start()
+    assert school.a.bot is not None and school.b.bot is not None
+    expiries_a = [j for j in school.a.bot.jobs.job_ids() if j.startswith("badge-expiry:")]
+    expiries_b = [j for j in school.b.bot.jobs.job_ids() if j.startswith("badge-expiry:")]
+    assert len(expiries_a) == len(expiries_b) == 1 and expiries_a != expiries_b
+
+    school.clock.advance(timedelta(minutes=46))
+    await school.run_jobs(school.a, school.b)
+    for room in (on_0, on_1):
+        assert "Math Mentor" not in {r.name for r in room.guild.member_roles(room.alice)}
