@@ -73,6 +73,7 @@ def discord_trace(metrics: BotMetrics) -> aiohttp.TraceConfig:
             return
         match = _CALLBACK.search(params.url.path)
         if match and params.method == "POST" and response.status < 300:
+            # From Discord's clock (the id's timestamp) to ours: needs an NTP-synced host.
             created = discord.utils.snowflake_time(int(match.group(1)))
             metrics.acknowledged((discord.utils.utcnow() - created).total_seconds())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.config import ConfigError, parse_config
@@ -73,3 +75,19 @@ def test_the_unsharded_bot_stays_a_plain_bot() -> None:
     assert not issubclass(ClassMentorBot, discord.AutoShardedClient)
     assert bot_class(ShardPlan(2, (1,))) is ShardedClassMentorBot
     assert issubclass(ShardedClassMentorBot, discord.AutoShardedClient)
+
+
+def test_check_names_the_shards_and_the_ops_endpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[database]\npath = "class.db"\n'
+        '[discord]\nshard_count = 4\nshard_ids = "2-3"\n[ops]\nhttp_port = 9100\n'
+    )
+    assert main(["--config", str(config), "check", "--client-id", "42"], environ={}) == 0
+    out = capsys.readouterr().out
+    assert "Shards: shards 2-3 of 4 (per-class work only)" in out
+    assert "Ops endpoint: http://127.0.0.1:9100/healthz, /metrics" in out
