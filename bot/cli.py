@@ -136,6 +136,9 @@ async def _run_bot(config: Config, token: Secret) -> int:
             except discord.LoginFailure:
                 log.error("Discord refused the token: check DISCORD_TOKEN / discord.token_file")
                 return EXIT_CONFIG
+            except ConfigError as exc:  # found while starting (the ops port is taken)
+                log.error("%s", exc)
+                return EXIT_CONFIG
             except discord.PrivilegedIntentsRequired:
                 log.error(
                     "Discord refused the gateway intents; see README, 'Creating the Discord "

@@ -22,6 +22,7 @@ import aiohttp
 import discord
 from aiohttp import web
 
+from bot.config import ConfigError
 from bot.metrics import CONTENT_TYPE, BotMetrics
 from db.errors import StoreError
 
@@ -150,7 +151,13 @@ class OpsServer:
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop()
+            raise ConfigError(
+                f"ops.http_port: cannot listen on {self.host}:{self.port} ({exc.strerror or exc})"
+            ) from None
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         if sockets:

@@ -12,7 +12,7 @@ import pytest
 
 from bot.admission import BurstLimiter
 from bot.clock import ManualClock
-from bot.config import Config, OpsConfig
+from bot.config import Config, ConfigError, OpsConfig
 from bot.ops import OpsServer
 from bot.simulator import DiscordSimulator
 from bot.simulator.classroom import TOKEN, Classroom
@@ -133,3 +133,12 @@ async def test_a_sharded_process_reports_each_of_its_shards(
         await process.stop()
     with pytest.raises(aiohttp.ClientConnectionError):
         await get(port, "/healthz")  # the endpoint closes with the bot
+
+
+async def test_a_taken_port_is_a_clear_config_error(classroom: Classroom, ops: OpsServer) -> None:
+    assert classroom.bot is not None
+    second = OpsServer(classroom.bot, "127.0.0.1", ops.port)
+    with pytest.raises(
+        ConfigError, match=rf"^ops.http_port: cannot listen on 127.0.0.1:{ops.port}"
+    ):
+        await second.start()
