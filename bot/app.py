@@ -15,8 +15,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admission import ACK_AFTER_S, AdmissionState, BurstLimiter
-from cogs._errors import report_error, send_error
+from bot.admission import ACK_AFTER_S, AdmissionState, BurstLimiter, ShardedAdmissionState
+from bot.metrics import BotMetrics
+from bot.ops import OpsServer, discord_trace
+from bot.sharding import ShardPlan
+from cogs._errors import interaction_label, report_error, send_error
 from db import meta as meta_sql
 
 if TYPE_CHECKING:
@@ -75,8 +78,10 @@ class ClassMentorTree(app_commands.CommandTree["ClassMentorBot"]):
 
     def admit(self, interaction: discord.Interaction[Any]) -> bool:
         """Count a command, button press or form; answer and drop it when the person bursts."""
+        self.client.metrics.admitted(interaction_label(interaction))
         if self.burst.allow(interaction.user.id):
             return True
+        self.client.metrics.failed(interaction_label(interaction), "refused")
         task = self.client.loop.create_task(
             send_error(interaction, "Slow down a little, please: try again in a few seconds.")
         )
@@ -122,7 +127,9 @@ class ClassMentorBot(commands.Bot):
         clock: Clock,
         extensions: tuple[str, ...] = EXTENSIONS,
         guild_ready_timeout: float = 2.0,
+        metrics: BotMetrics | None = None,
     ) -> None:
+        self.metrics = metrics or BotMetrics()
         # ClassMentor has no voice features: discord.py's "voice will NOT be supported" warnings
         # would only worry operators.
         discord.VoiceClient.warn_nacl = False
@@ -134,13 +141,19 @@ class ClassMentorBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
+            http_trace=discord_trace(self.metrics),  # counts 429s, times acknowledgements
+            **self._shard_options(config.discord.shards),
         )
         self.config = config
+        # The shards this process runs (see bot.sharding); "shards" is discord.py's own name.
+        self.shard_plan = config.discord.shards
         self.db = db
         self.services = services
         self.jobs = jobs
         self.clock = clock
         self._extensions = extensions
+        ops = config.ops
+        self.ops = OpsServer(self, ops.http_host, ops.http_port) if ops.http_port else None
 
     @property
     def tree(self) -> ClassMentorTree:
@@ -148,6 +161,19 @@ class ClassMentorBot(commands.Bot):
         tree = super().tree
         assert isinstance(tree, ClassMentorTree)
         return tree
+
+    @staticmethod
+    def _shard_options(plan: ShardPlan) -> dict[str, Any]:
+        # The unsharded bot connects as plain discord.py does: no shard options at all.
+        return {}
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process serves the class in ``guild_id``: rebuild its timers, run its jobs.
+
+        Always true for the unsharded bot. Start-up code that rebuilds per-class timers and jobs
+        filters with it; bot-wide work checks ``shard_plan.runs_shard_zero`` instead.
+        """
+        return self.shard_plan.owns(guild_id)
 
     def _get_state(self, **options: Any) -> AdmissionState:
         # Every interaction passes the tree's admission and acknowledgement watchdog first.
@@ -160,10 +186,17 @@ class ClassMentorBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
-        """Load features (each re-adds its persistent views), sync commands, start the jobs."""
+        """Load features (each re-adds its persistent views), sync commands, start the jobs.
+
+        Commands are global, so only the process that runs shard 0 syncs them.
+        """
+        log.info("starting ClassMentor (%s)", self.shard_plan.describe())
+        if self.ops is not None:
+            await self.ops.start()
         for name in self._extensions:
             await self.load_extension(name)
-        await self.sync_commands()
+        if self.shard_plan.runs_shard_zero:
+            await self.sync_commands()
         self.jobs.start(before_each=self.wait_until_ready)
 
     async def sync_commands(self, *, force: bool = False) -> bool:
@@ -190,6 +223,30 @@ class ClassMentorBot(commands.Bot):
         """Stop the jobs before the connection goes, so none fires into a closed bot."""
         self.jobs.shutdown()
         await super().close()
+        if self.ops is not None:
+            await self.ops.stop()
+
+
+class ShardedClassMentorBot(ClassMentorBot, commands.AutoShardedBot):
+    """ClassMentor on discord.py's AutoShardedBot: this process runs ``discord.shard_ids``."""
+
+    @staticmethod
+    def _shard_options(plan: ShardPlan) -> dict[str, Any]:
+        return {"shard_count": plan.shard_count, "shard_ids": list(plan.shard_ids)}
+
+    def _get_state(self, **options: Any) -> ShardedAdmissionState:
+        return ShardedAdmissionState(
+            dispatch=self.dispatch,
+            handlers=self._handlers,
+            hooks=self._hooks,
+            http=self.http,
+            **options,
+        )
+
+
+def bot_class(plan: ShardPlan) -> type[ClassMentorBot]:
+    """The sharded bot when shards are configured; otherwise the plain one, as before."""
+    return ShardedClassMentorBot if plan.sharded else ClassMentorBot
 
 
 def command_tree_hash(tree: app_commands.CommandTree[ClassMentorBot]) -> str:

@@ -7,18 +7,45 @@ a friendly private reply; anything else is logged with an error id the person ca
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.errors import UserFacingError
+from bot.metrics import component_family
 from db.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 
+def interaction_label(interaction: discord.Interaction[Any]) -> str:
+    """The metrics label of an interaction: the command's name, or the button's family."""
+    data: Any = interaction.data or {}
+    if interaction.type is discord.InteractionType.application_command:
+        command = interaction.command
+        return command.qualified_name if command is not None else str(data.get("name", "?"))
+    return component_family(str(data.get("custom_id", "")))
+
+
+def error_outcome(error: BaseException) -> str:
+    """How the one error path classifies an error for the metrics."""
+    original = getattr(error, "original", error)
+    if isinstance(original, StoreError):
+        return "store_error"
+    if isinstance(original, UserFacingError) or isinstance(
+        error,
+        app_commands.TransformerError | app_commands.CommandOnCooldown | app_commands.CheckFailure,
+    ):
+        return "user_error"
+    return "error"
+
+
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """The one error path, for commands, buttons and modals alike."""
+    metrics = getattr(interaction.client, "metrics", None)
+    if metrics is not None:
+        metrics.failed(interaction_label(interaction), error_outcome(error))
     original = getattr(error, "original", error)
     if isinstance(original, UserFacingError):
         await send_error(interaction, original.message)

@@ -177,7 +177,8 @@ class MentorsCog(commands.Cog):
         """Re-add the persistent brief button, rebuild lesson-badge timers, start the check."""
         self.bot.add_dynamic_items(BriefAckButton)
         for badge in await self.bot.services.mentors.lesson_badges():
-            self._schedule_expiry(badge)
+            if self.bot.owns_guild(badge.guild_id):  # other shards' processes keep theirs
+                self._schedule_expiry(badge)
         self.bot.jobs.every(BADGE_CHECK_JOB, BADGE_CHECK_SECONDS, self.check_badge_roles)
 
     async def check_badge_roles(self) -> None:
@@ -188,6 +189,8 @@ class MentorsCog(commands.Cog):
         """
         service = self.bot.services.mentors
         for settings in await self.bot.services.classes.configured_classes():
+            if not self.bot.owns_guild(settings.guild_id):
+                continue  # checked by the process running that class's shard
             for user_id in sorted(await service.badge_holders(settings.guild_id)):
                 # Spread the fetches out so help flows never queue behind a burst of checks.
                 await asyncio.sleep(BADGE_CHECK_PAUSE_S)

@@ -138,9 +138,11 @@ class PrivacyCog(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        """Re-add the confirm button; schedule the daily retention job."""
+        """Re-add the confirm button; schedule the daily retention job (one process runs it)."""
         self.bot.add_dynamic_items(EraseButton)
-        self.bot.jobs.daily(RETENTION_JOB, RETENTION_AT, self.run_retention)
+        # Retention sweeps every class at once: only the process running shard 0 does it.
+        if self.bot.shard_plan.runs_shard_zero:
+            self.bot.jobs.daily(RETENTION_JOB, RETENTION_AT, self.run_retention)
 
     async def cog_unload(self) -> None:
         """Forget the button and the job (for reloads)."""

@@ -41,13 +41,14 @@ async def pending_for(conn: aiosqlite.Connection, request_id: int) -> list[Inten
         return [_intent(row) for row in await cur.fetchall()]
 
 
-async def requests_with_pending(conn: aiosqlite.Connection) -> list[int]:
-    """Requests with something still to do on Discord, oldest intent first (for start-up)."""
+async def requests_with_pending(conn: aiosqlite.Connection) -> list[tuple[int, int]]:
+    """(request id, class id) with something still to do on Discord, oldest intent first."""
     async with conn.execute(
-        "SELECT request_id FROM help_outbox WHERE done_at IS NULL"
-        " GROUP BY request_id ORDER BY MIN(id)"
+        "SELECT o.request_id, h.guild_id FROM help_outbox o"
+        " JOIN help_requests h ON h.id = o.request_id WHERE o.done_at IS NULL"
+        " GROUP BY o.request_id ORDER BY MIN(o.id)"
     ) as cur:
-        return [int(row[0]) for row in await cur.fetchall()]
+        return [(int(row[0]), int(row[1])) for row in await cur.fetchall()]
 
 
 async def finish(

@@ -79,14 +79,19 @@ class HelpDesk:
         # Session threads -> request id, and when their activity was last written.
         self._threads: dict[int, int] = {}
         self._touched: dict[int, datetime] = {}
+        self._not_sessions: set[int] = set()  # bot-made threads known not to be sessions
 
     # --- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Rebuild every timer from the database, then finish pending work once connected."""
+        """Rebuild this process's timers from the database, then finish its pending work.
+
+        Sharded, each process keeps the timers and pending work of its own shards' classes.
+        """
         timers = await self.service.timers()
         for request in [*timers.offers, *timers.sessions]:
-            self._sync(request)
+            if self.bot.owns_guild(request.guild_id):
+                self._sync(request)
         self._resumed = asyncio.create_task(self._resume())
 
     async def stop(self) -> None:
@@ -110,10 +115,12 @@ class HelpDesk:
     async def _resume(self) -> None:
         await self.bot.wait_until_ready()
         try:
-            for request_id in await self.delivery.requests_with_pending_intents():
-                await self.process(request_id)
+            for request_id, guild_id in await self.delivery.requests_with_pending_intents():
+                if self.bot.owns_guild(guild_id):
+                    await self.process(request_id)
             for guild_id in await self.delivery.guilds_with_queue():
-                await self.serve_queue(guild_id)
+                if self.bot.owns_guild(guild_id):
+                    await self.serve_queue(guild_id)
         except Exception:
             log.exception("could not finish the help flow's pending work at start-up")
 
@@ -143,6 +150,8 @@ class HelpDesk:
         """A message in a session thread keeps the session open (only its timing is used)."""
         request_id = self._threads.get(channel_id)
         if request_id is None:
+            request_id = await self._session_opened_elsewhere(channel_id)
+        if request_id is None:
             return
         now = self.bot.clock.now()
         last = self._touched.get(channel_id)
@@ -150,6 +159,43 @@ class HelpDesk:
             return
         self._touched[channel_id] = now
         await self.service.touch(request_id)
+
+    async def _session_opened_elsewhere(self, channel_id: int) -> int | None:
+        """A session thread another process opened for one of this process's classes.
+
+        Sharded only: a mentor's Accept is a DM, which Discord sends to shard 0, so that process
+        may open the thread for a class another process serves; the owner learns it from the
+        database on the thread's first message. Each unknown channel is looked up once.
+        """
+        if not self.bot.shard_plan.sharded or channel_id in self._not_sessions:
+            return None
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.Thread) or self.bot.user is None:
+            return None
+        if channel.owner_id != self.bot.user.id or not self.bot.owns_guild(channel.guild.id):
+            return None
+        for request in (await self.service.timers()).sessions:
+            if request.thread_id == channel_id:
+                self._threads[channel_id] = request.id
+                return request.id
+        self._not_sessions.add(channel_id)
+        return None
+
+    async def _help_channel(
+        self, channel_id: int
+    ) -> discord.abc.GuildChannel | discord.Thread | discord.abc.PrivateChannel | None:
+        """The class's help channel, from the cache or (sharded) from Discord.
+
+        Discord sends every DM interaction (a mentor's Accept) to shard 0, so with several
+        processes the one handling it may not hold that class's server in its cache.
+        """
+        channel = self.bot.get_channel(channel_id)
+        if channel is None and self.bot.shard_plan.sharded:
+            try:
+                return await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return channel
 
     async def process(self, request_id: int) -> None:
         """Carry out a request's pending intents (in a task the desk owns: a stop cancels it and
@@ -320,7 +366,7 @@ class HelpDesk:
             return "skipped"  # cancelled (or closed) before the thread was opened
         settings = await self.bot.services.classes.get(request.guild_id)
         channel = (
-            self.bot.get_channel(settings.help_channel_id)
+            await self._help_channel(settings.help_channel_id)
             if settings and settings.help_channel_id
             else None
         )

@@ -124,8 +124,8 @@ class HelpDelivery:
         async with self._db.reading() as conn:
             return await outbox_sql.pending_for(conn, request_id)
 
-    async def requests_with_pending_intents(self) -> list[int]:
-        """Requests with unfinished Discord work (start-up finishes them)."""
+    async def requests_with_pending_intents(self) -> list[tuple[int, int]]:
+        """(request id, class id) with unfinished Discord work (start-up finishes them)."""
         async with self._db.reading() as conn:
             return await outbox_sql.requests_with_pending(conn)
 

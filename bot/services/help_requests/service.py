@@ -13,6 +13,7 @@ render; Discord is never called while a transaction is open.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -91,6 +92,18 @@ class HelpService:
             offers = await help_sql.requests_in_state(conn, RequestState.OFFERED)
             sessions = await help_sql.requests_in_state(conn, RequestState.ACTIVE)
         return Timers(offers, sessions)
+
+    async def open_counts(self, include: Callable[[int], bool]) -> dict[str, int]:
+        """Requests not yet closed, per state, in the classes ``include(guild_id)`` accepts.
+
+        For the operator's metrics: a sharded process reports only its own classes.
+        """
+        counts: dict[str, int] = {}
+        async with self._db.reading() as conn:
+            for state in (RequestState.QUEUED, RequestState.OFFERED, RequestState.ACTIVE):
+                found = await help_sql.requests_in_state(conn, state)
+                counts[state.value] = sum(1 for r in found if include(r.guild_id))
+        return counts
 
     def idle_deadline(self, request: HelpRequest) -> datetime:
         """When an active session closes if nothing happens."""
