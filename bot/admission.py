@@ -22,7 +22,7 @@ from collections import defaultdict, deque
 from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
-from discord.state import ConnectionState
+from discord.state import AutoShardedConnectionState, ConnectionState
 
 from bot.errors import UserFacingError
 
@@ -173,3 +173,7 @@ class AdmissionState(ConnectionState[Any]):
             task.add_done_callback(self._watchdogs.discard)
 
         loop.call_later(after_s, fire)
+
+
+class ShardedAdmissionState(AdmissionState, AutoShardedConnectionState[Any]):
+    """The same admission for a sharded bot (discord.py's AutoShardedBot)."""

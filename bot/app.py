@@ -15,10 +15,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admission import ACK_AFTER_S, AdmissionState, BurstLimiter
-from bot.errors import UserFacingError
+from bot.admission import ACK_AFTER_S, AdmissionState, BurstLimiter, ShardedAdmissionState
+from bot.metrics import BotMetrics
+from bot.ops import OpsServer, discord_trace
+from bot.sharding import ShardPlan
+from cogs._errors import interaction_label, report_error, send_error
 from db import meta as meta_sql
-from db.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from bot.jobs import Jobs
     from bot.services import Services
     from db.database import Database
+
+__all__ = ["ClassMentorBot", "ClassMentorTree", "report_error", "send_error"]
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +79,10 @@ class ClassMentorTree(app_commands.CommandTree["ClassMentorBot"]):
 
     def admit(self, interaction: discord.Interaction[Any]) -> bool:
         """Count a command, button press or form; answer and drop it when the person bursts."""
+        self.client.metrics.admitted(interaction_label(interaction))
         if self.burst.allow(interaction.user.id):
             return True
+        self.client.metrics.failed(interaction_label(interaction), "refused")
         task = self.client.loop.create_task(
             send_error(interaction, "Slow down a little, please: try again in a few seconds.")
         )
@@ -109,50 +115,6 @@ class ClassMentorTree(app_commands.CommandTree["ClassMentorBot"]):
         await report_error(interaction, error)
 
 
-async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
-    """The one error path, for commands, buttons and modals alike."""
-    original = getattr(error, "original", error)
-    if isinstance(original, UserFacingError):
-        await send_error(interaction, original.message)
-    elif isinstance(original, StoreError):
-        log.warning("interaction %s refused: %s", interaction.id, original)
-        await send_error(interaction, original.user_message)
-    elif isinstance(error, app_commands.TransformerError):
-        if error.type is discord.AppCommandOptionType.user:
-            await send_error(interaction, "That person isn't a member of this server.")
-        else:
-            await send_error(interaction, "I couldn't use one of the values you gave; try again.")
-    elif isinstance(error, app_commands.CommandOnCooldown):
-        await send_error(interaction, f"Please wait {error.retry_after:.0f} s and try again.")
-    elif isinstance(error, app_commands.CheckFailure):
-        await send_error(interaction, "You can't use that here.")
-    else:
-        error_id = f"E{interaction.id % 1_000_000:06d}"
-        log.error(
-            "unexpected error %s in interaction %s", error_id, interaction.id, exc_info=original
-        )
-        await send_error(
-            interaction,
-            f"Something went wrong on my side (error id `{error_id}`). Please try again; if it "
-            "keeps happening, tell your teacher that id.",
-        )
-
-
-async def send_error(interaction: discord.Interaction, text: str) -> None:
-    """Reply privately, whether or not the interaction was already answered."""
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(
-                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-            )
-        else:
-            await interaction.response.send_message(
-                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-            )
-    except discord.HTTPException:
-        log.warning("could not deliver an error message for interaction %s", interaction.id)
-
-
 class ClassMentorBot(commands.Bot):
     """ClassMentor's bot: loads its features, re-adds persistent views, starts the jobs."""
 
@@ -166,7 +128,9 @@ class ClassMentorBot(commands.Bot):
         clock: Clock,
         extensions: tuple[str, ...] = EXTENSIONS,
         guild_ready_timeout: float = 2.0,
+        metrics: BotMetrics | None = None,
     ) -> None:
+        self.metrics = metrics or BotMetrics()
         # ClassMentor has no voice features: discord.py's "voice will NOT be supported" warnings
         # would only worry operators.
         discord.VoiceClient.warn_nacl = False
@@ -178,13 +142,19 @@ class ClassMentorBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
+            http_trace=discord_trace(self.metrics),  # counts 429s, times acknowledgements
+            **self._shard_options(config.discord.shards),
         )
         self.config = config
+        # The shards this process runs (see bot.sharding); "shards" is discord.py's own name.
+        self.shard_plan = config.discord.shards
         self.db = db
         self.services = services
         self.jobs = jobs
         self.clock = clock
         self._extensions = extensions
+        ops = config.ops
+        self.ops = OpsServer(self, ops.http_host, ops.http_port) if ops.http_port else None
 
     @property
     def tree(self) -> ClassMentorTree:
@@ -192,6 +162,19 @@ class ClassMentorBot(commands.Bot):
         tree = super().tree
         assert isinstance(tree, ClassMentorTree)
         return tree
+
+    @staticmethod
+    def _shard_options(plan: ShardPlan) -> dict[str, Any]:
+        # The unsharded bot connects as plain discord.py does: no shard options at all.
+        return {}
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process serves the class in ``guild_id``: rebuild its timers, run its jobs.
+
+        Always true for the unsharded bot. Start-up code that rebuilds per-class timers and jobs
+        filters with it; bot-wide work checks ``shard_plan.runs_shard_zero`` instead.
+        """
+        return self.shard_plan.owns(guild_id)
 
     def _get_state(self, **options: Any) -> AdmissionState:
         # Every interaction passes the tree's admission and acknowledgement watchdog first.
@@ -204,10 +187,17 @@ class ClassMentorBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
-        """Load features (each re-adds its persistent views), sync commands, start the jobs."""
+        """Load features (each re-adds its persistent views), sync commands, start the jobs.
+
+        Commands are global, so only the process that runs shard 0 syncs them.
+        """
+        log.info("starting ClassMentor (%s)", self.shard_plan.describe())
+        if self.ops is not None:
+            await self.ops.start()
         for name in self._extensions:
             await self.load_extension(name)
-        await self.sync_commands()
+        if self.shard_plan.runs_shard_zero:
+            await self.sync_commands()
         self.jobs.start(before_each=self.wait_until_ready)
 
     async def sync_commands(self, *, force: bool = False) -> bool:
@@ -234,6 +224,30 @@ class ClassMentorBot(commands.Bot):
         """Stop the jobs before the connection goes, so none fires into a closed bot."""
         self.jobs.shutdown()
         await super().close()
+        if self.ops is not None:
+            await self.ops.stop()
+
+
+class ShardedClassMentorBot(ClassMentorBot, commands.AutoShardedBot):
+    """ClassMentor on discord.py's AutoShardedBot: this process runs ``discord.shard_ids``."""
+
+    @staticmethod
+    def _shard_options(plan: ShardPlan) -> dict[str, Any]:
+        return {"shard_count": plan.shard_count, "shard_ids": list(plan.shard_ids)}
+
+    def _get_state(self, **options: Any) -> ShardedAdmissionState:
+        return ShardedAdmissionState(
+            dispatch=self.dispatch,
+            handlers=self._handlers,
+            hooks=self._hooks,
+            http=self.http,
+            **options,
+        )
+
+
+def bot_class(plan: ShardPlan) -> type[ClassMentorBot]:
+    """The sharded bot when shards are configured; otherwise the plain one, as before."""
+    return ShardedClassMentorBot if plan.sharded else ClassMentorBot
 
 
 def command_tree_hash(tree: app_commands.CommandTree[ClassMentorBot]) -> str:

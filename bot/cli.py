@@ -146,6 +146,9 @@ async def _run_bot(config: Config, token: Secret, web_secrets: WebSecrets | None
             except discord.LoginFailure:
                 log.error("Discord refused the token: check DISCORD_TOKEN / discord.token_file")
                 return EXIT_CONFIG
+            except ConfigError as exc:  # found while starting (the ops port is taken)
+                log.error("%s", exc)
+                return EXIT_CONFIG
             except discord.PrivilegedIntentsRequired:
                 log.error(
                     "Discord refused the gateway intents; see README, 'Creating the Discord "
@@ -197,6 +200,13 @@ def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str])
     intents = bot_intents()
     used = [name for name, enabled in intents if enabled]
     print(f"Gateway intents: {', '.join(used)} (no privileged intents needed)")
+    plan = config.discord.shards
+    role = "syncs commands, runs retention" if plan.runs_shard_zero else "per-class work only"
+    print(f"Shards: {plan.describe()} ({role})")
+    if config.ops.http_port:
+        print(
+            f"Ops endpoint: http://{config.ops.http_host}:{config.ops.http_port}/healthz, /metrics"
+        )
     permissions = required_permissions()
     if client_id:
         print("Invite URL: " + invite_url(client_id, permissions.value))

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.sharding import MAX_SHARDS, ShardPlan, parse_shard_ids
+
 DEFAULT_CONFIG_PATH = Path("config.toml")
 CONFIG_ENV = "CLASSMENTOR_CONFIG"
 TOKEN_ENV = "DISCORD_TOKEN"
@@ -57,6 +59,19 @@ class DiscordConfig:
 
     token_file: Path | None = None
     dev_guild_id: int | None = None
+    # Sharded processes: how many shards the bot has, and which of them this process runs
+    # (all of them when only the count is given). Unset: one unsharded connection.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+
+    @property
+    def shards(self) -> ShardPlan:
+        """The shards this process runs."""
+        if self.shard_count is None:
+            return ShardPlan()
+        if self.shard_ids is None:
+            return ShardPlan.all_of(self.shard_count)
+        return ShardPlan(self.shard_count, self.shard_ids)
 
 
 @dataclass(frozen=True)
@@ -135,6 +150,14 @@ class WebSecrets:
 
 
 @dataclass(frozen=True)
+class OpsConfig:
+    """The operator's HTTP endpoint (/healthz, /metrics); off unless a port is given."""
+
+    http_port: int = 0  # 0: off
+    http_host: str = "127.0.0.1"  # "0.0.0.0" in a container, where the probe comes from outside
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole, validated configuration."""
 
@@ -144,6 +167,7 @@ class Config:
     mentoring: MentoringConfig = field(default_factory=MentoringConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
     log_level: str = "INFO"
 
 
@@ -169,7 +193,7 @@ def load_config(path: Path) -> Config:
     return parse_config(raw, base_dir=path.parent)
 
 
-_SECTIONS = {"discord", "database", "defaults", "mentoring", "privacy", "web", "logging"}
+_SECTIONS = {"discord", "database", "defaults", "mentoring", "privacy", "web", "ops", "logging"}
 
 
 def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
@@ -181,9 +205,10 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
             "discord.token: never write the token in the config file; set the DISCORD_TOKEN "
             "environment variable or point discord.token_file at a file that holds it"
         )
-    _no_unknown("discord", discord, {"token_file", "dev_guild_id"})
+    _no_unknown("discord", discord, {"token_file", "dev_guild_id", "shard_count", "shard_ids"})
     token_file = _opt_str(discord, "discord.token_file", "token_file")
     dev_guild = _int(discord, "discord.dev_guild_id", "dev_guild_id", 0, minimum=0)
+    shard_count, shard_ids = _shards(discord)
 
     database = _section(raw, "database")
     _no_unknown("database", database, {"path", "backup_dir"})
@@ -231,6 +256,14 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
     )
 
     web_config = _parse_web(_section(raw, "web"), base_dir)
+    ops = _section(raw, "ops")
+    _no_unknown("ops", ops, {"http_port", "http_host"})
+    ops_config = OpsConfig(
+        http_port=_int(ops, "ops.http_port", "http_port", 0, minimum=0, maximum=65535),
+        http_host=_str(ops, "ops.http_host", "http_host", "127.0.0.1").strip(),
+    )
+    if not ops_config.http_host:
+        raise ConfigError("ops.http_host: expected an address like '127.0.0.1' or '0.0.0.0'")
 
     logging_section = _section(raw, "logging")
     _no_unknown("logging", logging_section, {"level"})
@@ -242,6 +275,8 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
         discord=DiscordConfig(
             token_file=_resolve(base_dir, token_file) if token_file else None,
             dev_guild_id=dev_guild or None,
+            shard_count=shard_count,
+            shard_ids=shard_ids,
         ),
         database=DatabaseConfig(
             path=_resolve(base_dir, db_path), backup_dir=_resolve(base_dir, backup_dir)
@@ -252,8 +287,33 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
         mentoring=MentoringConfig(**mentoring_values),
         privacy=privacy_config,
         web=web_config,
+        ops=ops_config,
         log_level=level,
     )
+
+
+def _shards(discord: Mapping[str, Any]) -> tuple[int | None, tuple[int, ...] | None]:
+    """``discord.shard_count`` and ``discord.shard_ids`` ("0-3", "0,2" or a list of ids)."""
+    if "shard_count" not in discord:
+        if "shard_ids" in discord:
+            raise ConfigError(
+                "discord.shard_ids: set discord.shard_count too (the bot's total number of shards)"
+            )
+        return None, None
+    count = _int(discord, "discord.shard_count", "shard_count", 1, minimum=1, maximum=MAX_SHARDS)
+    if "shard_ids" not in discord:
+        return count, None
+    raw = discord["shard_ids"]
+    hint = f'expected shard ids like "0-3" or "0,2" within 0-{count - 1}'
+    if isinstance(raw, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        raw = ",".join(str(v) for v in raw)
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"discord.shard_ids: {hint}, got {discord['shard_ids']!r}")
+    try:
+        ids = parse_shard_ids(raw, count)
+    except ValueError as exc:
+        raise ConfigError(f"discord.shard_ids: {hint}; {exc}") from None
+    return count, ids
 
 
 def read_token(config: Config, environ: Mapping[str, str]) -> Secret:

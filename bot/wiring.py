@@ -6,7 +6,7 @@ tested is what runs.
 
 from __future__ import annotations
 
-from bot.app import EXTENSIONS, ClassMentorBot
+from bot.app import EXTENSIONS, ClassMentorBot, bot_class
 from bot.clock import Clock
 from bot.config import Config
 from bot.jobs import Jobs
@@ -46,8 +46,11 @@ def build_bot(
     guild_ready_timeout: float = 2.0,
     extensions: tuple[str, ...] = EXTENSIONS,
 ) -> ClassMentorBot:
-    """The bot with its services and scheduler; the database must already be migrated."""
-    return ClassMentorBot(
+    """The bot with its services and scheduler; the database must already be migrated.
+
+    With ``discord.shard_count`` set it is the sharded bot running ``discord.shard_ids``.
+    """
+    return bot_class(config.discord.shards)(
         config=config,
         db=db,
         services=build_services(config, db, clock),

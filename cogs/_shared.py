@@ -1,15 +1,12 @@
-"""What every cog needs: the teacher check, subject autocomplete, safe mentions, guarded buttons."""
+"""What every cog needs: the teacher check, subject autocomplete, safe mentions, clipping."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 import discord
 from discord import app_commands
 
-from bot.app import report_error
 from bot.domain.classroom import ClassSettings, is_teacher
 from bot.errors import NotTeacher, UserFacingError
 
@@ -80,25 +77,6 @@ async def subject_autocomplete(
         for s in subjects
         if typed in s.name.casefold()
     ][:25]
-
-
-def guarded(
-    callback: Callable[Concatenate[S, discord.Interaction, P], Awaitable[Any]],
-) -> Callable[Concatenate[S, discord.Interaction, P], Coroutine[Any, Any, None]]:
-    """Send a button/modal callback's errors through the one error path."""
-
-    @functools.wraps(callback)
-    async def wrapper(
-        self: S, interaction: discord.Interaction, *args: P.args, **kwargs: P.kwargs
-    ) -> None:
-        try:
-            await callback(self, interaction, *args, **kwargs)
-        except Exception as exc:
-            await report_error(interaction, exc)
-
-    return cast(
-        "Callable[Concatenate[S, discord.Interaction, P], Coroutine[Any, Any, None]]", wrapper
-    )
 
 
 def clip(text: str, limit: int) -> str:

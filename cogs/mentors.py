@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import report_error
 from bot.domain.classroom import ClassSettings
 from bot.domain.mentoring import BRIEF_MAX_LENGTH, Badge
 from bot.domain.points import AWARD_LABELS, AwardKind
 from bot.errors import InvalidInput, UserFacingError
 from bot.services.mentors import GrantPlan, Profile, ensure_not_bot
+from cogs._components import PersistentForm, PersistentItem
+from cogs._discord_api import fetch_member_roles, remove_member_role
 from cogs._shared import (
     NO_PINGS,
     bot_of,
-    guarded,
     guild_id_of,
     member_is_teacher,
     only_pings,
     require_teacher,
     subject_autocomplete,
 )
+from cogs.help import mentor_ready
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
@@ -45,7 +45,7 @@ def badge_expiry_job(badge_id: int) -> str:
 
 
 class BriefAckButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    PersistentItem[discord.ui.Button[discord.ui.View]],
     template=r"brief:ack:(?P<guild>\d+):(?P<user>\d+)",
 ):
     """ "I've read this" under the training brief; works after restarts (state is in the DB)."""
@@ -62,19 +62,7 @@ class BriefAckButton(
         self.guild_id = guild_id
         self.user_id = user_id
 
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> BriefAckButton:
-        """Rebuild the button from its custom id."""
-        return cls(int(match["guild"]), int(match["user"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Record the acknowledgement; the mentor becomes routable."""
         if interaction.user.id != self.user_id:
             raise UserFacingError("This brief is for another mentor.")
@@ -87,7 +75,7 @@ class BriefAckButton(
         )
         await interaction.response.edit_message(content=text, view=None)
         if first:
-            bot.dispatch("mentor_ready", self.guild_id, self.user_id)
+            await mentor_ready(bot, self.guild_id, self.user_id)
 
 
 def brief_view(guild_id: int, user_id: int) -> discord.ui.View:
@@ -106,7 +94,7 @@ def brief_embed(settings: ClassSettings, guild_name: str) -> discord.Embed:
     ).set_footer(text="You'll get help requests once you've read this.")
 
 
-class BriefModal(discord.ui.Modal, title="Mentor brief"):
+class BriefModal(PersistentForm, title="Mentor brief"):
     """A teacher edits the class's brief (several lines, which a slash option can't hold)."""
 
     text: discord.ui.TextInput[BriefModal] = discord.ui.TextInput(
@@ -131,12 +119,6 @@ class BriefModal(discord.ui.Modal, title="Mentor brief"):
             "Saved the class's mentor brief." if saved else "Restored the default mentor brief.",
             ephemeral=True,
         )
-
-    async def on_error(  # type: ignore[override]  # Modal's signature, not BaseView's
-        self, interaction: discord.Interaction, error: Exception, /
-    ) -> None:
-        """Through the one error path."""
-        await report_error(interaction, error)
 
 
 def badge_line(badge: Badge) -> str:
@@ -195,7 +177,8 @@ class MentorsCog(commands.Cog):
         """Re-add the persistent brief button, rebuild lesson-badge timers, start the check."""
         self.bot.add_dynamic_items(BriefAckButton)
         for badge in await self.bot.services.mentors.lesson_badges():
-            self._schedule_expiry(badge)
+            if self.bot.owns_guild(badge.guild_id):  # other shards' processes keep theirs
+                self._schedule_expiry(badge)
         self.bot.jobs.every(BADGE_CHECK_JOB, BADGE_CHECK_SECONDS, self.check_badge_roles)
 
     async def check_badge_roles(self) -> None:
@@ -206,20 +189,20 @@ class MentorsCog(commands.Cog):
         """
         service = self.bot.services.mentors
         for settings in await self.bot.services.classes.configured_classes():
+            if not self.bot.owns_guild(settings.guild_id):
+                continue  # checked by the process running that class's shard
             for user_id in sorted(await service.badge_holders(settings.guild_id)):
                 # Spread the fetches out so help flows never queue behind a burst of checks.
                 await asyncio.sleep(BADGE_CHECK_PAUSE_S)
                 try:
-                    member = await self.bot.http.get_member(settings.guild_id, user_id)
+                    roles = await fetch_member_roles(self.bot, settings.guild_id, user_id)
                 except discord.NotFound:
                     await service.left_class(settings.guild_id, user_id)
                     continue
                 except discord.HTTPException:
                     log.warning("badge check: could not fetch member %s", user_id)
                     continue
-                await service.reconcile(
-                    settings.guild_id, user_id, [int(r) for r in member.get("roles", [])]
-                )
+                await service.reconcile(settings.guild_id, user_id, roles)
 
     async def cog_unload(self) -> None:
         """Forget the dynamic button (for reloads)."""
@@ -244,8 +227,8 @@ class MentorsCog(commands.Cog):
         subject = await self.bot.services.classes.subject_by_id(badge.subject_id)
         if subject is not None and subject.role_id is not None:
             try:
-                await self.bot.http.remove_role(
-                    badge.guild_id, badge.user_id, subject.role_id, reason="Lesson badge ended"
+                await remove_member_role(
+                    self.bot, badge.guild_id, badge.user_id, subject.role_id, "Lesson badge ended"
                 )
             except discord.NotFound:
                 pass  # the member left or the role is gone: nothing to take away
@@ -413,7 +396,7 @@ class MentorsCog(commands.Cog):
             )
             return
         await interaction.response.send_message(text, ephemeral=True)
-        self.bot.dispatch("mentor_ready", guild_id, interaction.user.id)
+        await mentor_ready(self.bot, guild_id, interaction.user.id)
 
     @available_group.command(name="off", description="Stop taking help requests for now")
     async def available_off(self, interaction: discord.Interaction) -> None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from datetime import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -20,11 +19,12 @@ from discord.ext import commands
 
 from bot.errors import InvalidInput, NotTeacher
 from bot.services.privacy import DISCORD_FILE_LIMIT, PrivacySummary
+from cogs._components import PersistentItem
+from cogs._discord_api import remove_member_role
 from cogs._shared import (
     NO_PINGS,
     bot_of,
     clip,
-    guarded,
     guild_id_of,
     member_is_teacher,
     require_teacher,
@@ -76,7 +76,7 @@ def report_text(report: Report, subject: str) -> str:
 
 
 class EraseButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    PersistentItem[discord.ui.Button[discord.ui.View]],
     template=r"privacy:erase:(?P<guild>\d+):(?P<user>\d+):(?P<by>\d+)",
 ):
     """Confirms a deletion; only the person who asked may press it."""
@@ -93,35 +93,26 @@ class EraseButton(
         self.user_id = user_id
         self.by_id = by_id
 
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> EraseButton:
-        """Rebuild from the custom id; the records are re-read on the click."""
-        return cls(int(match["guild"]), int(match["user"]), int(match["by"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        """Check who presses, take badge roles off, delete in one transaction, report."""
+    async def check(self, interaction: discord.Interaction) -> None:
+        """Only the person who asked, in this class; a teacher's request needs a teacher still."""
         if guild_id_of(interaction) != self.guild_id:
             raise InvalidInput("This button belongs to another class.")
         if interaction.user.id != self.by_id:
             raise InvalidInput("Only the person who asked for this deletion can confirm it.")
-        by_teacher = self.by_id != self.user_id
-        if by_teacher:
+        if self.by_id != self.user_id:
             await require_teacher(interaction, "delete a student's data")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        """Take badge roles off, delete in one transaction, report exactly what happened."""
+        by_teacher = self.by_id != self.user_id
         bot = bot_of(interaction)
         service = bot.services.privacy
         plan = await service.erasure_plan(self.guild_id, self.user_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         for role_id in plan.badge_role_ids:
             try:
-                await bot.http.remove_role(
-                    self.guild_id, self.user_id, role_id, reason="Privacy deletion"
+                await remove_member_role(
+                    bot, self.guild_id, self.user_id, role_id, reason="Privacy deletion"
                 )
             except discord.NotFound:
                 pass  # the member left or the role is gone
@@ -147,9 +138,11 @@ class PrivacyCog(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        """Re-add the confirm button; schedule the daily retention job."""
+        """Re-add the confirm button; schedule the daily retention job (one process runs it)."""
         self.bot.add_dynamic_items(EraseButton)
-        self.bot.jobs.daily(RETENTION_JOB, RETENTION_AT, self.run_retention)
+        # Retention sweeps every class at once: only the process running shard 0 does it.
+        if self.bot.shard_plan.runs_shard_zero:
+            self.bot.jobs.daily(RETENTION_JOB, RETENTION_AT, self.run_retention)
 
     async def cog_unload(self) -> None:
         """Forget the button and the job (for reloads)."""

@@ -19,12 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import TypeAlias
 
 import aiosqlite
 
 from db.errors import StoreBusy, StoreError, translate
 
 log = logging.getLogger(__name__)
+
+# What a transaction hands to db/ functions; services name it without importing the driver.
+Connection: TypeAlias = aiosqlite.Connection
 
 BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

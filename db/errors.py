@@ -78,3 +78,8 @@ def translate(error: sqlite3.Error, path: object) -> StoreError | None:
     if primary in _UNAVAILABLE:
         return StoreUnavailable(f"{what} (check the file and its disk)")
     return None
+
+
+# A statement broke a uniqueness or foreign-key rule (e.g. crediting one session twice). It is
+# the driver's own class, re-exported so services catch it without importing the driver.
+IntegrityError = sqlite3.IntegrityError

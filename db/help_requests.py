@@ -2,54 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
+from bot.domain.help_requests import CloseReason, HelpOffer, HelpRequest, OfferOutcome
 from bot.domain.help_states import RequestState
 from db.timefmt import from_db, opt_from_db, to_db
-
-
-@dataclass(frozen=True)
-class HelpRequest:
-    """One student's request for help in one subject, and the session it becomes."""
-
-    id: int
-    guild_id: int
-    subject_id: int
-    subject_name: str
-    student_id: int
-    topic: str
-    state: RequestState
-    mentor_id: int | None
-    offer_expires_at: datetime | None
-    thread_id: int | None
-    created_at: datetime
-    queued_at: datetime
-    accepted_at: datetime | None
-    last_activity_at: datetime | None
-    close_proposed_at: datetime | None
-    closed_at: datetime | None
-    closed_by: int | None
-    close_reason: str | None
-    rating: int | None
-
-
-@dataclass(frozen=True)
-class HelpOffer:
-    """One offer of a request to one mentor, and where its Accept / Pass buttons were posted."""
-
-    id: int
-    request_id: int
-    mentor_id: int
-    offered_at: datetime
-    channel_id: int | None
-    message_id: int | None
-    outcome: str | None
-    decided_at: datetime | None
-
 
 _SELECT = (
     "SELECT r.*, s.name AS subject_name FROM help_requests r JOIN subjects s ON s.id = r.subject_id"
@@ -90,7 +50,7 @@ def _request(row: Any) -> HelpRequest:
         close_proposed_at=opt_from_db(row["close_proposed_at"]),
         closed_at=opt_from_db(row["closed_at"]),
         closed_by=row["closed_by"],
-        close_reason=row["close_reason"],
+        close_reason=cast("CloseReason | None", row["close_reason"]),
         rating=row["rating"],
     )
 
@@ -103,7 +63,7 @@ def _offer(row: Any) -> HelpOffer:
         offered_at=from_db(row["offered_at"]),
         channel_id=row["channel_id"],
         message_id=row["message_id"],
-        outcome=row["outcome"],
+        outcome=cast("OfferOutcome | None", row["outcome"]),
         decided_at=opt_from_db(row["decided_at"]),
     )
 
@@ -250,6 +210,13 @@ async def pending_offer(conn: aiosqlite.Connection, request_id: int) -> HelpOffe
     return _offer(row) if row else None
 
 
+async def get_offer(conn: aiosqlite.Connection, offer_id: int) -> HelpOffer | None:
+    """An offer by id."""
+    async with conn.execute("SELECT * FROM help_offers WHERE id = ?", (offer_id,)) as cur:
+        row = await cur.fetchone()
+    return _offer(row) if row else None
+
+
 async def latest_offer_to(
     conn: aiosqlite.Connection, request_id: int, mentor_id: int
 ) -> HelpOffer | None:
@@ -265,10 +232,10 @@ async def latest_offer_to(
 async def decide_offer(
     conn: aiosqlite.Connection,
     offer_id: int,
-    outcome: str,
+    outcome: OfferOutcome,
     now: datetime,
     *,
-    only_from: tuple[str | None, ...] = (None,),
+    only_from: tuple[OfferOutcome | None, ...] = (None,),
 ) -> bool:
     """Settle an offer (accepted, passed, expired, withdrawn) if it is still in ``only_from``."""
     settled = [o for o in only_from if o is not None]
@@ -340,6 +307,14 @@ async def queued_requests(conn: aiosqlite.Connection, guild_id: int) -> list[Hel
         (guild_id,),
     ) as cur:
         return [_request(row) for row in await cur.fetchall()]
+
+
+async def guilds_with_queued(conn: aiosqlite.Connection) -> list[int]:
+    """Classes with requests waiting in line."""
+    async with conn.execute(
+        "SELECT DISTINCT guild_id FROM help_requests WHERE state = 'queued' ORDER BY guild_id"
+    ) as cur:
+        return [int(row[0]) for row in await cur.fetchall()]
 
 
 async def open_requests(conn: aiosqlite.Connection, guild_id: int) -> list[HelpRequest]:

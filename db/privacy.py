@@ -172,6 +172,29 @@ REGISTRY: tuple[TableEntry, ...] = (
         ),
     ),
     TableEntry(
+        # Discord actions the help desk carried out (or still must). A finished one is only a
+        # record; an unfinished one belongs to an open request, which blocks a deletion anyway.
+        "help_outbox",
+        erase=(
+            Step(
+                "deleted",
+                "finished Discord deliveries about your help requests",
+                "DELETE FROM help_outbox WHERE done_at IS NOT NULL AND (request_id IN"
+                " (SELECT id FROM help_requests WHERE guild_id = :g"
+                " AND (student_id = :u OR mentor_id = :u))"
+                " OR (json_extract(payload, '$.user_id') = :u AND request_id IN"
+                " (SELECT id FROM help_requests WHERE guild_id = :g)))",
+            ),
+        ),
+        retention=(
+            Step(
+                "deleted",
+                "finished Discord deliveries",
+                "DELETE FROM help_outbox WHERE done_at IS NOT NULL AND done_at < :cutoff",
+            ),
+        ),
+    ),
+    TableEntry(
         "help_requests",
         person_columns=("student_id", "mentor_id", "closed_by"),
         export=(

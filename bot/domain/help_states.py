@@ -4,13 +4,14 @@
 
     queued  -> offered | cancelled | expired
     offered -> active | queued | offered | cancelled
-    active  -> resolved | cancelled | expired
+    active  -> resolved | cancelled | expired | queued
     resolved, cancelled, expired: terminal
 
 ``offered -> offered`` is a re-offer to the next mentor; ``offered -> queued`` is a pass or
 an expired offer with nobody else to ask. ``active -> expired`` is an idle close (no
-credit). The database enforces each step with a conditional ``UPDATE ... WHERE state = ?``;
-this module says which steps exist.
+credit); ``active -> queued`` hands a request back (place kept) when Discord would not open
+its session thread. The database enforces each step with a conditional
+``UPDATE ... WHERE state = ?``; this module says which steps exist.
 """
 
 from __future__ import annotations
@@ -57,7 +58,12 @@ ALLOWED: Mapping[RequestState, frozenset[RequestState]] = MappingProxyType(
             }
         ),
         RequestState.ACTIVE: frozenset(
-            {RequestState.RESOLVED, RequestState.CANCELLED, RequestState.EXPIRED}
+            {
+                RequestState.RESOLVED,
+                RequestState.CANCELLED,
+                RequestState.EXPIRED,
+                RequestState.QUEUED,
+            }
         ),
         RequestState.RESOLVED: frozenset(),
         RequestState.CANCELLED: frozenset(),

@@ -14,8 +14,6 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.clock import Clock
 from bot.domain.classroom import ClassSettings
 from bot.domain.points import (
@@ -50,13 +48,13 @@ from db import awards as award_sql
 from db import ledger as ledger_sql
 from db import shout_outs as outbox_sql
 from db import weekly_posts as post_sql
-from db.database import Database
+from db.database import Connection, Database
 
 SUGGESTED_REASON = "For helping classmates the most this week"
 
 
 async def credit_session(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     mentor_id: int,
@@ -526,7 +524,7 @@ def _suggestion_open(settings: ClassSettings, now: datetime) -> bool:
 
 
 async def _grant(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     user_id: int,
@@ -564,9 +562,7 @@ async def _grant(
     return award
 
 
-async def _message_lines(
-    conn: aiosqlite.Connection, channel_id: int, message_id: int
-) -> list[ShoutOutLine]:
+async def _message_lines(conn: Connection, channel_id: int, message_id: int) -> list[ShoutOutLine]:
     lines = []
     for award in await outbox_sql.in_message(conn, channel_id, message_id):
         replaced_by = None
@@ -576,9 +572,7 @@ async def _message_lines(
     return lines
 
 
-async def _take_back(
-    conn: aiosqlite.Connection, award: Award, actor_id: int, now: datetime
-) -> Award:
+async def _take_back(conn: Connection, award: Award, actor_id: int, now: datetime) -> Award:
     """Mark an award undone and append the negating ledger entry; returns it, undone.
 
     A shout-out already posted is queued for correction in the same transaction.

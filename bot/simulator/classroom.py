@@ -72,10 +72,14 @@ class Classroom:
         teacher: str = "Ms Rivera",
         token: str | None = None,
         web: WebConfig | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> Classroom:
-        """A class server with an owner, a teacher (role "Teacher"), students and channels."""
+        """A class server with an owner, a teacher (role "Teacher"), students and channels.
+
+        ``shard=(shard_id, shard_count)`` puts the server on that gateway shard.
+        """
         owner_user = sim.create_user(owner)
-        guild = sim.create_guild(name, owner=owner_user)
+        guild = sim.create_guild(name, owner=owner_user, shard=shard)
         teacher_role = guild.create_role("Teacher")
         teacher_user = sim.create_user(teacher)
         guild.add_member(teacher_user, roles=[teacher_role])

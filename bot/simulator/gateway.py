@@ -1,5 +1,10 @@
 """The gateway websocket: HELLO, heartbeats, IDENTIFY/READY, RESUME with replay, dispatches.
 
+Sharding works as on Discord: an IDENTIFY with ``shard: [shard_id, shard_count]`` opens a session
+that gets only the guilds with ``(guild_id >> 22) % shard_count == shard_id`` (READY,
+GUILD_CREATE) and only their events (interactions included); DMs go to shard 0. Any number of
+sessions may be open at once, also two for the same shard (a rolling restart).
+
 Frames are plain text JSON: discord.py asks for ``compress=zlib-stream`` but only inflates
 binary frames, so text frames are always understood.
 """
@@ -28,6 +33,7 @@ JSON = dict[str, Any]
 # Opcodes (https://discord.com/developers/docs/topics/opcodes-and-status-codes)
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, REQUEST_MEMBERS = 0, 1, 2, 6, 8
 INVALID_SESSION, HELLO, HEARTBEAT_ACK = 9, 10, 11
+INVALID_SHARD = 4010
 
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
@@ -64,16 +70,36 @@ _MEMBER_EVENTS = ("GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOV
 _MESSAGE_EVENTS = ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE")
 
 
+def shard_for(guild_id: int, shard_count: int) -> int:
+    """The shard Discord routes a guild's events to."""
+    return (guild_id >> 22) % shard_count
+
+
 @dataclass(eq=False)
 class Session:
     """One identified bot session; it outlives a dropped socket so RESUME can replay."""
 
     session_id: str
     intents: int
+    shard: tuple[int, int] | None = None  # (shard_id, shard_count); None: unsharded
     seq: int = 0
     log: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=REPLAY_LIMIT))
     queue: asyncio.Queue[str | None] | None = None
     alive: bool = True
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether this session gets a guild's events (``None``: DMs, which go to shard 0)."""
+        if self.shard is None:
+            return True
+        shard_id, shard_count = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return shard_for(guild_id, shard_count) == shard_id
+
+    @property
+    def connected(self) -> bool:
+        """Whether a socket is attached right now."""
+        return self.alive and self.queue is not None
 
     def wants(self, event: str, data: JSON, bot_id: int) -> JSON | None:
         """The payload this session gets for an event, or None if its intents exclude it."""
@@ -133,9 +159,9 @@ class Gateway:
 
     # -- fan-out -------------------------------------------------------------------------------
     def dispatch(self, event: str, data: JSON, guild_id: int | None) -> None:
-        """World sink: send an event to every live session that wants it."""
+        """World sink: send an event to every live session that serves its guild and wants it."""
         for session in list(self.sessions.values()):
-            if not session.alive:
+            if not session.alive or not session.serves(guild_id):
                 continue
             shaped = session.wants(event, data, self.world.bot_user.id)
             if shaped is not None:
@@ -145,6 +171,18 @@ class Gateway:
     def connected(self) -> bool:
         """Whether some session currently has a socket (after READY or RESUMED)."""
         return self._ready.is_set()
+
+    def serving(self, guild_id: int | None) -> list[Session]:
+        """The connected sessions that get this guild's events (its shard's, or unsharded)."""
+        return [s for s in self.sessions.values() if s.connected and s.serves(guild_id)]
+
+    def connected_shards(self) -> dict[int, int]:
+        """Connected sharded sessions per shard id (two during a rolling restart)."""
+        counts: dict[int, int] = {}
+        for session in self.sessions.values():
+            if session.connected and session.shard is not None:
+                counts[session.shard[0]] = counts.get(session.shard[0], 0) + 1
+        return counts
 
     async def wait_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - the deadline is part of the error
         """Wait until a bot session is connected (READY or RESUMED sent)."""
@@ -230,8 +268,13 @@ class Gateway:
         if missing:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
+        try:
+            shard = parse_shard(data.get("shard"))
+        except ValueError:
+            await ws.close(code=INVALID_SHARD, message=b"Invalid shard.")
+            return None
         self.identify_count += 1
-        session = Session(session_id=secrets.token_hex(16), intents=intents)
+        session = Session(session_id=secrets.token_hex(16), intents=intents, shard=shard)
         self.sessions[session.session_id] = session
         session.queue = queue
         bot = self.world.bot_user
@@ -241,7 +284,7 @@ class Gateway:
             "guilds": [
                 {"id": str(g.id), "unavailable": True}
                 for g in self.world.guilds.values()
-                if g.bot_member
+                if g.bot_member and session.serves(g.id)
             ],
             "session_id": session.session_id,
             "session_type": "normal",
@@ -255,11 +298,11 @@ class Gateway:
             "user_settings": {},
             "auth": {},
         }
-        if "shard" in data:
-            ready["shard"] = data["shard"]
+        if session.shard is not None:
+            ready["shard"] = list(session.shard)
         session.push("READY", ready)
         for guild in self.world.guilds.values():
-            if guild.bot_member:
+            if guild.bot_member and session.serves(guild.id):
                 shaped = session.wants(
                     "GUILD_CREATE", payloads.guild_create(self.world, guild), bot.id
                 )
@@ -306,3 +349,19 @@ class Gateway:
         if data.get("nonce"):
             chunk["nonce"] = data["nonce"]
         session.push("GUILD_MEMBERS_CHUNK", chunk)
+
+
+def parse_shard(value: object) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard`` as ``(id, count)``, ``None`` when absent; ValueError when invalid."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise ValueError(f"shard must be [shard_id, shard_count], got {value!r}")
+    shard_id, shard_count = value
+    if shard_count < 1 or not 0 <= shard_id < shard_count:
+        raise ValueError(f"shard {shard_id} is not one of {shard_count} shards")
+    return (shard_id, shard_count)

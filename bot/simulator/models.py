@@ -38,6 +38,19 @@ class SnowflakeFactory:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A fresh snowflake that Discord would route to ``shard_id`` of ``shard_count``.
+
+        A guild's shard is ``(guild_id >> 22) % shard_count``: the timestamp part is moved on
+        by at most ``shard_count - 1`` milliseconds, so ids still increase.
+        """
+        if not 0 <= shard_id < shard_count:
+            raise ValueError(f"shard {shard_id} is not one of {shard_count} shards")
+        stamp = self() >> 22
+        stamp += (shard_id - stamp) % shard_count
+        self._last = max(stamp << 22, self._last + 1)
+        return self._last
+
 
 def utcnow() -> datetime:
     """Current time in UTC (timestamps in payloads are ISO-8601)."""

@@ -128,6 +128,15 @@ def snowflake_arg(request: web.Request, name: str) -> int:
     return int(raw)
 
 
+@dataclass(frozen=True)
+class SessionStartLimits:
+    """``session_start_limit`` of ``GET /gateway/bot``: IDENTIFYs per day and per 5 s."""
+
+    total: int = 1000
+    reset_after_ms: int = 86_400_000
+    max_concurrency: int = 1
+
+
 class RestApi:
     """Holds the state every route needs and builds the aiohttp application."""
 
@@ -139,8 +148,14 @@ class RestApi:
         privileged_intents: int,
         app_flags: int,
         gateway_url: Callable[[], str],
+        recommended_shards: Callable[[], int] = lambda: 1,
+        identify_count: Callable[[], int] = lambda: 0,
+        session_limits: SessionStartLimits = SessionStartLimits(),
     ) -> None:
         self.world = world
+        self.recommended_shards = recommended_shards
+        self.identify_count = identify_count
+        self.session_limits = session_limits
         self.token = token
         self.privileged_intents = privileged_intents
         self.app_flags = app_flags
@@ -393,9 +408,22 @@ class RestApi:
         return json_response({"url": self.gateway_url()})
 
     async def get_gateway_bot(self, request: web.Request) -> web.Response:
-        """GET /gateway/bot: one shard, plenty of session starts."""
-        limit = {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}
-        return json_response({"url": self.gateway_url(), "shards": 1, "session_start_limit": limit})
+        """GET /gateway/bot: the recommended shard count and what is left of the session starts."""
+        limits = self.session_limits
+        used = self.identify_count()
+        limit = {
+            "total": limits.total,
+            "remaining": max(0, limits.total - used),
+            "reset_after": limits.reset_after_ms,
+            "max_concurrency": limits.max_concurrency,
+        }
+        return json_response(
+            {
+                "url": self.gateway_url(),
+                "shards": self.recommended_shards(),
+                "session_start_limit": limit,
+            }
+        )
 
     async def get_application(self, request: web.Request) -> web.Response:
         """GET /oauth2/applications/@me."""

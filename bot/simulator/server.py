@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,7 +27,7 @@ from bot.simulator.interactions import (
 from bot.simulator.messages import apply_mentions
 from bot.simulator.oauth import OAuthProvider
 from bot.simulator.permissions import ADMINISTRATOR
-from bot.simulator.rest import RequestRecord, RestApi, wait_quiet
+from bot.simulator.rest import RequestRecord, RestApi, SessionStartLimits, wait_quiet
 from bot.simulator.settle import BotWork, wait_settled
 from bot.simulator.state import (
     SimChannel,
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 
+# GET /gateway/bot recommends about one shard per 1,000 guilds, as Discord roughly does.
+GUILDS_PER_SHARD = 1000
+
 
 class DiscordSimulator:
     """A simulated Discord that the real discord.py connects to over loopback.
@@ -47,6 +51,8 @@ class DiscordSimulator:
     ``privileged_intents`` names the intents enabled "in the developer portal"
     (``"members"``, ``"presences"``, ``"message_content"``); asking for others closes the
     gateway with 4014, as Discord does. ``bot_permissions`` go on the bot's managed role.
+    ``recommended_shards`` is what ``GET /gateway/bot`` recommends (by default one shard per
+    1,000 guilds); ``session_limits`` is its ``session_start_limit``.
     """
 
     def __init__(
@@ -58,6 +64,8 @@ class DiscordSimulator:
         bot_permissions: int = ADMINISTRATOR,
         response_timeout: float = 10.0,
         host: str = "127.0.0.1",
+        recommended_shards: int | None = None,
+        session_limits: SessionStartLimits | None = None,
     ) -> None:
         unknown_intents = set(privileged_intents) - set(PRIVILEGED)
         if unknown_intents:
@@ -66,6 +74,7 @@ class DiscordSimulator:
         self.host = host
         self.response_timeout = response_timeout
         self.world = World(bot_name=bot_name, bot_permissions=bot_permissions)
+        self._recommended_shards = recommended_shards
         intents = 0
         app_flags = 0
         for name in privileged_intents:
@@ -88,6 +97,9 @@ class DiscordSimulator:
             privileged_intents=intents,
             app_flags=app_flags,
             gateway_url=lambda: self.gateway_url,
+            recommended_shards=self.recommended_shards,
+            identify_count=lambda: self.gateway.identify_count,
+            session_limits=session_limits or SessionStartLimits(),
         )
         self.builder = InteractionBuilder(self.world)
         # Any gateway event may make the bot act: count it as activity for settle().
@@ -142,6 +154,13 @@ class DiscordSimulator:
         """The websocket URL discord.py should connect to."""
         return f"ws://{self.host}:{self.port}/"
 
+    def recommended_shards(self) -> int:
+        """The shard count ``GET /gateway/bot`` recommends."""
+        if self._recommended_shards is not None:
+            return self._recommended_shards
+        joined = sum(1 for g in self.world.guilds.values() if g.bot_member)
+        return max(1, math.ceil(joined / GUILDS_PER_SHARD))
+
     @property
     def requests(self) -> list[RequestRecord]:
         """Every REST request the bot made, in order."""
@@ -167,9 +186,19 @@ class DiscordSimulator:
         """A Discord user (add them to guilds with ``guild.add_member``)."""
         return self.world.create_user(name, bot=bot, dms_open=dms_open)
 
-    def create_guild(self, name: str, *, owner: SimUser, with_bot: bool = True) -> SimGuild:
-        """A guild with a #general channel; the bot joins unless ``with_bot=False``."""
-        return self.world.create_guild(name, owner, with_bot=with_bot)
+    def create_guild(
+        self,
+        name: str,
+        *,
+        owner: SimUser,
+        with_bot: bool = True,
+        shard: tuple[int, int] | None = None,
+    ) -> SimGuild:
+        """A guild with a #general channel; the bot joins unless ``with_bot=False``.
+
+        ``shard=(shard_id, shard_count)`` gives it an id Discord routes to that shard.
+        """
+        return self.world.create_guild(name, owner, with_bot=with_bot, shard=shard)
 
     def add_bot(self, guild: SimGuild) -> None:
         """Invite the bot to a guild (GUILD_CREATE)."""
@@ -381,6 +410,12 @@ class DiscordSimulator:
     async def _run(self, pending: PendingInteraction, data: JSON) -> InteractionResult:
         if not self.gateway.connected:
             raise SimulatorError("no bot is connected to the simulated gateway")
+        guild_id = pending.guild.id if pending.guild else None
+        if not self.gateway.serving(guild_id):
+            raise SimulatorError(
+                f"no connected bot session serves {pending.guild.name if pending.guild else 'DMs'}"
+                " (its shard has no session)"
+            )
         payload = self.builder.base_payload(pending, data)
         self.api.interactions[pending.id] = pending
         first_request = len(self.requests)

@@ -31,6 +31,11 @@ T = TypeVar("T")
 # It stays below settle()'s default deadline, so a long pause never turns into a timeout error.
 IDLE_TIMER_S = 5.0
 
+# Tasks that read a gateway socket for as long as the bot runs, like the root task of a plain
+# Client (an AutoShardedClient reads each shard in its own task); unread events are counted
+# from the sessions instead.
+_READERS = frozenset({"Shard.worker"})
+
 _CURRENT_WORK: contextvars.ContextVar[BotWork | None] = contextvars.ContextVar(
     "classmentor_sim_bot_work", default=None
 )
@@ -60,21 +65,63 @@ class BotWork:
     def pending(self) -> list[str]:
         """What the bot is still doing; empty when it has settled."""
         reasons: list[str] = []
-        ws = getattr(self.bot, "ws", None)
-        if ws is not None and ws.session_id is not None:
+        for ws in self._websockets():
+            if ws.session_id is None:
+                continue
             session = self.gateway.sessions.get(ws.session_id)
             if session is not None and session.queue is not None:
                 unread = session.seq - (ws.sequence or 0)
                 if unread > 0:
                     reasons.append(f"{unread} gateway event(s) not yet read")
         parked = _futures_woken_after(IDLE_TIMER_S)
-        for task in list(self._tasks):
-            if task is self.root or task.done():
-                continue
-            if id(getattr(task, "_fut_waiter", None)) in parked:
-                continue
-            reasons.append(f"task {task.get_name()} ({_coro_name(task)})")
+        busy = [
+            t
+            for t in self._tasks
+            if t is not self.root and not t.done() and _coro_name(t) not in _READERS
+        ]
+        # A task awaiting a task that is parked on a far timer is parked too (a button's handler
+        # waiting for a worker that waits an hour before its next try), to any depth.
+        # ``asyncio.wait`` parks the caller on a helper future that a done-callback of the awaited
+        # task completes: that helper is parked when the task is.
+        changed = True
+        while changed:
+            changed = False
+            for task in busy:
+                if id(task) in parked:
+                    for waiter in _completed_by(task):
+                        if id(waiter) not in parked:
+                            parked.add(id(waiter))
+                            changed = True
+                elif id(getattr(task, "_fut_waiter", None)) in parked:
+                    parked.add(id(task))
+                    changed = True
+        for task in busy:
+            if id(task) not in parked:
+                reasons.append(f"task {task.get_name()} ({_coro_name(task)})")
         return reasons
+
+    def _websockets(self) -> list[Any]:
+        """The bot's gateway connections: one, or one per shard for an AutoShardedClient."""
+        if isinstance(self.bot, discord.AutoShardedClient):
+            # ShardInfo keeps its Shard (and that its websocket) privately; nothing public has it.
+            shards = [getattr(info, "_parent", None) for info in self.bot.shards.values()]
+            return [s.ws for s in shards if s is not None and s.ws is not None]
+        ws = getattr(self.bot, "ws", None)
+        return [] if ws is None else [ws]
+
+
+def _completed_by(task: asyncio.Task[Any]) -> list[asyncio.Future[Any]]:
+    """Futures that ``task``'s done-callbacks complete (``asyncio.wait``'s helper future)."""
+    found: list[asyncio.Future[Any]] = []
+    for callback, _context in getattr(task, "_callbacks", None) or ():
+        for cell in getattr(callback, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(value, asyncio.Future) and value is not task:
+                found.append(value)
+    return found
 
 
 def _coro_name(task: asyncio.Task[Any]) -> str:

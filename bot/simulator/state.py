@@ -234,9 +234,20 @@ class World:
         return user
 
     # -- guilds --------------------------------------------------------------------------------
-    def create_guild(self, name: str, owner: SimUser, *, with_bot: bool = True) -> SimGuild:
-        """Create a guild with its owner as a member; GUILD_CREATE if the bot is in it."""
-        guild = SimGuild(self, self.snowflake(), name, owner)
+    def create_guild(
+        self,
+        name: str,
+        owner: SimUser,
+        *,
+        with_bot: bool = True,
+        shard: tuple[int, int] | None = None,
+    ) -> SimGuild:
+        """Create a guild with its owner as a member; GUILD_CREATE if the bot is in it.
+
+        ``shard=(shard_id, shard_count)`` picks an id that lands on that shard.
+        """
+        guild_id = self.snowflake() if shard is None else self.snowflake.on_shard(*shard)
+        guild = SimGuild(self, guild_id, name, owner)
         self.guilds[guild.id] = guild
         guild.members[owner.id] = SimMember(user=owner)
         self.create_channel(guild, "general", GUILD_TEXT, announce=False)
@@ -264,7 +275,7 @@ class World:
         """Kick the bot from a guild; dispatches GUILD_DELETE (without ``unavailable``)."""
         guild.bot_member = False
         guild.members.pop(self.bot_user.id, None)
-        self.dispatch("GUILD_DELETE", {"id": str(guild.id)}, None)
+        self.dispatch("GUILD_DELETE", {"id": str(guild.id)}, guild.id)
 
     def create_role(
         self,

@@ -77,9 +77,10 @@ async def as_bot_work(sim: DiscordSimulator, bot: discord.Client, work: Awaitabl
 
 
 # The discord.py functions whose sleeps are back-off or rate-limit waits: ``request`` (retry
-# after a 5xx or 429), ``_refresh`` (a REST bucket's reset) and ``__aexit__`` (a webhook
-# bucket's reset). Other sleeps (``delete(delay=...)``) are behaviour and keep their length.
-_BACKOFF_CALLERS = frozenset({"request", "_refresh", "__aexit__"})
+# after a 5xx or 429), ``_refresh`` (a REST bucket's reset), ``__aexit__`` (a webhook
+# bucket's reset) and ``before_identify_hook`` (5 s between two shards' IDENTIFYs). Other
+# sleeps (``delete(delay=...)``) are behaviour and keep their length.
+_BACKOFF_CALLERS = frozenset({"request", "_refresh", "__aexit__", "before_identify_hook"})
 
 
 class _QuickSleepAsyncio(types.ModuleType):
@@ -105,11 +106,13 @@ def quick_discord_backoff(scale: float = 0.01) -> Iterator[None]:
 
     discord.py sleeps 1, 3, 5, 7 s before retrying a 500/502/504 (REST calls and interaction
     responses alike), and ``Retry-After`` after a 429; its retries still happen, in the same
-    order, only sooner. The simulator enforces no
+    order, only sooner. The pause a sharded client takes between its shards' IDENTIFYs (the
+    session-start rate limit) is shortened the same way. The simulator enforces no
     rate limit of its own, so nothing else changes. The bot's own back-off is not touched.
     """
-    # The bot's REST client, and the adapter behind interaction responses and follow-ups.
-    modules = (discord.http, discord.webhook.async_)
+    # The bot's REST client, the adapter behind interaction responses and follow-ups, and the
+    # client (its default before_identify_hook).
+    modules = (discord.http, discord.webhook.async_, discord.client)
     originals = [module.asyncio for module in modules]
     for module in modules:
         setattr(module, "asyncio", _QuickSleepAsyncio(scale))  # noqa: B010 - mypy: module attribute

@@ -16,6 +16,7 @@ from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
+from bot.config import ConfigError
 from bot.web import auth, projector, student, teacher
 from bot.web.access import DASHBOARD_KEY, Dashboard, refusals
 from bot.web.live import LiveHub
@@ -101,7 +102,15 @@ class WebDashboard:
         self._runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise ConfigError(
+                f"web.port: cannot listen on {self.config.host}:{self.config.port} "
+                f"({exc.strerror or exc}); is another program using it?"
+            ) from None
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         if sockets:

@@ -1,16 +1,13 @@
 """`/helpme ask|cancel|panel` and `/queue`: a stuck student reaches a free mentor, privately.
 
-The cog reads the interaction, calls :class:`~bot.services.help_requests.HelpService`, and does
-what the result says on Discord: send an offer, open or close a session thread, tidy an old
-offer, tell the teacher. Timers (offer expiry, idle close) are rebuilt from the database in
-``cog_load``, so a restart loses nothing.
+The cog reads the interaction, calls :class:`~bot.services.help_requests.HelpService`, replies,
+and hands the rest to the :class:`~cogs.help._desk.HelpDesk`, which owns the flow's Discord side
+(offers, session threads, timers, serving the queue) and finishes it even after a crash.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -19,7 +16,8 @@ from discord.ext import commands
 
 from bot.domain.help_states import RequestState
 from bot.errors import UserFacingError
-from bot.services.help_requests import Closed, HelpRequest, Routing, StaleOffer
+from bot.services.help_requests import Closed, Routing
+from cogs._discord_api import add_thread_member
 from cogs._shared import (
     NO_PINGS,
     guild_id_of,
@@ -27,40 +25,21 @@ from cogs._shared import (
     require_teacher,
     subject_autocomplete,
 )
+from cogs.help._desk import HelpDesk
 from cogs.help._views import (
     PERSISTENT_ITEMS,
-    STALE_WORDS,
     closing_words,
-    offer_view,
-    offer_words,
     panel_view,
     queue_embed,
     queue_view,
     rating_view,
-    requeued_words,
-    session_starter,
-    session_view,
     student_reply,
-    teacher_notice,
 )
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
 
 log = logging.getLogger(__name__)
-
-# A busy thread writes "last activity" at most this often: the idle close needs minutes, not ms.
-TOUCH_EVERY = timedelta(seconds=60)
-
-
-def offer_job(request_id: int) -> str:
-    """The scheduler id of an offer's expiry."""
-    return f"help-offer:{request_id}"
-
-
-def idle_job(request_id: int) -> str:
-    """The scheduler id of a session's idle close."""
-    return f"help-idle:{request_id}"
 
 
 class HelpCog(commands.Cog):
@@ -73,50 +52,17 @@ class HelpCog(commands.Cog):
     def __init__(self, bot: ClassMentorBot) -> None:
         self.bot = bot
         self.service = bot.services.help
-        # Session threads -> request id, and when their activity was last written.
-        self._threads: dict[int, int] = {}
-        self._touched: dict[int, datetime] = {}
+        self.desk = HelpDesk(bot)
 
     async def cog_load(self) -> None:
-        """Re-add the persistent components and rebuild every timer from the database."""
+        """Re-add the persistent components; the desk rebuilds timers and finishes pending work."""
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
-        timers = await self.service.timers()
-        for request in timers.offers:
-            self._schedule_offer(request)
-        for request in timers.sessions:
-            self._schedule_idle(request)
-            if request.thread_id:
-                self._threads[request.thread_id] = request.id
+        await self.desk.start()
 
     async def cog_unload(self) -> None:
-        """Forget the dynamic components (for reloads)."""
+        """Forget the dynamic components and stop the desk (unfinished work stays pending)."""
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
-
-    # --- timers -----------------------------------------------------------------------------
-
-    def _schedule_offer(self, request: HelpRequest) -> None:
-        if request.offer_expires_at is None:
-            return
-        request_id = request.id
-
-        async def expire() -> None:
-            routing = await self.service.expire_offer(request_id)
-            if routing is not None:
-                await self.deliver(routing, requeued=True)
-
-        self.bot.jobs.at(offer_job(request_id), request.offer_expires_at, expire)
-
-    def _schedule_idle(self, request: HelpRequest, when: datetime | None = None) -> None:
-        request_id = request.id
-
-        async def check() -> None:
-            result = await self.service.idle_check(request_id)
-            if isinstance(result, Closed):
-                await self.after_close(result)
-            elif isinstance(result, datetime):
-                self.bot.jobs.at(idle_job(request_id), result, check)
-
-        self.bot.jobs.at(idle_job(request_id), when or self.service.idle_deadline(request), check)
+        await self.desk.stop()
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -139,7 +85,7 @@ class HelpCog(commands.Cog):
         await interaction.response.send_message(
             student_reply(routing), ephemeral=True, allowed_mentions=NO_PINGS
         )
-        await self.deliver(routing)
+        await self.desk.settle(routing)
 
     async def on_panel_ask(
         self, interaction: discord.Interaction, subject_id: int, topic: str
@@ -151,7 +97,7 @@ class HelpCog(commands.Cog):
         await interaction.response.send_message(
             student_reply(routing), ephemeral=True, allowed_mentions=NO_PINGS
         )
-        await self.deliver(routing)
+        await self.desk.settle(routing)
 
     @helpme.command(name="cancel", description="Withdraw your open help request")
     async def cancel(self, interaction: discord.Interaction) -> None:
@@ -161,7 +107,7 @@ class HelpCog(commands.Cog):
             f"Cancelled your **{closed.request.subject_name}** request. `/helpme ask` any time!",
             ephemeral=True,
         )
-        await self.after_close(closed)
+        await self.desk.settle(closed)
 
     @helpme.command(
         name="panel", description="Post a help panel with a button per subject (teacher)"
@@ -196,82 +142,16 @@ class HelpCog(commands.Cog):
 
     # --- offers -----------------------------------------------------------------------------
 
-    async def deliver(
-        self, routing: Routing, *, requeued: bool = False, tell_teacher: bool = True
-    ) -> None:
-        """Act on a routing: tidy old offers, send the new one, or tell the teacher."""
-        request = routing.request
-        for stale in routing.stale:
-            await self._tidy(stale, request.id)
-        if routing.offer is not None:
-            self._schedule_offer(request)
-            await self._send_offer(request, routing.offer.offer_id, routing.offer.mentor_id)
-            return
-        self.bot.jobs.cancel(offer_job(request.id))
-        settings = await self.bot.services.classes.get(request.guild_id)
-        if tell_teacher and settings is not None and settings.mentors_channel_id is not None:
-            role = settings.teacher_role_id
-            await self.bot.get_partial_messageable(settings.mentors_channel_id).send(
-                teacher_notice(routing, role),
-                allowed_mentions=discord.AllowedMentions(
-                    everyone=False,
-                    users=False,
-                    replied_user=False,
-                    roles=[discord.Object(role)] if role else False,
-                ),
-            )
-        if requeued:
-            await self._dm(request.student_id, requeued_words(routing))
-
-    async def _send_offer(self, request: HelpRequest, offer_id: int, mentor_id: int) -> None:
-        expires = request.offer_expires_at or self.bot.clock.now()
-        try:
-            dm = await self.bot.create_dm(discord.Object(mentor_id))
-            message = await dm.send(
-                offer_words(request, expires, in_dm=True),
-                view=offer_view(request.id),
-                allowed_mentions=NO_PINGS,
-            )
-        except discord.Forbidden:
-            # DMs closed (50007): mention only them in the mentors channel, without the topic.
-            settings = await self.bot.services.classes.get(request.guild_id)
-            if settings is None or settings.mentors_channel_id is None:
-                log.warning("offer %s: DMs closed and no mentors channel", request.id)
-                return
-            message = await self.bot.get_partial_messageable(settings.mentors_channel_id).send(
-                f"<@{mentor_id}> " + offer_words(request, expires, in_dm=False),
-                view=offer_view(request.id),
-                allowed_mentions=only_pings(mentor_id),
-            )
-        await self.service.offer_posted(offer_id, message.channel.id, message.id)
-
-    async def _tidy(self, stale: StaleOffer, request_id: int) -> None:
-        """Replace an offer's buttons with a word on what happened (one edit)."""
-        if stale.channel_id is None or stale.message_id is None:
-            return
-        message = self.bot.get_partial_messageable(stale.channel_id).get_partial_message(
-            stale.message_id
-        )
-        with contextlib.suppress(discord.HTTPException):
-            await message.edit(
-                content=STALE_WORDS[stale.reason].format(id=request_id),
-                view=None,
-                allowed_mentions=NO_PINGS,
-            )
-
     async def on_accept(self, interaction: discord.Interaction, request_id: int) -> None:
-        """Accept: the winner opens the session; a loser gets a kind word (the error path)."""
+        """Accept: the winner's session opens; a loser gets a kind word (the error path)."""
         accepted = await self.service.accept(request_id, interaction.user.id)
-        self.bot.jobs.cancel(offer_job(request_id))
         await interaction.response.edit_message(
             content=f"✅ You accepted request #{request_id} ({accepted.request.subject_name}). "
             "I'm opening a private thread in the help channel for you both.",
             view=None,
             allowed_mentions=NO_PINGS,
         )
-        for stale in accepted.stale:
-            await self._tidy(stale, request_id)
-        await self.open_session(accepted.request, interaction)
+        await self.desk.settle(accepted)
 
     async def on_pass(self, interaction: discord.Interaction, request_id: int) -> None:
         """Pass: the next mentor is asked at once."""
@@ -281,65 +161,9 @@ class HelpCog(commands.Cog):
             view=None,
             allowed_mentions=NO_PINGS,
         )
-        await self.deliver(routing, requeued=True)
-        await self.serve_queue(routing.request.guild_id)
-
-    async def serve_queue(self, guild_id: int) -> None:
-        """Offer waiting requests to whoever is free now, first come first served."""
-        for routing in await self.service.serve_queue(guild_id):
-            await self.deliver(routing)
-
-    @commands.Cog.listener()
-    async def on_mentor_ready(self, guild_id: int, user_id: int) -> None:
-        """A mentor said `/available on` or read the brief: serve the queue."""
-        await self.serve_queue(guild_id)
+        await self.desk.settle(routing)
 
     # --- sessions ---------------------------------------------------------------------------
-
-    async def open_session(self, request: HelpRequest, interaction: discord.Interaction) -> None:
-        """A private thread in the help channel with the student and mentor, and the starter."""
-        settings = await self.bot.services.classes.get(request.guild_id)
-        channel = (
-            self.bot.get_channel(settings.help_channel_id)
-            if settings and settings.help_channel_id
-            else None
-        )
-        assert request.mentor_id is not None
-        thread = None
-        if isinstance(channel, discord.TextChannel):
-            try:
-                thread = await channel.create_thread(
-                    name=f"{request.subject_name} help #{request.id}",
-                    type=discord.ChannelType.private_thread,
-                    invitable=False,
-                    reason="ClassMentor help session",
-                )
-            except discord.HTTPException:
-                log.warning("could not create the thread for help request %s", request.id)
-        if thread is None:
-            closed = await self.service.session_failed(request.id)
-            await interaction.followup.send(
-                "I couldn't open a private thread in the help channel (is it set, and can I "
-                "create private threads there?). The request is closed; please tell your teacher.",
-                ephemeral=True,
-            )
-            await self._dm(
-                request.student_id,
-                f"Sorry: I couldn't open your {request.subject_name} help session. Please tell "
-                "your teacher, or try `/helpme ask` again.",
-            )
-            await self.after_close(closed, post_in_thread=False)
-            return
-        await self.service.session_opened(request.id, thread.id)
-        self._threads[thread.id] = request.id
-        self._schedule_idle(request)
-        await thread.add_user(discord.Object(request.student_id))
-        await thread.add_user(discord.Object(request.mentor_id))
-        await thread.send(
-            session_starter(request),
-            view=session_view(request.id),
-            allowed_mentions=only_pings(request.student_id, request.mentor_id),
-        )
 
     async def on_solved(self, interaction: discord.Interaction, request_id: int) -> None:
         """The student says it's solved: ask, privately, whether it helped."""
@@ -378,7 +202,6 @@ class HelpCog(commands.Cog):
     async def on_rate(self, interaction: discord.Interaction, request_id: int, rating: int) -> None:
         """The student confirms: resolved and credited, then the thread is archived and locked."""
         resolved = await self.service.rate(request_id, interaction.user.id, rating)
-        self.bot.jobs.cancel(idle_job(request_id))
         text = closing_words(resolved.request)
         message = interaction.message
         if message is not None and message.flags.ephemeral:
@@ -386,57 +209,21 @@ class HelpCog(commands.Cog):
             await interaction.response.send_message(text, allowed_mentions=NO_PINGS)
         else:
             await interaction.response.edit_message(content=text, view=None)
-        await self._end_thread(resolved.request)
-        await self.serve_queue(resolved.request.guild_id)
-
-    async def after_close(self, closed: Closed, *, post_in_thread: bool = True) -> None:
-        """A request ended without credit: tidy its offer or thread, free the mentor."""
-        request = closed.request
-        self.bot.jobs.cancel(offer_job(request.id))
-        self.bot.jobs.cancel(idle_job(request.id))
-        for stale in closed.stale:
-            await self._tidy(stale, request.id)
-        if closed.previous is RequestState.ACTIVE and request.thread_id:
-            if post_in_thread:
-                with contextlib.suppress(discord.HTTPException):
-                    await self.bot.get_partial_messageable(request.thread_id).send(
-                        closing_words(request), allowed_mentions=NO_PINGS
-                    )
-            await self._end_thread(request)
-        if closed.previous is not RequestState.QUEUED:
-            await self.serve_queue(request.guild_id)
-
-    async def _end_thread(self, request: HelpRequest) -> None:
-        """Archive and lock the session thread in one call."""
-        if request.thread_id is None:
-            return
-        self._threads.pop(request.thread_id, None)
-        self._touched.pop(request.thread_id, None)
-        with contextlib.suppress(discord.HTTPException):
-            await self.bot.http.edit_channel(
-                request.thread_id, reason="Help session closed", archived=True, locked=True
-            )
+        await self.desk.settle(resolved)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Talk in a session thread keeps it open (only the timing is used, not the content)."""
-        request_id = self._threads.get(message.channel.id)
-        if request_id is None or message.author.bot:
-            return
-        now = self.bot.clock.now()
-        last = self._touched.get(message.channel.id)
-        if last is not None and now - last < TOUCH_EVERY:
-            return
-        self._touched[message.channel.id] = now
-        await self.service.touch(request_id)
+        if not message.author.bot:
+            await self.desk.activity(message.channel.id)
 
     # --- the teacher's queue ----------------------------------------------------------------
 
     async def on_queue_action(
         self, interaction: discord.Interaction, action: str, request_id: int
     ) -> None:
-        """Reassign, close or join from `/queue`, then show the fresh queue."""
-        await require_teacher(interaction, "manage the help queue")
+        """Reassign, close or join from `/queue` (the select checked it is a teacher), then
+        show the fresh queue."""
         guild_id = guild_id_of(interaction)
         request = await self.service.get(request_id)
         if request.guild_id != guild_id:
@@ -457,7 +244,7 @@ class HelpCog(commands.Cog):
         elif action == "join":
             if request.state is not RequestState.ACTIVE or request.thread_id is None:
                 raise UserFacingError("That request has no session thread open.")
-            await self.bot.http.add_user_to_thread(request.thread_id, interaction.user.id)
+            await add_thread_member(self.bot, request.thread_id, interaction.user.id)
             note = f"Added you to <#{request.thread_id}>."
         requests = await self.service.open_requests(guild_id)
         await interaction.response.edit_message(
@@ -467,19 +254,9 @@ class HelpCog(commands.Cog):
             allowed_mentions=NO_PINGS,
         )
         if routing is not None:
-            await self.deliver(routing, tell_teacher=False)
+            await self.desk.settle(routing)
         if closed is not None:
-            await self.after_close(closed)
-
-    # --- helpers ----------------------------------------------------------------------------
-
-    async def _dm(self, user_id: int, text: str) -> None:
-        """A best-effort private word (DMs may be closed: then there is nowhere private)."""
-        try:
-            dm = await self.bot.create_dm(discord.Object(user_id))
-            await dm.send(text, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
-            log.info("could not DM user %s about their help request", user_id)
+            await self.desk.settle(closed)
 
 
 async def setup(bot: ClassMentorBot) -> None:

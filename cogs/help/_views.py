@@ -1,37 +1,55 @@
 """The help flow's persistent buttons and selects, and the words it says.
 
-Every component is a ``DynamicItem`` whose custom id carries the request (or subject) id, so it
-answers after a restart: the state is re-read from the database on each click. Callbacks hand
-over to the cog (``HelpCog``), which calls the service and talks to Discord.
+Every component is a :class:`~cogs._components.PersistentItem` whose custom id carries the
+request (or subject) id, so it answers after a restart: the state is re-read from the database on
+each click, and errors go through the one error path. Callbacks hand over to the cog
+(``HelpCog``), which calls the service and hands Discord work to the help desk.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import discord
 
-from bot.app import report_error
 from bot.domain.classroom import Subject
+from bot.domain.help_intents import StaleReason, TellAbout
 from bot.domain.help_states import RequestState
 from bot.services.help_requests import TOPIC_MAX_LENGTH, HelpRequest, Routing
-from cogs._shared import bot_of, clip, guarded
-
-if TYPE_CHECKING:
-    from cogs.help._cog import HelpCog
+from cogs._components import PersistentForm, PersistentItem
+from cogs._shared import bot_of, clip, require_teacher
 
 Button = discord.ui.Button[discord.ui.View]
 Select = discord.ui.Select[discord.ui.View]
 
 
-def flow(interaction: discord.Interaction) -> HelpCog:
+class HelpHandlers(Protocol):
+    """What a click or a form hands over to (the help cog); named here so this module needs no
+    import of the cog, which imports it."""
+
+    async def on_accept(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_pass(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_solved(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_propose(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_call_teacher(self, interaction: discord.Interaction, request_id: int) -> None: ...
+    async def on_rate(
+        self, interaction: discord.Interaction, request_id: int, rating: int
+    ) -> None: ...
+    async def on_panel_ask(
+        self, interaction: discord.Interaction, subject_id: int, topic: str
+    ) -> None: ...
+    async def on_queue_action(
+        self, interaction: discord.Interaction, action: str, request_id: int
+    ) -> None: ...
+
+
+def flow(interaction: discord.Interaction) -> HelpHandlers:
     """The loaded help cog, which runs the flow for a click."""
     cog = bot_of(interaction).get_cog("HelpCog")
     if cog is None:  # pragma: no cover - the extension registers the items and the cog together
         raise RuntimeError("the help cog is not loaded")
-    return cast("HelpCog", cog)
+    return cast("HelpHandlers", cog)
 
 
 def ordinal(n: int) -> str:
@@ -69,21 +87,39 @@ def student_reply(routing: Routing) -> str:
     )
 
 
-def requeued_words(routing: Routing) -> str:
-    """A DM to the student when an offer fell through and nobody else is free."""
+def tell_words(about: TellAbout, request: HelpRequest, position: int = 0) -> str:
+    """A private word to the student or mentor about a request that changed course."""
+    subject = request.subject_name
+    if about == "requeued":
+        return (
+            f"⏳ The {subject} mentor I asked couldn't take your request, and nobody else is "
+            f"free right now. You're **{ordinal(position)}** in line and your teacher has been "
+            "told."
+        )
+    if about == "no_thread":
+        return (
+            f"Sorry: I couldn't open the private thread for {subject} help request "
+            f"#{request.id} (is the help channel set, and can I create private threads there?). "
+            "The request is closed; please tell your teacher, or try `/helpme ask` again."
+        )
+    if about == "session_requeued_student":
+        return (
+            f"Sorry: Discord didn't let me open your {subject} help session just now. Your "
+            "request is back in line with its place kept, and I'll add you to a private thread "
+            "as soon as a mentor accepts."
+        )
     return (
-        f"⏳ The {routing.request.subject_name} mentor I asked couldn't take your request, and "
-        f"nobody else is free right now. You're **{ordinal(routing.position)}** in line and your "
-        "teacher has been told."
+        f"Sorry: Discord didn't let me open the session for {subject} request #{request.id}, "
+        "so it went back in line. Thanks for accepting: you're free for the next one."
     )
 
 
-def teacher_notice(routing: Routing, teacher_role_id: int | None) -> str:
+def teacher_notice(request: HelpRequest, waiting: int, teacher_role_id: int | None) -> str:
     """The mentors-channel notice when nobody is free. It never names the student."""
     ping = f"<@&{teacher_role_id}> " if teacher_role_id else ""
     return (
-        f"{ping}A student is waiting for a mentor in **{routing.request.subject_name}** "
-        f"({routing.waiting} in the queue). {routing.request.subject_name} mentors: "
+        f"{ping}A student is waiting for a mentor in **{request.subject_name}** "
+        f"({waiting} in the queue). {request.subject_name} mentors: "
         "`/available on` if you can help. Teachers: `/queue` shows the details."
     )
 
@@ -100,7 +136,7 @@ def offer_words(request: HelpRequest, expires_at: datetime, *, in_dm: bool) -> s
     )
 
 
-STALE_WORDS = {
+STALE_WORDS: dict[StaleReason, str] = {
     "expired": "⏰ Request #{id} went to another mentor after a few minutes. I've paused your "
     "availability so nobody waits on you: `/available on` when you're back.",
     "taken": "🙌 Request #{id} was taken by another mentor. Thanks for being ready to help!",
@@ -155,7 +191,7 @@ def queue_embed(requests: list[HelpRequest], now: datetime) -> discord.Embed:
 # --- components ---------------------------------------------------------------------------------
 
 
-class _RequestButton(discord.ui.DynamicItem[Button], template=r"help:(?!)"):
+class _RequestButton(PersistentItem[Button], template=r"help:(?!)"):
     """A button whose custom id is ``help:<action>:<request id>``."""
 
     _action = ""
@@ -172,21 +208,13 @@ class _RequestButton(discord.ui.DynamicItem[Button], template=r"help:(?!)"):
         )
         self.request_id = request_id
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> _RequestButton:
-        """Rebuild the button from its custom id."""
-        return cls(int(match["id"]))
-
 
 class AcceptButton(_RequestButton, template=r"help:accept:(?P<id>\d+)"):
     """A mentor takes the request."""
 
     _action, _label, _style = "accept", "Accept", discord.ButtonStyle.success
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Accept: exactly one mentor wins."""
         await flow(interaction).on_accept(interaction, self.request_id)
 
@@ -196,8 +224,7 @@ class PassButton(_RequestButton, template=r"help:pass:(?P<id>\d+)"):
 
     _action, _label, _style = "pass", "Pass", discord.ButtonStyle.secondary
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Pass to the next mentor."""
         await flow(interaction).on_pass(interaction, self.request_id)
 
@@ -207,8 +234,7 @@ class SolvedButton(_RequestButton, template=r"help:solved:(?P<id>\d+)"):
 
     _action, _label, _style = "solved", "Solved", discord.ButtonStyle.success
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Ask the student for a rating."""
         await flow(interaction).on_solved(interaction, self.request_id)
 
@@ -218,8 +244,7 @@ class TeacherButton(_RequestButton, template=r"help:teacher:(?P<id>\d+)"):
 
     _action, _label, _style = "teacher", "Need the teacher", discord.ButtonStyle.danger
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Call the teacher into the session."""
         await flow(interaction).on_call_teacher(interaction, self.request_id)
 
@@ -229,15 +254,12 @@ class ProposeButton(_RequestButton, template=r"help:propose:(?P<id>\d+)"):
 
     _action, _label, _style = "propose", "Wrap up (mentor)", discord.ButtonStyle.secondary
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Ask the student to confirm."""
         await flow(interaction).on_propose(interaction, self.request_id)
 
 
-class RateButton(
-    discord.ui.DynamicItem[Button], template=r"help:rate:(?P<id>\d+):(?P<rating>[1-5])"
-):
+class RateButton(PersistentItem[Button], template=r"help:rate:(?P<id>\d+):(?P<rating>[1-5])"):
     """ "Did this help?" 1–5: the student's answer closes the session and credits the mentor."""
 
     def __init__(self, request_id: int, rating: int) -> None:
@@ -251,20 +273,12 @@ class RateButton(
         self.request_id = request_id
         self.rating = rating
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> RateButton:
-        """Rebuild the button from its custom id."""
-        return cls(int(match["id"]), int(match["rating"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Resolve and credit."""
         await flow(interaction).on_rate(interaction, self.request_id, self.rating)
 
 
-class PanelButton(discord.ui.DynamicItem[Button], template=r"help:panel:(?P<subject>\d+)"):
+class PanelButton(PersistentItem[Button], template=r"help:panel:(?P<subject>\d+)"):
     """One subject on the help panel: opens a short form for the (optional) topic."""
 
     def __init__(self, subject_id: int, name: str = "Help") -> None:
@@ -275,20 +289,12 @@ class PanelButton(discord.ui.DynamicItem[Button], template=r"help:panel:(?P<subj
         )
         self.subject_id = subject_id
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> PanelButton:
-        """Rebuild the button from its custom id."""
-        return cls(int(match["subject"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Open the topic form."""
         await interaction.response.send_modal(TopicModal(self.subject_id))
 
 
-class TopicModal(discord.ui.Modal, title="Ask for help"):
+class TopicModal(PersistentForm, title="Ask for help"):
     """The optional topic, asked after a panel click (a slash option can't follow a button)."""
 
     topic: discord.ui.TextInput[TopicModal] = discord.ui.TextInput(
@@ -307,12 +313,6 @@ class TopicModal(discord.ui.Modal, title="Ask for help"):
         """File the request."""
         await flow(interaction).on_panel_ask(interaction, self.subject_id, self.topic.value)
 
-    async def on_error(  # type: ignore[override]  # Modal's signature, not BaseView's
-        self, interaction: discord.Interaction, error: Exception, /
-    ) -> None:
-        """Through the one error path."""
-        await report_error(interaction, error)
-
 
 QUEUE_ACTIONS = {
     "reassign": "Reassign to the next mentor…",
@@ -321,7 +321,7 @@ QUEUE_ACTIONS = {
 }
 
 
-class QueueSelect(discord.ui.DynamicItem[Select], template=r"help:queue:(?P<action>[a-z]+)"):
+class QueueSelect(PersistentItem[Select], template=r"help:queue:(?P<action>[a-z]+)"):
     """A teacher picks a request in `/queue` to reassign, close or join."""
 
     def __init__(self, action: str, requests: list[HelpRequest] | None = None) -> None:
@@ -341,15 +341,11 @@ class QueueSelect(discord.ui.DynamicItem[Select], template=r"help:queue:(?P<acti
         )
         self.action = action
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> QueueSelect:
-        """Rebuild the select from its custom id."""
-        return cls(match["action"])
+    async def check(self, interaction: discord.Interaction) -> None:
+        """Only a teacher manages the queue."""
+        await require_teacher(interaction, "manage the help queue")
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Act on the chosen request, then show the queue again."""
         values = self.item.values
         if values:

@@ -99,10 +99,11 @@ class RecognitionCog(commands.Cog):
         self.shout_outs = ShoutOutPoster(bot)
 
     async def cog_load(self) -> None:
-        """Re-add the persistent button; rebuild every class's jobs from the database."""
+        """Re-add the persistent button; rebuild this process's classes' jobs from the database."""
         self.bot.add_dynamic_items(AwardSuggestionButton)
         for settings in await self.bot.services.classes.configured_classes():
-            await self.schedule_class(settings)
+            if self.bot.owns_guild(settings.guild_id):  # other shards' processes post theirs
+                await self.schedule_class(settings)
         await self.shout_outs.resume()
 
     async def cog_unload(self) -> None:

@@ -82,6 +82,9 @@ class ShoutOutPoster:
 
     async def _run(self, channel_id: int) -> None:
         await self._bot.wait_until_ready()
+        if self._bot.shard_plan.sharded and self._bot.get_channel(channel_id) is None:
+            # Not in this process's servers (another shard's class): its process posts it.
+            return
         while True:
             await self._wait_for_window(channel_id)
             # Whatever arrives from here on is either read below or triggers one more round.

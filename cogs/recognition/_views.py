@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import logging
-import re
-from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.errors import InvalidInput
 from bot.services.recognition import TutorSuggestion
+from cogs._components import PersistentItem
 from cogs._shared import (
     NO_PINGS,
     bot_of,
     clip,
-    guarded,
     guild_id_of,
     require_teacher,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 log = logging.getLogger(__name__)
 
 
 class AwardSuggestionButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    PersistentItem[discord.ui.Button[discord.ui.View]],
     template=r"award:suggest:(?P<guild>\d+):(?P<week>\d{4}-\d{2}-\d{2}):(?P<user>\d+)",
 ):
     """One click makes the suggested mentor tutor of the week; works after restarts."""
@@ -45,19 +39,7 @@ class AwardSuggestionButton(
         self.week = week
         self.user_id = user_id
 
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> AwardSuggestionButton:
-        """Rebuild the button from its custom id; the state is re-read from the database."""
-        return cls(int(match["guild"]), match["week"], int(match["user"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         """Teacher only (checked here); a second click says it is already done."""
         if guild_id_of(interaction) != self.guild_id:
             raise InvalidInput("This button belongs to another class.")

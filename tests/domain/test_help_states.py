@@ -31,6 +31,7 @@ EXPECTED_EDGES = {
     (AC, RE),  # student confirms the session
     (AC, CA),  # cancelled during the session
     (AC, EX),  # idle close, no credit
+    (AC, QU),  # the session thread could not be opened: back in line, place kept
 }
 ALL_PAIRS = list(product(RequestState, repeat=2))
 

@@ -164,7 +164,7 @@ async def test_happy_path_credits_once_when_the_student_confirms(
     mentor = routing.offer.mentor_id
     accepted = await room.help.accept(routing.request.id, mentor)
     assert accepted.request.state is RequestState.ACTIVE
-    await room.help.session_opened(routing.request.id, 999)
+    await room.help.delivery.session_opened(routing.request.id, 999)
     assert (await room.help.get(routing.request.id)).thread_id == 999
     await room.help.propose_close(routing.request.id, mentor)
     assert await ledger_rows(db, routing.request.id) == 0, "no credit before the student confirms"
@@ -290,3 +290,32 @@ async def test_timers_are_readable_from_the_database(room: Services) -> None:
     timers = await room.help.timers()
     assert [r.id for r in timers.offers] == [offered.request.id]
     assert [r.id for r in timers.sessions] == [active.request.id]
+
+
+async def test_an_offer_posted_after_it_was_withdrawn_is_reported_stale(room: Services) -> None:
+    routing = await room.help.ask(GUILD, CAROL, "Math", None)
+    assert routing.offer is not None
+    await room.help.cancel_own(GUILD, CAROL)
+    # The DM went out while the student cancelled: the poster learns to tidy it at once.
+    stale = await room.help.delivery.offer_posted(routing.offer.offer_id, 500, 600)
+    assert stale == "cancelled"
+    assert await room.help.delivery.offer_to_send(routing.offer.offer_id) is None
+
+
+async def test_state_changes_record_their_discord_work_in_the_same_transaction(
+    room: Services,
+) -> None:
+    routing = await room.help.ask(GUILD, CAROL, "Math", None)
+    request_id = routing.request.id
+    kinds = [i.kind.value for i in await room.help.delivery.pending_intents(request_id)]
+    assert kinds == ["send_offer"]
+    assert routing.offer is not None
+    await room.help.accept(request_id, routing.offer.mentor_id)
+    kinds = [i.kind.value for i in await room.help.delivery.pending_intents(request_id)]
+    assert kinds == ["send_offer", "open_session"]
+    await room.help.cancel_own(GUILD, CAROL)
+    kinds = [i.kind.value for i in await room.help.delivery.pending_intents(request_id)]
+    assert kinds == ["send_offer", "open_session", "close_session"]
+    for intent in await room.help.delivery.pending_intents(request_id):
+        await room.help.delivery.finish_intent(intent.id, "done")
+    assert await room.help.delivery.requests_with_pending_intents() == []

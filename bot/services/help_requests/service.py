@@ -2,139 +2,49 @@
 
 Every state change is one ``db.transaction()`` holding a conditional
 ``UPDATE help_requests SET state = ? WHERE id = ? AND state = ?`` (its rowcount decides who wins a
-race), a ``help_events`` row, and the ``help_offers`` bookkeeping. The allowed steps come from
-:mod:`bot.domain.help_states`; who gets offered a request comes from :mod:`bot.domain.matching`.
+race), a ``help_events`` row, the ``help_offers`` bookkeeping, and the outbox intents for what must
+follow on Discord. The allowed steps come from :mod:`bot.domain.help_states`; who gets offered a
+request comes from :mod:`bot.domain.matching` (through :class:`Router`).
 
-Methods return plain results (an offer to send, a queue place, a session to open or close) that
-the cog renders; Discord is never called while a transaction is open.
+Methods return plain results (an offer made, a queue place, a session closed) for the cog to
+render; Discord is never called while a transaction is open.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timedelta
-
-import aiosqlite
 
 from bot.clock import Clock
 from bot.config import MentoringConfig
 from bot.domain.classroom import ClassSettings
+from bot.domain.help_intents import IntentKind
+from bot.domain.help_requests import CloseReason, HelpRequest
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
-from bot.domain.matching import choose_mentor
-from bot.domain.text import has_visible, normalise_text
-from bot.domain.weeks import week_start
 from bot.errors import Conflict, InvalidInput, NotFound, RateLimited, UserFacingError
 from bot.services.classes import ClassService
+from bot.services.help_requests.delivery import HelpDelivery
+from bot.services.help_requests.results import (
+    SILENT,
+    TELL_BOTH,
+    Accepted,
+    Closed,
+    QueueNotice,
+    Resolved,
+    Routing,
+    StaleOffer,
+    Timers,
+)
+from bot.services.help_requests.routing import Router
+from bot.services.help_requests.words import clean_topic, gone_words, state_words
 from bot.services.recognition import credit_session
 from db import classes as class_sql
+from db import help_outbox as outbox_sql
 from db import help_requests as help_sql
 from db import mentors as mentor_sql
-from db.database import Database
-from db.help_requests import HelpOffer, HelpRequest
-
-__all__ = [
-    "TOPIC_MAX_LENGTH",
-    "Accepted",
-    "Closed",
-    "HelpOffer",
-    "HelpRequest",
-    "HelpService",
-    "NewOffer",
-    "Resolved",
-    "Routing",
-    "StaleOffer",
-    "clean_topic",
-]
-
-TOPIC_MAX_LENGTH = 200
-
-
-@dataclass(frozen=True)
-class StaleOffer:
-    """An offer message whose Accept / Pass buttons no longer apply, and why."""
-
-    mentor_id: int
-    channel_id: int | None
-    message_id: int | None
-    reason: str  # 'expired' | 'taken' | 'withdrawn' | 'cancelled'
-
-
-@dataclass(frozen=True)
-class NewOffer:
-    """Offer the request to this mentor (the cog sends the DM and starts the expiry timer)."""
-
-    offer_id: int
-    mentor_id: int
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Routing:
-    """Where a request went: offered to a mentor, or waiting in line for its subject."""
-
-    request: HelpRequest
-    offer: NewOffer | None
-    position: int = 0  # place in line when queued (1 = next)
-    waiting: int = 0  # how many wait for this subject
-    stale: tuple[StaleOffer, ...] = ()
-    # The mentor whose offer ran out: their availability was paused so students don't wait on them.
-    paused_mentor: int | None = None
-
-    @property
-    def queued(self) -> bool:
-        """Nobody was free: the request waits in line."""
-        return self.offer is None
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """A mentor won the request: open the private session."""
-
-    request: HelpRequest
-    stale: tuple[StaleOffer, ...] = ()
-
-
-@dataclass(frozen=True)
-class Closed:
-    """A request ended without credit (cancelled, closed by a teacher, idle)."""
-
-    request: HelpRequest
-    previous: RequestState
-    stale: tuple[StaleOffer, ...] = ()
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """The student confirmed the session helped: the mentor was credited."""
-
-    request: HelpRequest
-    ledger_id: int
-
-
-@dataclass(frozen=True)
-class Timers:
-    """What the scheduler must know at start-up, read from the database."""
-
-    offers: list[HelpRequest] = field(default_factory=list)
-    sessions: list[HelpRequest] = field(default_factory=list)
-
-
-def clean_topic(raw: str | None) -> str:
-    """The student's topic, trimmed; longer than 200 characters is refused kindly."""
-    topic = normalise_text(raw)
-    if not has_visible(topic):
-        if (raw or "").strip(" \t\n"):
-            raise InvalidInput(
-                "The topic has no visible characters: type some words or leave it out."
-            )
-        return ""
-    if len(topic) > TOPIC_MAX_LENGTH:
-        raise InvalidInput(
-            f"Please keep the topic to {TOPIC_MAX_LENGTH} characters (yours has {len(topic)}): "
-            "a few words are enough, you can explain the rest to your mentor."
-        )
-    return topic
+from db.database import Connection, Database
+from db.errors import IntegrityError
 
 
 class HelpService:
@@ -147,6 +57,9 @@ class HelpService:
         self._clock = clock
         self._classes = classes
         self._config = config
+        self._router = Router(config)
+        # What the help desk asks while it carries out the outbox (see delivery.py).
+        self.delivery = HelpDelivery(db, clock, self._router)
 
     @property
     def offer_timeout(self) -> timedelta:
@@ -179,6 +92,18 @@ class HelpService:
             offers = await help_sql.requests_in_state(conn, RequestState.OFFERED)
             sessions = await help_sql.requests_in_state(conn, RequestState.ACTIVE)
         return Timers(offers, sessions)
+
+    async def open_counts(self, include: Callable[[int], bool]) -> dict[str, int]:
+        """Requests not yet closed, per state, in the classes ``include(guild_id)`` accepts.
+
+        For the operator's metrics: a sharded process reports only its own classes.
+        """
+        counts: dict[str, int] = {}
+        async with self._db.reading() as conn:
+            for state in (RequestState.QUEUED, RequestState.OFFERED, RequestState.ACTIVE):
+                found = await help_sql.requests_in_state(conn, state)
+                counts[state.value] = sum(1 for r in found if include(r.guild_id))
+        return counts
 
     def idle_deadline(self, request: HelpRequest) -> datetime:
         """When an active session closes if nothing happens."""
@@ -223,7 +148,7 @@ class HelpService:
                 if existing is not None:
                     raise Conflict(
                         f"You already have an open request for **{existing.subject_name}** "
-                        f"({_state_words(existing.state)}). Use `/helpme cancel` first if you "
+                        f"({state_words(existing.state)}). Use `/helpme cancel` first if you "
                         "need something else."
                     )
                 last = await help_sql.last_request_time(conn, guild_id, student_id)
@@ -247,17 +172,15 @@ class HelpService:
                     actor_id=student_id,
                     now=now,
                 )
-                return await self._route(conn, request_id, now, actor=student_id)
-        except sqlite3.IntegrityError:
+                request = await self._router.require(conn, request_id)
+                return await self._router.route(
+                    conn, request, now, actor=student_id, notice=QueueNotice()
+                )
+        except IntegrityError:
             # Two /helpme at the same instant: the unique index let only one through.
             raise Conflict("You already have an open request.") from None
 
     # --- offers -------------------------------------------------------------------------------
-
-    async def offer_posted(self, offer_id: int, channel_id: int, message_id: int) -> None:
-        """Remember where an offer's buttons went, so they can be tidied when it ends."""
-        async with self._db.transaction() as conn:
-            await help_sql.set_offer_message(conn, offer_id, channel_id, message_id)
 
     async def accept(self, request_id: int, mentor_id: int) -> Accepted:
         """A mentor accepts. Exactly one mentor wins; the others are told kindly (Conflict).
@@ -267,11 +190,11 @@ class HelpService:
         """
         now = self._clock.now()
         async with self._db.transaction() as conn:
-            request = await self._require(conn, request_id)
+            request = await self._router.require(conn, request_id)
             if request.state is RequestState.ACTIVE and request.mentor_id == mentor_id:
                 raise Conflict("You've already accepted this one: the session thread is open.")
             if request.state not in (RequestState.OFFERED, RequestState.QUEUED):
-                raise Conflict(_gone_words(request))
+                raise Conflict(gone_words(request))
             offer = await help_sql.latest_offer_to(conn, request_id, mentor_id)
             if offer is None:
                 raise Conflict("This request wasn't offered to you.")
@@ -280,7 +203,7 @@ class HelpService:
             stale: list[StaleOffer] = []
             late = not (request.state is RequestState.OFFERED and request.mentor_id == mentor_id)
             if late:
-                limit = await self._session_limit(conn, request.guild_id, mentor_id)
+                limit = await self._router.session_limit(conn, request.guild_id, mentor_id)
                 if (
                     await help_sql.mentor_load(
                         conn, request.guild_id, mentor_id, besides=request_id
@@ -292,7 +215,7 @@ class HelpService:
                         "one first."
                     )
                 if request.state is RequestState.QUEUED:
-                    request = await self._step(
+                    request = await self._router.step(
                         conn,
                         request,
                         RequestState.OFFERED,
@@ -305,8 +228,9 @@ class HelpService:
                 else:
                     pending = await help_sql.pending_offer(conn, request_id)
                     if pending is not None:
-                        await help_sql.decide_offer(conn, pending.id, "withdrawn", now)
-                        stale.append(_stale(pending, "taken"))
+                        stale.append(
+                            await self._router.withdraw(conn, pending, "withdrawn", "taken", now)
+                        )
             ensure_transition(RequestState.OFFERED, RequestState.ACTIVE)
             won = await help_sql.move(
                 conn,
@@ -336,14 +260,15 @@ class HelpService:
             await help_sql.decide_offer(
                 conn, offer.id, "accepted", now, only_from=(None, "expired")
             )
-            accepted = await self._require(conn, request_id)
+            await outbox_sql.add(conn, request_id, IntentKind.OPEN_SESSION, now)
+            accepted = await self._router.require(conn, request_id)
         return Accepted(accepted, tuple(stale))
 
     async def pass_offer(self, request_id: int, mentor_id: int) -> Routing:
         """A mentor passes: the request goes to the next mentor at once (or back in line)."""
         now = self._clock.now()
         async with self._db.transaction() as conn:
-            request = await self._require(conn, request_id)
+            request = await self._router.require(conn, request_id)
             pending = await help_sql.pending_offer(conn, request_id)
             if (
                 request.state is not RequestState.OFFERED
@@ -352,7 +277,9 @@ class HelpService:
             ):
                 raise Conflict("This offer isn't waiting for you any more. Thanks anyway!")
             await help_sql.decide_offer(conn, pending.id, "passed", now)
-            return await self._reroute(conn, request, now, actor=mentor_id, note="passed")
+            return await self._router.route(
+                conn, request, now, actor=mentor_id, note="passed", notice=TELL_BOTH
+            )
 
     async def expire_offer(self, request_id: int) -> Routing | None:
         """The offer timer fired: if the offer is still unanswered, move on to the next mentor.
@@ -371,25 +298,28 @@ class HelpService:
                 return None
             pending = await help_sql.pending_offer(conn, request_id)
             paused = None
+            stale: StaleOffer | None = None
             if pending is not None:
-                await help_sql.decide_offer(conn, pending.id, "expired", now)
+                stale = await self._router.withdraw(conn, pending, "expired", "expired", now)
                 # They seem to be away: stop offering them requests until they say /available on.
                 await mentor_sql.set_available_until(
                     conn, request.guild_id, pending.mentor_id, None
                 )
                 paused = pending.mentor_id
-            routing = await self._reroute(conn, request, now, actor=None, note="offer expired")
-        if pending is not None:
-            routing = _with_stale(routing, _stale(pending, "expired"))
-        return _replace_paused(routing, paused)
+            routing = await self._router.route(
+                conn, request, now, actor=None, note="offer expired", notice=TELL_BOTH
+            )
+        if stale is not None:
+            routing = dataclasses.replace(routing, stale=(*routing.stale, stale))
+        return dataclasses.replace(routing, paused_mentor=paused)
 
     async def reassign(self, request_id: int, teacher_id: int) -> Routing:
         """A teacher moves a waiting request on: to the next mentor, or tries the queue again."""
         now = self._clock.now()
         async with self._db.transaction() as conn:
-            request = await self._require(conn, request_id)
+            request = await self._router.require(conn, request_id)
             if request.state is RequestState.QUEUED:
-                return await self._route(conn, request_id, now, actor=teacher_id)
+                return await self._router.route(conn, request, now, actor=teacher_id, notice=SILENT)
             if request.state is not RequestState.OFFERED:
                 raise Conflict(
                     "Only a waiting request can be reassigned; a session in progress can be closed."
@@ -397,12 +327,11 @@ class HelpService:
             pending = await help_sql.pending_offer(conn, request_id)
             stale: tuple[StaleOffer, ...] = ()
             if pending is not None:
-                await help_sql.decide_offer(conn, pending.id, "withdrawn", now)
-                stale = (_stale(pending, "withdrawn"),)
-            routing = await self._reroute(conn, request, now, actor=teacher_id, note="reassigned")
-        for item in stale:
-            routing = _with_stale(routing, item)
-        return routing
+                stale = (await self._router.withdraw(conn, pending, "withdrawn", "withdrawn", now),)
+            routing = await self._router.route(
+                conn, request, now, actor=teacher_id, note="reassigned", notice=SILENT
+            )
+        return dataclasses.replace(routing, stale=(*routing.stale, *stale))
 
     async def serve_queue(self, guild_id: int) -> list[Routing]:
         """A mentor became free: offer waiting requests, first come first served."""
@@ -415,17 +344,14 @@ class HelpService:
                 current = await help_sql.get_request(conn, request.id)
                 if current is None or current.state is not RequestState.QUEUED:
                     continue
-                routing = await self._route(conn, request.id, now, actor=None, note="from queue")
+                routing = await self._router.route(
+                    conn, current, now, actor=None, note="from queue", notice=SILENT
+                )
             if routing.offer is not None:
                 routed.append(routing)
         return routed
 
     # --- sessions -----------------------------------------------------------------------------
-
-    async def session_opened(self, request_id: int, thread_id: int) -> None:
-        """Remember the session's private thread."""
-        async with self._db.transaction() as conn:
-            await help_sql.set_thread(conn, request_id, thread_id)
 
     async def touch(self, request_id: int) -> bool:
         """Activity in a session (a message or a click): the idle clock starts again."""
@@ -436,7 +362,7 @@ class HelpService:
         """An active session the user is the student or the mentor of."""
         request = await self.get(request_id)
         if request.state is not RequestState.ACTIVE:
-            raise Conflict(_gone_words(request))
+            raise Conflict(gone_words(request))
         if user_id not in (request.student_id, request.mentor_id):
             raise Conflict("This session belongs to a classmate.")
         await self.touch(request_id)
@@ -456,7 +382,7 @@ class HelpService:
             raise Conflict("Only the mentor can propose closing; if you're done, press *Solved*.")
         async with self._db.transaction() as conn:
             if not await help_sql.propose_close(conn, request_id, self._clock.now()):
-                raise Conflict(_gone_words(request))
+                raise Conflict(gone_words(request))
             await self._session_note(conn, request_id, mentor_id, "close proposed")
         return request
 
@@ -468,7 +394,7 @@ class HelpService:
         return request
 
     async def _session_note(
-        self, conn: aiosqlite.Connection, request_id: int, actor_id: int, note: str
+        self, conn: Connection, request_id: int, actor_id: int, note: str
     ) -> None:
         """Something happened in an active session that belongs in the audit trail."""
         await help_sql.add_event(
@@ -487,14 +413,14 @@ class HelpService:
             raise InvalidInput("Ratings go from 1 to 5.")
         now = self._clock.now()
         async with self._db.transaction() as conn:
-            request = await self._require(conn, request_id)
+            request = await self._router.require(conn, request_id)
             if student_id != request.student_id:
                 raise Conflict("Only the student who asked can rate the session.")
             if request.state is not RequestState.ACTIVE:
-                raise Conflict(_gone_words(request))
+                raise Conflict(gone_words(request))
             mentor_id = request.mentor_id
             assert mentor_id is not None
-            request = await self._step(
+            request = await self._router.step(
                 conn,
                 request,
                 RequestState.RESOLVED,
@@ -515,6 +441,7 @@ class HelpService:
                 rating=rating,
                 now=now,
             )
+            await outbox_sql.add(conn, request.id, IntentKind.CLOSE_SESSION, now, announce=False)
         return Resolved(request, ledger_id)
 
     async def idle_check(self, request_id: int) -> Closed | datetime | None:
@@ -527,7 +454,7 @@ class HelpService:
             deadline = self.idle_deadline(request)
             if deadline > now:
                 return deadline
-            closed = await self._step(
+            closed = await self._router.step(
                 conn,
                 request,
                 RequestState.EXPIRED,
@@ -537,6 +464,7 @@ class HelpService:
                 closed_at=now,
                 close_reason="idle",
             )
+            await outbox_sql.add(conn, request.id, IntentKind.CLOSE_SESSION, now, announce=True)
         return Closed(closed, RequestState.ACTIVE)
 
     # --- ending -------------------------------------------------------------------------------
@@ -557,18 +485,17 @@ class HelpService:
         """The private thread couldn't be made (missing permissions): end the request cleanly."""
         return await self._close(request_id, actor=None, reason="no_thread")
 
-    async def _close(self, request_id: int, *, actor: int | None, reason: str) -> Closed:
+    async def _close(self, request_id: int, *, actor: int | None, reason: CloseReason) -> Closed:
         now = self._clock.now()
         async with self._db.transaction() as conn:
-            request = await self._require(conn, request_id)
+            request = await self._router.require(conn, request_id)
             if request.state not in OPEN_STATES:
-                raise Conflict(_gone_words(request))
+                raise Conflict(gone_words(request))
             stale: tuple[StaleOffer, ...] = ()
             pending = await help_sql.pending_offer(conn, request_id)
             if pending is not None:
-                await help_sql.decide_offer(conn, pending.id, "withdrawn", now)
-                stale = (_stale(pending, "cancelled"),)
-            closed = await self._step(
+                stale = (await self._router.withdraw(conn, pending, "withdrawn", "cancelled", now),)
+            closed = await self._router.step(
                 conn,
                 request,
                 RequestState.CANCELLED,
@@ -580,175 +507,13 @@ class HelpService:
                 closed_by=actor,
                 close_reason=reason,
             )
+            if request.state is RequestState.ACTIVE:
+                announce = reason != "no_thread"
+                await outbox_sql.add(
+                    conn, request_id, IntentKind.CLOSE_SESSION, now, announce=announce
+                )
+            if reason == "no_thread":
+                await self._router.tell(conn, request, request.student_id, "no_thread", now)
+                if request.mentor_id is not None:
+                    await self._router.tell(conn, request, request.mentor_id, "no_thread", now)
         return Closed(closed, request.state, stale)
-
-    # --- internals ----------------------------------------------------------------------------
-
-    async def _require(self, conn: aiosqlite.Connection, request_id: int) -> HelpRequest:
-        request = await help_sql.get_request(conn, request_id)
-        if request is None:
-            raise NotFound("I can't find that help request any more.")
-        return request
-
-    async def _step(
-        self,
-        conn: aiosqlite.Connection,
-        request: HelpRequest,
-        to: RequestState,
-        *,
-        actor: int | None,
-        now: datetime,
-        note: str = "",
-        **fields: object,
-    ) -> HelpRequest:
-        """One transition: checked against the state machine, conditional, audited."""
-        ensure_transition(request.state, to)
-        if not await help_sql.move(conn, request.id, expected=request.state, new=to, fields=fields):
-            raise Conflict(_gone_words(request))
-        await help_sql.add_event(
-            conn,
-            request.id,
-            from_state=request.state,
-            to_state=to,
-            actor_id=actor,
-            now=now,
-            note=note,
-        )
-        return await self._require(conn, request.id)
-
-    async def _session_limit(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
-        state = await mentor_sql.get_mentor(conn, guild_id, user_id)
-        return state.session_limit if state else self._config.mentor_session_limit
-
-    async def _route(
-        self,
-        conn: aiosqlite.Connection,
-        request_id: int,
-        now: datetime,
-        *,
-        actor: int | None,
-        note: str = "",
-    ) -> Routing:
-        """A queued request: offer it to the fairest eligible mentor, or report its place."""
-        request = await self._require(conn, request_id)
-        mentor = await self._choose(conn, request, now)
-        if mentor is None:
-            position, waiting = await help_sql.queue_position(conn, request)
-            return Routing(request, None, position, waiting)
-        return await self._offer(conn, request, mentor, now, actor=actor, note=note)
-
-    async def _reroute(
-        self,
-        conn: aiosqlite.Connection,
-        request: HelpRequest,
-        now: datetime,
-        *,
-        actor: int | None,
-        note: str,
-    ) -> Routing:
-        """An offered request whose offer ended: the next mentor (offered -> offered), or back
-        in line (offered -> queued), keeping its original place."""
-        mentor = await self._choose(conn, request, now)
-        if mentor is None:
-            queued = await self._step(
-                conn,
-                request,
-                RequestState.QUEUED,
-                actor=actor,
-                now=now,
-                note=note,
-                mentor_id=None,
-                offer_expires_at=None,
-            )
-            position, waiting = await help_sql.queue_position(conn, queued)
-            return Routing(queued, None, position, waiting)
-        return await self._offer(conn, request, mentor, now, actor=actor, note=note)
-
-    async def _offer(
-        self,
-        conn: aiosqlite.Connection,
-        request: HelpRequest,
-        mentor: int,
-        now: datetime,
-        *,
-        actor: int | None,
-        note: str,
-    ) -> Routing:
-        """Offer the request to ``mentor`` (queued/offered -> offered) until the timeout."""
-        expires = now + self.offer_timeout
-        offered = await self._step(
-            conn,
-            request,
-            RequestState.OFFERED,
-            actor=actor,
-            now=now,
-            note=note,
-            mentor_id=mentor,
-            offer_expires_at=expires,
-        )
-        offer_id = await help_sql.insert_offer(conn, request.id, mentor, now)
-        return Routing(offered, NewOffer(offer_id, mentor, expires))
-
-    async def _choose(
-        self, conn: aiosqlite.Connection, request: HelpRequest, now: datetime
-    ) -> int | None:
-        settings = await class_sql.get_class(conn, request.guild_id)
-        zone = settings.zone if settings else None
-        candidates = await mentor_sql.mentor_candidates(
-            conn,
-            guild_id=request.guild_id,
-            subject_id=request.subject_id,
-            student_id=request.student_id,
-            now=now,
-            week_start=week_start(now, zone) if zone else now - timedelta(days=7),
-            recent_since=now - timedelta(days=self._config.recent_helper_days),
-        )
-        # The mentor currently holding this very offer counts it as a session: don't let that
-        # count against them, but they are not offered the same request twice in a row either.
-        excluded = await help_sql.excluded_mentors(conn, request.id)
-        if request.state is RequestState.OFFERED and request.mentor_id is not None:
-            excluded |= {request.mentor_id}
-        chosen = choose_mentor(candidates, request.student_id, excluded)
-        return chosen.user_id if chosen else None
-
-
-def _stale(offer: HelpOffer, reason: str) -> StaleOffer:
-    return StaleOffer(offer.mentor_id, offer.channel_id, offer.message_id, reason)
-
-
-def _with_stale(routing: Routing, stale: StaleOffer) -> Routing:
-    return Routing(
-        routing.request,
-        routing.offer,
-        routing.position,
-        routing.waiting,
-        (*routing.stale, stale),
-        routing.paused_mentor,
-    )
-
-
-def _replace_paused(routing: Routing, mentor_id: int | None) -> Routing:
-    return Routing(
-        routing.request, routing.offer, routing.position, routing.waiting, routing.stale, mentor_id
-    )
-
-
-def _state_words(state: RequestState) -> str:
-    return {
-        RequestState.QUEUED: "waiting for a free mentor",
-        RequestState.OFFERED: "a mentor is being asked",
-        RequestState.ACTIVE: "your session is open",
-    }.get(state, state.value)
-
-
-def _gone_words(request: HelpRequest) -> str:
-    """Why a button no longer applies, said kindly."""
-    if request.state is RequestState.ACTIVE:
-        return "Another mentor has already taken this request. Thanks for being ready to help!"
-    if request.state is RequestState.RESOLVED:
-        return "This session is already closed. Thank you!"
-    if request.state is RequestState.CANCELLED:
-        return "This request was closed: the student doesn't need help with it any more."
-    if request.state is RequestState.EXPIRED:
-        return "This session was closed after a quiet spell."
-    return "This request has moved on. Thanks anyway!"

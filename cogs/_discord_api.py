@@ -1,0 +1,70 @@
+"""Discord internals in one place: the few raw REST calls ClassMentor makes by id.
+
+discord.py's models need a cached object (a ``Thread``, a ``Member``) for these; a bot without
+the members intent, or one that just restarted, often has only ids. The raw ``bot.http`` calls
+live here, named for what they do, so the cogs never reach into discord.py's internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+import discord
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Pauses between attempts of one outbound call on a transient Discord error (then the caller's
+# fallback). Read at each call, so tests can shorten it; extensions are re-imported on every
+# start, so a constant here (not in a cog module) is the one that stays patched.
+RETRY_DELAYS: tuple[float, ...] = (0.5, 2.0)
+# What a failed outbound call may raise: Discord's answer, or the connection itself.
+SEND_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError)
+
+
+def transient(error: BaseException) -> bool:
+    """Whether trying again later may work (server errors, rate limits, a dropped connection)."""
+    if isinstance(error, discord.HTTPException):
+        return error.status >= 500 or error.status == 429
+    return isinstance(error, (aiohttp.ClientError, OSError))
+
+
+async def retrying(what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, tried again after each pause in :data:`RETRY_DELAYS` on a transient error."""
+    delays = iter(RETRY_DELAYS)
+    while True:
+        try:
+            return await call()
+        except SEND_ERRORS as exc:
+            delay = next(delays, None)
+            if not transient(exc) or delay is None:
+                raise
+            log.info("%s failed (%s); trying again in %.1f s", what, exc, delay)
+            await asyncio.sleep(delay)
+
+
+async def add_thread_member(client: discord.Client, thread_id: int, user_id: int) -> None:
+    """Add someone to a (private) thread by ids; adding a member twice is harmless."""
+    await client.http.add_user_to_thread(thread_id, user_id)
+
+
+async def close_thread(client: discord.Client, thread_id: int, reason: str) -> None:
+    """Archive and lock a thread in one call (nobody can reopen it by posting)."""
+    await client.http.edit_channel(thread_id, reason=reason, archived=True, locked=True)
+
+
+async def fetch_member_roles(client: discord.Client, guild_id: int, user_id: int) -> list[int]:
+    """A member's role ids, fetched without the members intent (NotFound when they left)."""
+    member: Any = await client.http.get_member(guild_id, user_id)
+    return [int(role) for role in member.get("roles", [])]
+
+
+async def remove_member_role(
+    client: discord.Client, guild_id: int, user_id: int, role_id: int, reason: str
+) -> None:
+    """Take a role from a member by ids (NotFound when the member or role is gone)."""
+    await client.http.remove_role(guild_id, user_id, role_id, reason=reason)
