@@ -8,7 +8,9 @@ import re
 import aiohttp
 import pytest
 
+from bot.config import ConfigError
 from bot.simulator import SimUser
+from bot.web.server import WebDashboard
 from tests.e2e.dashboard.conftest import WebClass
 
 TEACHER_PAGES = (
@@ -214,3 +216,10 @@ async def test_teacher_downloads_are_the_real_files(web: WebClass) -> None:
         ) as r:
             document = await r.json(content_type=None)
         assert document["you"]["user_id"] == str(web.room.bob.id)
+
+
+async def test_a_taken_port_stops_start_up_with_a_clear_message(web: WebClass) -> None:
+    assert web.room.bot is not None
+    second = WebDashboard(web.config, web.secrets, web.room.bot, client_id=1)
+    with pytest.raises(ConfigError, match=r"web\.port: cannot listen"):
+        await second.start()
