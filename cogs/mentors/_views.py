@@ -1,0 +1,145 @@
+"""The mentor brief (persistent acknowledgement button, embed, edit form) and the profile embed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bot.app import report_error
+from bot.domain.classroom import ClassSettings
+from bot.domain.mentoring import BRIEF_MAX_LENGTH, Badge
+from bot.domain.points import AWARD_LABELS, AwardKind
+from bot.errors import UserFacingError
+from bot.services.mentors import Profile
+from cogs._shared import bot_of, guarded, guild_id_of, require_teacher
+
+
+class BriefAckButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"brief:ack:(?P<guild>\d+):(?P<user>\d+)",
+):
+    """ "I've read this" under the training brief; works after restarts (state is in the DB)."""
+
+    def __init__(self, guild_id: int, user_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="I've read this",
+                emoji="✅",
+                style=discord.ButtonStyle.success,
+                custom_id=f"brief:ack:{guild_id}:{user_id}",
+            )
+        )
+        self.guild_id = guild_id
+        self.user_id = user_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> BriefAckButton:
+        """Rebuild the button from its custom id."""
+        return cls(int(match["guild"]), int(match["user"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Record the acknowledgement; the mentor becomes routable."""
+        if interaction.user.id != self.user_id:
+            raise UserFacingError("This brief is for another mentor.")
+        bot = bot_of(interaction)
+        first = await bot.services.mentors.acknowledge_brief(self.guild_id, self.user_id)
+        text = (
+            "✅ Thanks! You're ready to mentor. Use `/available on` when you can help."
+            if first
+            else "You already read the brief. Use `/available on` when you can help."
+        )
+        await interaction.response.edit_message(content=text, view=None)
+        if first:
+            bot.dispatch("mentor_ready", self.guild_id, self.user_id)
+
+
+def brief_view(guild_id: int, user_id: int) -> discord.ui.View:
+    """A persistent view holding only the acknowledgement button."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(BriefAckButton(guild_id, user_id))
+    return view
+
+
+def brief_embed(settings: ClassSettings, guild_name: str) -> discord.Embed:
+    """The training brief as the mentor reads it."""
+    return discord.Embed(
+        title=f"Your mentor brief — {guild_name}",
+        description=settings.brief_text,
+        colour=discord.Colour.green(),
+    ).set_footer(text="You'll get help requests once you've read this.")
+
+
+class BriefModal(discord.ui.Modal, title="Mentor brief"):
+    """A teacher edits the class's brief (several lines, which a slash option can't hold)."""
+
+    text: discord.ui.TextInput[BriefModal] = discord.ui.TextInput(
+        label="What mentors read before their first session",
+        style=discord.TextStyle.paragraph,
+        max_length=BRIEF_MAX_LENGTH,
+        required=False,
+        placeholder="Leave empty to use ClassMentor's default brief.",
+    )
+
+    def __init__(self, current: str | None) -> None:
+        super().__init__(timeout=900)
+        self.text.default = current
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Save the brief (teacher re-checked: the modal could be submitted later)."""
+        await require_teacher(interaction, "change the mentor brief")
+        saved = await bot_of(interaction).services.mentors.set_brief(
+            guild_id_of(interaction), self.text.value
+        )
+        await interaction.response.send_message(
+            "Saved the class's mentor brief." if saved else "Restored the default mentor brief.",
+            ephemeral=True,
+        )
+
+    async def on_error(  # type: ignore[override]  # Modal's signature, not BaseView's
+        self, interaction: discord.Interaction, error: Exception, /
+    ) -> None:
+        """Through the one error path."""
+        await report_error(interaction, error)
+
+
+def badge_line(badge: Badge) -> str:
+    """One badge for a profile."""
+    if badge.current:
+        until = f", until <t:{int(badge.expires_at.timestamp())}:t>" if badge.expires_at else ""
+        return f"**{badge.subject_name}** since <t:{int(badge.granted_at.timestamp())}:d>{until}"
+    assert badge.ended_at is not None
+    return (
+        f"{badge.subject_name} (<t:{int(badge.granted_at.timestamp())}:d>–"
+        f"<t:{int(badge.ended_at.timestamp())}:d>)"
+    )
+
+
+def profile_embed(profile: Profile, name: str) -> discord.Embed:
+    """A student's profile."""
+    embed = discord.Embed(title=f"{name}'s profile", colour=discord.Colour.gold())
+    embed.add_field(
+        name="Mentor badges",
+        value="\n".join(badge_line(b) for b in profile.current_badges) or "none right now",
+        inline=False,
+    )
+    if profile.past_badges:
+        embed.add_field(
+            name="Past badges",
+            value="\n".join(badge_line(b) for b in profile.past_badges[:10]),
+            inline=False,
+        )
+    embed.add_field(name="Help sessions given", value=str(profile.help_given))
+    if profile.help_received is not None:
+        embed.add_field(name="Help received (only you see this)", value=str(profile.help_received))
+    awards = [f"{AWARD_LABELS[AwardKind(kind)]} × {count}" for kind, count in profile.awards]
+    embed.add_field(name="Awards", value="\n".join(awards) or "none yet", inline=False)
+    return embed
