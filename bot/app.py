@@ -29,7 +29,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Loaded in this order; a failure stops start-up (a half-loaded bot would confuse a class).
-EXTENSIONS: tuple[str, ...] = ("cogs.setup", "cogs.mentors", "cogs.recognition", "cogs.help")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.setup",
+    "cogs.mentors",
+    "cogs.recognition",
+    "cogs.help",
+    "cogs.progress",
+)
 COMMAND_HASH_KEY = "command_tree_hash"
 # Commands anyone may use before /setup (everything else replies with a hint to run it).
 BEFORE_SETUP = frozenset({"setup"})

@@ -15,6 +15,7 @@ from bot.jobs import Jobs
 from bot.services.classes import ClassService
 from bot.services.help_requests import HelpService
 from bot.services.mentors import MentorService
+from bot.services.progress import ProgressService
 from bot.services.recognition import RecognitionService
 from db.database import Database
 
@@ -27,6 +28,7 @@ class Services:
     mentors: MentorService
     recognition: RecognitionService
     help: HelpService
+    progress: ProgressService
 
 
 def build_services(config: Config, db: Database, clock: Clock) -> Services:
@@ -37,6 +39,7 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         mentors=MentorService(db, clock, classes, config.mentoring),
         recognition=RecognitionService(db, clock, classes),
         help=HelpService(db, clock, classes, config.mentoring),
+        progress=ProgressService(db, clock, classes),
     )
 
 
