@@ -37,7 +37,6 @@ from bot.domain.gains import (
     top_scorers,
 )
 from bot.domain.score_csv import (
-    ASPECT_MAX,
     ASSESSMENT_MAX,
     CsvRefused,
     Member,
@@ -50,6 +49,7 @@ from bot.domain.score_csv import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.services.classes import ClassService
+from bot.services.mentors import clean_aspect
 from db import mentors as mentor_sql
 from db import scores as score_sql
 from db.database import Database
@@ -486,18 +486,6 @@ def clean_assessment(raw: str) -> str:
     if len(name) > ASSESSMENT_MAX:
         raise InvalidInput(f"Assessment names are at most {ASSESSMENT_MAX} characters.")
     return name
-
-
-def clean_aspect(raw: str | None) -> str | None:
-    """An aspect (topic within a subject), e.g. "fractions"; empty = none."""
-    if raw is None:
-        return None
-    aspect = " ".join(raw.split())
-    if len(aspect) > ASPECT_MAX:
-        raise InvalidInput(f"Aspects are at most {ASPECT_MAX} characters.")
-    if any(ch in aspect for ch in "@#`<>"):
-        raise InvalidInput("Aspects can't contain @, #, ` or angle brackets.")
-    return aspect or None
 
 
 def parse_when(text: str | None, today: date) -> date:

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.domain.classroom import ClassSettings
 from bot.domain.mentoring import Badge
 from bot.errors import InvalidInput, UserFacingError
-from bot.services.mentors import GrantPlan, ensure_not_bot
+from bot.services.mentors import GrantPlan, clean_aspect, ensure_not_bot
 from cogs._shared import (
     NO_PINGS,
     guild_id_of,
@@ -25,6 +25,8 @@ from cogs._shared import (
 from cogs.mentors._views import (
     BriefAckButton,
     BriefModal,
+    GrantBadgeButton,
+    add_gains,
     brief_embed,
     brief_view,
     profile_embed,
@@ -66,7 +68,7 @@ class MentorsCog(commands.Cog):
 
     async def cog_load(self) -> None:
         """Re-add the persistent brief button, rebuild lesson-badge timers, start the check."""
-        self.bot.add_dynamic_items(BriefAckButton)
+        self.bot.add_dynamic_items(BriefAckButton, GrantBadgeButton)
         for badge in await self.bot.services.mentors.lesson_badges():
             self._schedule_expiry(badge)
         self.bot.jobs.every(BADGE_CHECK_JOB, BADGE_CHECK_SECONDS, self.check_badge_roles)
@@ -96,7 +98,7 @@ class MentorsCog(commands.Cog):
 
     async def cog_unload(self) -> None:
         """Forget the dynamic button (for reloads)."""
-        self.bot.remove_dynamic_items(BriefAckButton)
+        self.bot.remove_dynamic_items(BriefAckButton, GrantBadgeButton)
 
     def _schedule_expiry(self, badge: Badge) -> None:
         if badge.expires_at is None:
@@ -132,6 +134,7 @@ class MentorsCog(commands.Cog):
             role = await guild.create_role(
                 name=subject.badge_name,
                 permissions=discord.Permissions.none(),
+                colour=discord.Colour(plan.colour),
                 mentionable=False,
                 hoist=False,
                 reason="ClassMentor mentor badge",
@@ -144,6 +147,7 @@ class MentorsCog(commands.Cog):
         student="The student who will mentor",
         subject="The subject they mentor",
         until="For a lesson badge: 'end of today', a time like 14:30, or minutes like 45m",
+        aspect="A topic within the subject they're strong in, e.g. fractions",
     )
     @app_commands.autocomplete(subject=subject_autocomplete)
     async def grant(
@@ -152,14 +156,28 @@ class MentorsCog(commands.Cog):
         student: discord.Member,
         subject: app_commands.Range[str, 1, 40],
         until: app_commands.Range[str, 1, 40] | None = None,
+        aspect: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         """Badge a mentor: role on, record written, brief sent on their first badge."""
         await require_teacher(interaction, "grant mentor badges")
         ensure_not_bot(student.bot)
-        guild = interaction.guild
-        if not isinstance(student, discord.Member) or guild is None:
+        if not isinstance(student, discord.Member) or interaction.guild is None:
             raise InvalidInput("That person isn't a member of this server.")
-        plan = await self.bot.services.mentors.plan_grant(guild.id, subject, student.id, until)
+        await self.grant_badge(interaction, student, subject, until, aspect)
+
+    async def grant_badge(
+        self,
+        interaction: discord.Interaction,
+        student: discord.Member,
+        subject: str,
+        until: str | None,
+        aspect: str | None,
+    ) -> None:
+        """The grant itself, shared by `/mentor grant` and the suggestion's button."""
+        guild = student.guild
+        plan = await self.bot.services.mentors.plan_grant(
+            guild.id, subject, student.id, until, aspect
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         role = await self._badge_role(guild, plan)
         if role not in student.roles:
@@ -181,8 +199,81 @@ class MentorsCog(commands.Cog):
         )
         verb = "already had" if result.already_held else "now has"
         brief = " I've sent them the mentor brief." if result.send_brief else ""
+        for_aspect = f" (for **{result.badge.aspect}**)" if result.badge.aspect else ""
         await interaction.followup.send(
-            f"{student.mention} {verb} the **{plan.subject.name}** mentor badge{ends}.{brief}",
+            f"{student.mention} {verb} the **{plan.subject.name}** mentor badge{for_aspect}"
+            f"{ends}.{brief}",
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @mentor_group.command(name="colour", description="The colour of mentor badge roles (teacher)")
+    @app_commands.describe(colour="A hex code like #2ecc71, or green, blue, orange, purple, teal")
+    async def colour(
+        self, interaction: discord.Interaction, colour: app_commands.Range[str, 1, 20]
+    ) -> None:
+        """Recolour every badge role so mentors' messages stand out in help threads."""
+        await require_teacher(interaction, "change the badge colour")
+        guild = interaction.guild
+        assert guild is not None
+        value, role_ids = await self.bot.services.mentors.set_badge_colour(guild.id, colour)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        changed = 0
+        for role_id in role_ids:
+            role = guild.get_role(role_id)
+            if role is None:
+                continue
+            try:
+                await role.edit(colour=discord.Colour(value), reason="Mentor badge colour")
+                changed += 1
+            except discord.Forbidden:
+                raise UserFacingError(
+                    f"Discord won't let me recolour {role.name}: move my role above it."
+                ) from None
+        await interaction.followup.send(
+            f"Mentor badges are now `#{value:06x}`; {changed} badge role"
+            f"{'s' if changed != 1 else ''} recoloured.",
+            ephemeral=True,
+        )
+
+    @mentor_group.command(name="suggest", description="Top scorers to badge as mentors (teacher)")
+    @app_commands.describe(
+        subject="The subject",
+        assessment="Only this assessment (default: all of the subject's)",
+        aspect="Only assessments on this aspect, e.g. fractions; the badge will name it",
+    )
+    @app_commands.autocomplete(subject=subject_autocomplete)
+    async def suggest(
+        self,
+        interaction: discord.Interaction,
+        subject: app_commands.Range[str, 1, 40],
+        assessment: app_commands.Range[str, 1, 80] | None = None,
+        aspect: app_commands.Range[str, 1, 40] | None = None,
+    ) -> None:
+        """Top scorers who are not yet mentors, each with a one-click Grant badge button."""
+        await require_teacher(interaction, "see mentor suggestions")
+        guild_id = guild_id_of(interaction)
+        found, ranked = await self.bot.services.progress.suggest_mentors(
+            guild_id, subject, assessment, clean_aspect(aspect)
+        )
+        if not ranked:
+            await interaction.response.send_message(
+                f"No suggestions for {found.name}: no scores yet from students without its badge.",
+                ephemeral=True,
+            )
+            return
+        what = f"in {assessment}" if assessment else f"on {aspect}" if aspect else "on average"
+        lines = [
+            f"{i}. <@{t.user_id}>: {t.average:.0f}% {what} ({t.assessments} assessment"
+            f"{'s' if t.assessments != 1 else ''})"
+            for i, t in enumerate(ranked, start=1)
+        ]
+        view = discord.ui.View(timeout=None)
+        for t in ranked:
+            view.add_item(GrantBadgeButton(found.id, t.user_id, clean_aspect(aspect)))
+        await interaction.response.send_message(
+            f"Top scorers in **{found.name}** without its badge:\n" + "\n".join(lines),
+            view=view,
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
@@ -346,8 +437,13 @@ class MentorsCog(commands.Cog):
         if target.id == interaction.user.id:
             await self._repair_from_interaction(interaction)
         profile = await self.bot.services.mentors.profile(guild_id, target.id, full=full)
+        embed = profile_embed(profile, target.display_name)
+        if full:
+            # Gains hold raw scores: only for the student themself or a teacher, and private.
+            report = await self.bot.services.progress.student_report(guild_id, target.id)
+            add_gains(embed, report)
         await interaction.response.send_message(
-            embed=profile_embed(profile, target.display_name),
+            embed=embed,
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )

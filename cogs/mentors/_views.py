@@ -9,10 +9,12 @@ import discord
 
 from bot.app import report_error
 from bot.domain.classroom import ClassSettings
+from bot.domain.gains import signed
 from bot.domain.mentoring import BRIEF_MAX_LENGTH, Badge
 from bot.domain.points import AWARD_LABELS, AwardKind
 from bot.errors import UserFacingError
 from bot.services.mentors import Profile
+from bot.services.progress import StudentReport
 from cogs._shared import bot_of, guarded, guild_id_of, require_teacher
 
 
@@ -60,6 +62,56 @@ class BriefAckButton(
         await interaction.response.edit_message(content=text, view=None)
         if first:
             bot.dispatch("mentor_ready", self.guild_id, self.user_id)
+
+
+class GrantBadgeButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"mentor:grant:(?P<subject>\d+):(?P<user>\d+):(?P<aspect>[^:]{0,40})",
+):
+    """One-click "Grant badge" under a mentor suggestion; re-checks teacher rights on click."""
+
+    def __init__(self, subject_id: int, user_id: int, aspect: str | None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Grant badge",
+                emoji="🟢",
+                style=discord.ButtonStyle.success,
+                custom_id=f"mentor:grant:{subject_id}:{user_id}:{aspect or ''}",
+            )
+        )
+        self.subject_id = subject_id
+        self.user_id = user_id
+        self.aspect = aspect
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> GrantBadgeButton:
+        """Rebuild the button from its custom id."""
+        return cls(int(match["subject"]), int(match["user"]), match["aspect"] or None)
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Grant the badge, exactly as `/mentor grant` would (the state is re-read now)."""
+        await require_teacher(interaction, "grant mentor badges")
+        bot = bot_of(interaction)
+        subject = await bot.services.classes.subject_by_id(self.subject_id)
+        guild = interaction.guild
+        if subject is None or guild is None or subject.guild_id != guild.id:
+            raise UserFacingError("That subject no longer exists.")
+        try:
+            member = guild.get_member(self.user_id) or await guild.fetch_member(self.user_id)
+        except discord.NotFound:
+            raise UserFacingError("That student has left the server.") from None
+        cog = bot.get_cog("MentorsCog")
+        grant = getattr(cog, "grant_badge", None)
+        if grant is None:
+            raise UserFacingError("Mentor badges are unavailable right now; try again shortly.")
+        await grant(interaction, member, subject.name, None, self.aspect)
 
 
 def brief_view(guild_id: int, user_id: int) -> discord.ui.View:
@@ -143,3 +195,27 @@ def profile_embed(profile: Profile, name: str) -> discord.Embed:
     awards = [f"{AWARD_LABELS[AwardKind(kind)]} × {count}" for kind, count in profile.awards]
     embed.add_field(name="Awards", value="\n".join(awards) or "none yet", inline=False)
     return embed
+
+
+def add_gains(embed: discord.Embed, report: StudentReport) -> None:
+    """The private part of a profile: quiz gains this term, and self-reported confidence."""
+    lines = []
+    for progress in report.subjects[:10]:
+        latest = progress.points[-1]
+        gain = f"**{signed(progress.gain.points)} points**" if progress.gain else "no gain yet"
+        lines.append(f"{progress.subject}: {gain} (latest {latest.percent:.0f}%)")
+    embed.add_field(
+        name=f"Quiz gains, {report.label} (only you see this)",
+        value="\n".join(lines) or "no quiz scores yet",
+        inline=False,
+    )
+    confidence = report.confidence
+    embed.add_field(
+        name="Confidence gain (self-reported)",
+        value=(
+            f"{confidence.average:+.1f} on a 1–5 scale over {confidence.sessions} sessions"
+            if confidence
+            else "no answers yet"
+        ),
+        inline=False,
+    )

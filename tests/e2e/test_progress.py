@@ -261,3 +261,83 @@ async def test_the_bot_answers_others_while_a_chart_renders(
     assert not chart.done()
     gate.set()
     assert files(await chart)
+
+
+async def test_suggest_lists_top_scorers_and_grant_button_badges_them(classroom: Classroom) -> None:
+    await two_quizzes(classroom)
+    already = await classroom.slash(
+        classroom.owner, "mentor grant", student=classroom.bob, subject="Math"
+    )
+    assert "now has" in everything(already)
+    suggestion = await classroom.slash(classroom.owner, "mentor suggest", subject="Math")
+    assert suggestion.ephemeral
+    assert f"1. <@{classroom.alice.id}>: 60% on average" in suggestion.content
+    assert f"2. <@{classroom.carol.id}>: 55% on average" in suggestion.content
+    assert f"<@{classroom.bob.id}>" not in suggestion.content  # already a mentor
+    buttons = suggestion.buttons()
+    assert [label for label, _, _ in buttons] == ["Grant badge", "Grant badge"]
+    assert suggestion.message is not None
+
+    # A student can't use the button, even if they get hold of it.
+    refused = await classroom.sim.click(classroom.dan, suggestion.message, buttons[0][1] or "")
+    assert "Only a teacher" in everything(refused)
+
+    await classroom.restart()  # the button is persistent
+    clicked = await classroom.sim.click(classroom.owner, suggestion.message, buttons[0][1] or "")
+    assert "now has the **Math** mentor badge" in everything(clicked)
+    role = classroom.guild.role_named("Math Mentor")
+    assert role is not None
+    assert role.id in classroom.guild.members[classroom.alice.id].roles
+    assert role.id not in classroom.guild.members[classroom.carol.id].roles
+
+
+async def test_badge_names_an_aspect_and_has_a_green_colour_teachers_can_change(
+    classroom: Classroom,
+) -> None:
+    granted = await classroom.slash(
+        classroom.teacher,
+        "mentor grant",
+        student=classroom.alice,
+        subject="Math",
+        aspect="fractions",
+    )
+    assert "mentor badge (for **fractions**)" in everything(granted)
+    role = classroom.guild.role_named("Math Mentor")
+    assert role is not None and role.color == 0x2ECC71
+    assert classroom.bot is not None
+    profile = await classroom.bot.services.mentors.profile(
+        classroom.guild.id, classroom.alice.id, full=True
+    )
+    assert [b.aspect for b in profile.current_badges] == ["fractions"]
+    recolour = await classroom.slash(classroom.teacher, "mentor colour", colour="#0072b2")
+    assert "1 badge role recoloured" in everything(recolour)
+    assert role.color == 0x0072B2
+    bad = await classroom.slash(classroom.teacher, "mentor colour", colour="sparkly")
+    assert "hex code" in everything(bad)
+
+
+async def test_profile_shows_own_gains_privately_and_never_to_classmates(
+    classroom: Classroom,
+) -> None:
+    await two_quizzes(classroom)
+    mine = await classroom.slash(classroom.alice, "profile")
+    assert mine.ephemeral
+    assert "Math: **+40 points**" in everything(mine)
+    assert "Confidence gain (self-reported)" in everything(mine)
+    theirs = await classroom.slash(classroom.bob, "profile", student=classroom.alice)
+    assert "+40" not in everything(theirs) and "80%" not in everything(theirs)
+
+
+async def test_term_dates_set_this_term(classroom: Classroom) -> None:
+    ok = await classroom.slash(
+        classroom.teacher, "setup term", start="2026-09-01", end="2026-12-18"
+    )
+    assert "Term: 01 Sep 2026 to 18 Dec 2026" in ok.content
+    bad = await classroom.slash(
+        classroom.teacher, "setup term", start="2026-12-18", end="2026-09-01"
+    )
+    assert "ends after it starts" in bad.content
+    student = await classroom.slash(
+        classroom.alice, "setup term", start="2026-09-01", end="2026-12-18"
+    )
+    assert "Only a teacher" in student.content
