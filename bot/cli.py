@@ -15,6 +15,7 @@ from pathlib import Path
 
 import discord
 
+from bot import scores_cli
 from bot.app import bot_intents, required_permissions
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, Secret, find_config_path, load_config, read_token
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="play a class week against a simulated Discord")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(handler=_demo)
+    scores_cli.add_parser(commands)
     return parser
 
 

@@ -4,7 +4,8 @@ The rules, in two lines:
 * A student's gain in a subject over a period = latest percentage − baseline percentage, where the
   baseline is their first assessment in the period (one score alone gives no gain yet).
 * A mentor–mentee pair's gain = the mentee's first percentage after their last confirmed session
-  together − their last percentage before the first one (sessions are compared by day).
+  together − their last percentage before the first one (compared by day; a quiz on the first
+  session's day counts as "before" only when there is no earlier one).
 
 Everything here is plain Python over plain values: no Discord, no SQL.
 """
@@ -159,17 +160,23 @@ def pair_gain(
 ) -> Gain | None:
     """The mentee's gain around their confirmed sessions with one mentor in ``days``.
 
-    Baseline: the last assessment on or before the day of the first session; after: the first
-    assessment on or after the day of the last session that is later than the baseline.
+    Scores carry a day, not a time, so: the baseline is the last assessment before the day of the
+    first session (or, if none, the first one on that day: a quiz at the start of the lesson); the
+    result is the first assessment on or after the day of the last session that comes after the
+    baseline.
     """
     inside = sorted(d for d in session_days if d in days)
     if not inside:
         return None
     ordered = chronological(mentee_points)
-    before = [p for p in ordered if p.taken_on <= inside[0]]
-    if not before:
+    before = [p for p in ordered if p.taken_on < inside[0]]
+    same_day = [p for p in ordered if p.taken_on == inside[0]]
+    if before:
+        baseline = before[-1]
+    elif same_day:
+        baseline = same_day[0]
+    else:
         return None
-    baseline = before[-1]
     after = [p for p in ordered if p.taken_on >= inside[-1] and p.order > baseline.order]
     if not after:
         return None

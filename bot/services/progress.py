@@ -380,8 +380,11 @@ class ProgressService:
         """This week's class average gain over every subject, public-safe; None without gains."""
         days = await self._days(guild_id, GainPeriod.THIS_WEEK)
         all_gains: list[Gain] = []
+        subjects = await self._classes.subjects(
+            guild_id
+        )  # before reading(): the lock is not re-entrant
         async with self._db.reading() as conn:
-            for subject in await self._classes.subjects(guild_id):
+            for subject in subjects:
                 points = await score_sql.subject_points(
                     conn, guild_id, subject.id, days.first, days.last
                 )

@@ -194,3 +194,9 @@ def test_periods_contain_today_and_weeks_are_seven_days(today: date) -> None:
     week = period_days(GainPeriod.THIS_WEEK, today)
     assert week.first is not None and week.last is not None
     assert (week.last - week.first).days == 6 and week.first.weekday() == 0
+
+
+def test_pair_gain_on_one_day_uses_the_first_and_a_later_quiz() -> None:
+    points = [point(3, 30, seq=1, name="start"), point(3, 70, seq=2, name="end")]
+    gain = pair_gain(points, [D0 + timedelta(days=3)], ALL)
+    assert gain is not None and gain.points == 40
