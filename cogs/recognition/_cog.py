@@ -31,6 +31,7 @@ from cogs._shared import (
     require_teacher,
     subject_autocomplete,
 )
+from cogs.progress import weekly_gains_post
 from cogs.recognition._render import (
     PERIOD_NAMES,
     award_reply,
@@ -166,10 +167,14 @@ class RecognitionCog(commands.Cog):
         if summary is None:
             return
         channel = self.bot.get_partial_messageable(summary.channel_id, guild_id=guild_id)
+        gains = await weekly_gains_post(
+            self.bot, guild_id
+        )  # public-safe: gains only, improvers only
         try:
             message = await channel.send(
-                "📣 **Weekly shout-outs!**",
+                "📣 **Weekly shout-outs!**" + (f"\n{gains[0]}" if gains else ""),
                 embed=weekly_post_embed(summary),
+                file=gains[1] if gains else discord.utils.MISSING,
                 allowed_mentions=NO_PINGS,
             )
         except discord.HTTPException:

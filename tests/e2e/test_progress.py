@@ -6,7 +6,7 @@ import asyncio
 import io
 import threading
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -71,7 +71,7 @@ async def score(
 
 async def two_quizzes(room: Classroom) -> None:
     today = room.clock.now().date()
-    before = (today - timedelta(days=3)).isoformat()
+    before = (today - timedelta(days=2)).isoformat()  # Monday of this week
     after = today.isoformat()
     for student, first, second in (
         (room.alice, 40, 80),
@@ -341,3 +341,17 @@ async def test_term_dates_set_this_term(classroom: Classroom) -> None:
         classroom.alice, "setup term", start="2026-09-01", end="2026-12-18"
     )
     assert "Only a teacher" in student.content
+
+
+async def test_weekly_post_carries_the_class_average_gain_and_the_public_chart(
+    classroom: Classroom,
+) -> None:
+    await two_quizzes(classroom)  # Monday and Wednesday of this week
+    friday_post = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    classroom.clock.set(friday_post)
+    await classroom.run_jobs()
+    (post,) = [m for m in classroom.sim.messages(classroom.announcements) if m.embeds]
+    assert "Class average gain this week: +15 points" in post.content
+    (png,) = post.attachments
+    assert png.description is not None and "Bob" not in png.description
+    assert "%" not in post.content
