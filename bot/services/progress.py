@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.clock import Clock
 from bot.domain.classroom import ClassSettings, Subject
@@ -311,29 +311,36 @@ class ProgressService:
     ) -> ClassReport:
         """The whole class's gains in a subject (teachers only: it holds raw scores)."""
         subject = await self._classes.subject(guild_id, subject_name)
+        settings, _ = await self._today(guild_id)
         days = await self._days(guild_id, period)
+        # Sessions are stored as instants: widen the day window by a day each side, then let
+        # the domain compare local days exactly.
+        since = (
+            datetime.combine(days.first - timedelta(days=1), time(0), UTC) if days.first else None
+        )
+        until = datetime.combine(days.last + timedelta(days=2), time(0), UTC) if days.last else None
         async with self._db.reading() as conn:
             if between is not None:
                 points = await score_sql.subject_points(conn, guild_id, subject.id)
             else:
-                points = await score_sql.subject_points(
+                points = await score_sql.subject_endpoints(
                     conn, guild_id, subject.id, days.first, days.last
                 )
-            all_points = (
-                points
-                if between is not None or days.first is None
-                else await score_sql.subject_points(conn, guild_id, subject.id)
-            )
-            sessions = await score_sql.confirmed_sessions(conn, guild_id, subject.id)
+            sessions = await score_sql.confirmed_sessions(conn, guild_id, subject.id, since, until)
+            # A pair's baseline may come before the period: read their mentees' whole history.
+            mentee_points: list[ScorePoint] = []
+            for mentee in sorted({student for student, _, _ in sessions}):
+                mentee_points += await score_sql.subject_points(
+                    conn, guild_id, subject.id, user_id=mentee
+                )
             pairs_answered = await score_sql.confidence_pairs(conn, guild_id, subject_id=subject.id)
-        settings, _ = await self._today(guild_id)
         if between is not None:
             gains = class_gains_between(points, *between)
             label = f"{between[0]} → {between[1]}"
         else:
             gains = class_gains(points, days)
             label = PERIOD_LABELS[period]
-        pairs = pair_gains(all_points, sessions, days, settings)
+        pairs = pair_gains(mentee_points, sessions, days, settings)
         by_student: dict[int, list[ConfidencePair]] = {}
         for answered in pairs_answered:
             by_student.setdefault(answered.student_id, []).append(answered)
@@ -385,7 +392,7 @@ class ProgressService:
         )  # before reading(): the lock is not re-entrant
         async with self._db.reading() as conn:
             for subject in subjects:
-                points = await score_sql.subject_points(
+                points = await score_sql.subject_endpoints(
                     conn, guild_id, subject.id, days.first, days.last
                 )
                 all_gains.extend(class_gains(points, days).gains)
