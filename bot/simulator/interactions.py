@@ -8,6 +8,7 @@ typed by the registered schema, resolved users/roles/channels, member with permi
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -390,7 +391,8 @@ class InteractionBuilder:
             attachment = SimAttachment(
                 id=self.world.snowflake(),
                 filename=str(filename),
-                content_type="application/octet-stream",
+                # As Discord does: the type guessed from the name (text/csv for a .csv).
+                content_type=mimetypes.guess_type(str(filename))[0] or "application/octet-stream",
                 data=bytes(data),
             )
         else:
