@@ -1,6 +1,7 @@
 """Gains charts as PNG bytes (matplotlib, Agg backend).
 
-These functions are blocking CPU work: callers run them in an executor, never on the event loop.
+These functions are blocking CPU work: callers run them through :class:`ChartRenderer`, never on
+the event loop.
 Each chart comes with alt text (sent as the attachment's description). Colours are the Okabe–Ito
 palette, which stays distinguishable with the common colour-vision deficiencies; values are also
 written on the bars so nothing relies on colour alone.
@@ -8,10 +9,15 @@ written on the bars so nothing relies on colour alone.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
-from collections.abc import Sequence
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 import matplotlib
 
@@ -38,6 +44,41 @@ class Chart:
     png: bytes
     alt: str
     filename: str
+
+
+T = TypeVar("T")
+
+
+class ChartRenderer:
+    """Runs chart functions off the event loop, in one worker process by default.
+
+    A thread would do for correctness, but matplotlib keeps the GIL for tens of milliseconds at a
+    time, which stalls the event loop (measured in bench/progress.py); a separate process does
+    not. The worker starts on the first chart (``spawn``: no copy of the bot's threads), so a
+    class that never asks for a chart never pays for it.
+    """
+
+    def __init__(self, *, processes: bool = True) -> None:
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def render(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` in the worker, awaited without blocking the loop."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(func, *args)
+        if not self._processes:
+            return await loop.run_in_executor(None, call)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        return await loop.run_in_executor(self._pool, call)
+
+    async def close(self) -> None:
+        """Stop the worker (waits in a thread so the loop keeps running)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
 
 
 @dataclass(frozen=True)

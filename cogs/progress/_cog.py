@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import io
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.charts import Chart, public_chart, student_chart, teacher_chart
+from bot.charts import Chart, ChartRenderer, public_chart, student_chart, teacher_chart
 from bot.domain.classroom import ClassSettings
 from bot.domain.gains import PERIOD_LABELS, GainPeriod, PublicGains, public_gains, signed
 from bot.domain.score_csv import MAX_BYTES, Member
@@ -47,11 +45,6 @@ PERIOD_CHOICES = [
 ]
 ROSTER_FETCH_CAP = 300  # without the members intent, members are fetched one by one
 _IDS_IN_TEXT = re.compile(rb"\b(\d{15,20})\b")
-
-
-async def render(func: Callable[..., T], *args: Any) -> T:
-    """Run blocking chart work in the default executor, so the bot keeps answering meanwhile."""
-    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(func, *args))
 
 
 def _member(payload: dict[str, Any]) -> Member | None:
@@ -117,13 +110,23 @@ async def display_names(
     return names
 
 
+def renderer_of(bot: ClassMentorBot) -> ChartRenderer:
+    """The progress cog's chart worker (a thread-pool renderer if the cog isn't loaded).
+
+    Looked up by name: an extension's module is re-imported on every load, so a class check
+    against this module's ProgressCog could miss the loaded one.
+    """
+    renderer = getattr(bot.get_cog("ProgressCog"), "renderer", None)
+    return renderer if isinstance(renderer, ChartRenderer) else ChartRenderer(processes=False)
+
+
 async def public_gains_chart(
     bot: ClassMentorBot, guild_id: int, title: str, gains: PublicGains
 ) -> Chart:
     """The public chart (gains only, improvers only), rendered off the event loop."""
     names = await display_names(bot, guild_id, [uid for uid, _ in gains.top])
     top = [(names[uid], points) for uid, points in gains.top]
-    return await render(public_chart, title, gains.average, top)
+    return await renderer_of(bot).render(public_chart, title, gains.average, top)
 
 
 async def weekly_gains_post(bot: ClassMentorBot, guild_id: int) -> tuple[str, discord.File] | None:
@@ -161,6 +164,11 @@ class ProgressCog(commands.Cog):
 
     def __init__(self, bot: ClassMentorBot) -> None:
         self.bot = bot
+        self.renderer = ChartRenderer()
+
+    async def cog_unload(self) -> None:
+        """Stop the chart worker."""
+        await self.renderer.close()
 
     @score_group.command(name="add", description="Record a student's score (teacher)")
     @app_commands.describe(
@@ -334,7 +342,7 @@ class ProgressCog(commands.Cog):
         )
         if points:
             name = report.subjects[0].subject if len(report.subjects) == 1 else (subject or "")
-            chart = await render(
+            chart = await self.renderer.render(
                 student_chart,
                 f"Your {name} scores",
                 [(p.taken_on, p.percent, p.assessment) for p in points],
@@ -367,7 +375,7 @@ class ProgressCog(commands.Cog):
             await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
             return
         names = await display_names(self.bot, guild_id, [g.user_id for g in report.gains.gains])
-        chart = await render(
+        chart = await self.renderer.render(
             teacher_chart,
             f"{report.subject.name}, {report.label}",
             class_bars(report, names),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sys
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,7 @@ from typing import Any
 import pytest
 from matplotlib import image
 
-import cogs.progress._cog as progress_cog
-from bot.charts import Chart
+from bot.charts import Chart, ChartRenderer
 from bot.simulator import (
     DiscordSimulator,
     InteractionResult,
@@ -247,14 +247,20 @@ async def test_the_bot_answers_others_while_a_chart_renders(
     """
     await two_quizzes(classroom)
     gate = threading.Event()
-    real = progress_cog.teacher_chart
+    assert classroom.bot is not None
+    cog = classroom.bot.get_cog("ProgressCog")
+    module = sys.modules[type(cog).__module__]  # the loaded extension's module, fresh per start
+    real = module.teacher_chart
 
     def held(*args: Any) -> Chart:
         if not gate.wait(timeout=10):
             raise RuntimeError("the event loop was blocked while the chart rendered")
-        return real(*args)
+        return real(*args)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(progress_cog, "teacher_chart", held)
+    monkeypatch.setattr(module, "teacher_chart", held)
+    # The gate lives in this process, so this test renders in a worker thread; the other chart
+    # tests go through the real worker process.
+    monkeypatch.setattr(cog, "renderer", ChartRenderer(processes=False))
     chart = asyncio.create_task(classroom.slash(classroom.teacher, "gains", subject="Math"))
     other = await classroom.slash(classroom.alice, "subject list")
     assert "Math" in other.content
