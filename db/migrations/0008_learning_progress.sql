@@ -43,3 +43,6 @@ ALTER TABLE classes ADD COLUMN badge_colour INTEGER NOT NULL DEFAULT 3066993
     CHECK (badge_colour BETWEEN 0 AND 16777215);  -- 0x2ECC71, green like a mentor's pen
 ALTER TABLE badges ADD COLUMN aspect TEXT COLLATE NOCASE
     CHECK (aspect IS NULL OR length(aspect) BETWEEN 1 AND 40);
+-- `/helpme ask ... aspect:` (stored by the help flow; matching prefers mentors badged for it).
+ALTER TABLE help_requests ADD COLUMN aspect TEXT COLLATE NOCASE
+    CHECK (aspect IS NULL OR length(aspect) BETWEEN 1 AND 40);
