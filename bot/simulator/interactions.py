@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.simulator import payloads
+from bot.simulator.models import EPHEMERAL
 from bot.simulator.state import (
     SimAttachment,
     SimChannel,
@@ -398,7 +399,10 @@ class InteractionBuilder:
         else:
             raise SimulatorError("attachment options take (filename, bytes) or a SimAttachment")
         # Keep it reachable so Attachment.read() works in the bot.
-        holder = SimMessage(id=self.world.snowflake(), channel_id=0, author=self.world.bot_user)
+        # Not a message anyone sees (ephemeral flag): it only keeps the upload reachable.
+        holder = SimMessage(
+            id=self.world.snowflake(), channel_id=0, author=self.world.bot_user, flags=EPHEMERAL
+        )
         holder.attachments.append(attachment)
         self.world.message_index[holder.id] = holder
         return attachment

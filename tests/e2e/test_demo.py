@@ -38,7 +38,11 @@ def test_demo_plays_the_week_and_exits_zero(tmp_path: Path) -> None:
         "took Dan's queued request, and Dan confirmed it",
         "#announcements from ClassMentor: 🎉 @Alice earned an award",
         "tutor of the week suggested from the data and awarded with one click",
+        "quiz before the sessions imported from a CSV",
+        "gains chart saved as ",
+        "Dan saw only his own gain, privately",
         "#announcements from ClassMentor: 📣 **Weekly shout-outs!**",
+        "Class average gain this week: +",
         "no public message named a student who asked for help",
         "Demo finished in",
     ):
