@@ -60,10 +60,12 @@ class ImportRejected(InvalidInput):
 
     def __init__(self, errors: Sequence[RowError]) -> None:
         self.errors = list(errors)
-        super().__init__(
+        text = (
             f"Nothing was imported: {len(self.errors)} problem"
             f"{'s' if len(self.errors) != 1 else ''} to fix first.\n" + format_report(self.errors)
         )
+        # One Discord message holds 2,000 characters; the count of the rest is already there.
+        super().__init__(text if len(text) <= 1990 else text[:1989] + "…")
 
 
 @dataclass(frozen=True)

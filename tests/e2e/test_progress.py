@@ -361,3 +361,24 @@ async def test_weekly_post_carries_the_class_average_gain_and_the_public_chart(
     (png,) = post.attachments
     assert png.description is not None and "Bob" not in png.description
     assert "%" not in post.content
+
+
+async def test_score_remove_deletes_one_score(classroom: Classroom) -> None:
+    today = classroom.clock.now().date().isoformat()
+    await score(classroom, classroom.alice, "Quiz 1", 9, today, out_of=10)
+    removed = await classroom.slash(
+        classroom.teacher,
+        "score remove",
+        student=classroom.alice,
+        subject="Math",
+        assessment="quiz 1",
+    )
+    assert "Removed" in removed.content and removed.ephemeral
+    again = await classroom.slash(
+        classroom.teacher,
+        "score remove",
+        student=classroom.alice,
+        subject="Math",
+        assessment="Quiz 1",
+    )
+    assert "has no score for `Quiz 1`" in again.content
