@@ -110,6 +110,7 @@ class ClassReport:
     pairs: list[PairGain]
     confidence: ConfidenceSummary | None
     confidence_by_student: dict[int, ConfidenceSummary]
+    confidence_by_pair: dict[tuple[int, int], ConfidenceSummary]  # (mentor, mentee)
 
 
 @dataclass(frozen=True)
@@ -349,6 +350,13 @@ class ProgressService:
         confidence_by_student = {
             uid: s for uid, ps in by_student.items() if (s := confidence_summary(ps)) is not None
         }
+        by_pair: dict[tuple[int, int], list[ConfidencePair]] = {}
+        for answered in pairs_answered:
+            if answered.mentor_id is not None:
+                by_pair.setdefault((answered.mentor_id, answered.student_id), []).append(answered)
+        confidence_by_pair = {
+            key: s for key, ps in by_pair.items() if (s := confidence_summary(ps)) is not None
+        }
         return ClassReport(
             subject,
             label,
@@ -356,6 +364,7 @@ class ProgressService:
             pairs,
             confidence_summary(pairs_answered),
             confidence_by_student,
+            confidence_by_pair,
         )
 
     async def student_report(

@@ -59,10 +59,13 @@ def class_embed(report: ClassReport) -> discord.Embed:
     if lines:
         embed.add_field(name="Students", value=clip("\n".join(lines), 1024), inline=False)
     if report.pairs:
-        pairs = [
-            f"<@{p.mentor_id}> with <@{p.mentee_id}>: **{signed(p.gain.points)}**"
-            for p in report.pairs[:15]
-        ]
+        pairs = []
+        for p in report.pairs[:15]:
+            confidence = report.confidence_by_pair.get((p.mentor_id, p.mentee_id))
+            extra = f" · confidence {confidence.average:+.1f}*" if confidence else ""
+            pairs.append(
+                f"<@{p.mentor_id}> with <@{p.mentee_id}>: **{signed(p.gain.points)}**{extra}"
+            )
         embed.add_field(
             name="Mentor–mentee pairs", value=clip("\n".join(pairs), 1024), inline=False
         )
@@ -71,7 +74,7 @@ def class_embed(report: ClassReport) -> discord.Embed:
         value=confidence_text(report.confidence),
         inline=False,
     )
-    if report.confidence_by_student:
+    if report.confidence_by_student or report.confidence_by_pair:
         embed.set_footer(text="* self-reported confidence change, 1–5 scale")
     return embed
 

@@ -99,6 +99,7 @@ async def test_class_report_pairs_and_confidence(
     assert (pair.mentor_id, pair.mentee_id, pair.gain.points) == (BOB, ALICE, 35)
     assert report.confidence is not None and report.confidence.average == 2
     assert report.confidence_by_student[ALICE].sessions == 1
+    assert report.confidence_by_pair[(BOB, ALICE)].average == 2
 
     between = await services.progress.class_report(GUILD, "Math", between=("pre", "post"))
     assert between.label == "pre → post"
