@@ -324,7 +324,9 @@ class ProgressService:
         until = datetime.combine(days.last + timedelta(days=2), time(0), UTC) if days.last else None
         async with self._db.reading() as conn:
             if between is not None:
-                points = await score_sql.subject_points(conn, guild_id, subject.id)
+                points = await score_sql.subject_points(
+                    conn, guild_id, subject.id, assessments=between
+                )
             else:
                 points = await score_sql.subject_endpoints(
                     conn, guild_id, subject.id, days.first, days.last

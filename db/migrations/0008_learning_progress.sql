@@ -24,8 +24,9 @@ CREATE TABLE scores (
     recorded_at    TEXT NOT NULL,
     UNIQUE (assessment_id, user_id)
 );
--- Gains read one subject's scores in a date window, per student, in date order.
-CREATE INDEX scores_by_subject_day ON scores (guild_id, subject_id, taken_on, user_id);
+-- Gains seek each student's first and last score of a subject in a window; a student's own
+-- report reads their scores across subjects.
+CREATE INDEX scores_by_subject_user ON scores (guild_id, subject_id, user_id, taken_on);
 CREATE INDEX scores_by_user ON scores (guild_id, user_id, subject_id, taken_on);
 
 -- "How sure are you, 1-5" when asking for help, and again after the confirmed session.
