@@ -270,7 +270,11 @@ async def bench_queries(folder: Path, runs: int) -> dict[str, float]:
 
 
 def write_doc(
-    charts: dict[str, float], imports: dict[str, float], queries: dict[str, float], quick: bool
+    charts: dict[str, float],
+    imports: dict[str, float],
+    queries: dict[str, float],
+    quick: bool,
+    load_before: float,
 ) -> str:
     cpu = os.cpu_count()
     lines = [
@@ -278,7 +282,9 @@ def write_doc(
         "",
         f"`python -m bench.progress{' --quick' if quick else ''}` on {platform.machine()}, "
         f"{cpu} cores, Python {sys.version.split()[0]}, SQLite file in a temp folder, loopback "
-        "simulator. The machine is shared, so treat the figures as an upper bound.",
+        "simulator. The machine is shared, so treat the figures as an upper bound: load average "
+        f"{load_before:.1f} when the run started, {os.getloadavg()[0]:.1f} when it ended "
+        f"({cpu} cores).",
         "",
         "| What | Target | Measured |",
         "|---|---|---|",
@@ -313,12 +319,13 @@ async def run(quick: bool) -> str:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("discord").setLevel(logging.ERROR)
     runs = 8 if quick else 40
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         charts = await bench_charts(runs)
         imports = await bench_import(folder, 2 if quick else 5)
         queries = await bench_queries(folder, runs)
-    return write_doc(charts, imports, queries, quick)
+    return write_doc(charts, imports, queries, quick, load_before)
 
 
 def main(argv: list[str] | None = None) -> int:
