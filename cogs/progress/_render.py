@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 
 import discord
@@ -14,8 +15,6 @@ from cogs._shared import clip
 
 def chart_file(chart: Chart) -> discord.File:
     """The PNG as an attachment; the alt text goes in its description."""
-    import io
-
     return discord.File(io.BytesIO(chart.png), filename=chart.filename, description=chart.alt)
 
 
