@@ -41,6 +41,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
     "cogs.privacy",
     "cogs.letters",
+    "cogs.progress",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
 # Commands anyone may use before /setup (everything else replies with a hint to run it).
