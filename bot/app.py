@@ -41,6 +41,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
     "cogs.privacy",
     "cogs.letters",
+    "cogs.progress",
     "cogs.dashboard",
 )
 COMMAND_HASH_KEY = "command_tree_hash"

@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import discord
 
+from bot import scores_cli
 from bot.app import bot_intents, required_permissions
 from bot.clock import SystemClock
 from bot.config import (
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = command("demo", "play a class week against a simulated Discord")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(handler=_demo)
+    scores_cli.add_parser(commands)
     return parser
 
 

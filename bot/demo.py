@@ -256,6 +256,8 @@ class Demo:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], bytes):
+        return f"[{value[0]}, {len(value[1])} bytes]"  # an attached file
     if isinstance(value, SimUser):
         return f"@{value.global_name or value.name}"
     if isinstance(value, SimChannel):
@@ -390,6 +392,43 @@ async def nobody_free(demo: Demo) -> None:
     demo.moment("Carol became available, took Dan's queued request, and Dan confirmed it")
 
 
+def _quiz_csv(demo: Demo, assessment: str, scores: dict[str, int]) -> tuple[str, bytes]:
+    """A spreadsheet export: ids (the demo has no members intent), semicolons, BOM, CRLF."""
+    day = demo.clock.now().astimezone(LONDON).date().isoformat()
+    lines = ["student;subject;assessment;score;out_of;date;aspect"] + [
+        f"{demo.people[name].id};Math;{assessment};{score};20;{day};fractions"
+        for name, score in scores.items()
+    ]
+    return (f"{assessment.lower().replace(' ', '-')}.csv", ("\ufeff" + "\r\n".join(lines)).encode())
+
+
+async def quiz_before(demo: Demo) -> None:
+    """Monday: a fractions quiz before the week's sessions, imported from a spreadsheet."""
+    demo.transcript.say("")
+    demo.transcript.say("— Monday: a fractions quiz before the sessions —")
+    scores = {"Dan": 8, "Eve": 11, "Alice": 17, "Bob": 18, "Carol": 12}
+    await demo.act("Mr Owner", "score import", file=_quiz_csv(demo, "Fractions quiz 1", scores))
+    demo.moment("quiz before the sessions imported from a CSV")
+
+
+async def quiz_after(demo: Demo) -> None:
+    """Thursday morning: the same quiz again; gains for the class, the student and the chart."""
+    demo.transcript.say("")
+    await demo.advance_to(3, 9, "Thursday 09:00: the fractions quiz again")
+    scores = {"Dan": 15, "Eve": 13, "Alice": 18, "Bob": 17, "Carol": 14}
+    await demo.act("Mr Owner", "score import", file=_quiz_csv(demo, "Fractions quiz 2", scores))
+    result = await demo.act("Ms Rivera", "gains", subject="Math", period="this_week")
+    chart = next(
+        a for m in (result.message, *result.followups) if m is not None for a in m.attachments
+    )
+    saved = Path(tempfile.gettempdir()) / "classmentor-demo-gains.png"
+    saved.write_bytes(chart.data)
+    demo.transcript.say(f"   ↳ chart ({chart.description}) saved as {saved}")
+    demo.moment(f"gains chart saved as {saved}")
+    await demo.act("Dan", "gains", subject="Math", period="this_week")
+    demo.moment("Dan saw only his own gain, privately")
+
+
 async def recognition(demo: Demo) -> None:
     """Points, awards, the leaderboard, a profile, the suggestion and the weekly post."""
     demo.transcript.say("")
@@ -433,9 +472,11 @@ async def recognition(demo: Demo) -> None:
 SCRIPT: tuple[Step, ...] = (
     setup_class,
     badge_mentors,
+    quiz_before,
     help_flow,
     timeout_and_idle,
     nobody_free,
+    quiz_after,
     recognition,
 )
 

@@ -17,6 +17,7 @@ from bot.services.help_requests import HelpService
 from bot.services.letters import LetterService
 from bot.services.mentors import MentorService
 from bot.services.privacy import PrivacyService
+from bot.services.progress import ProgressService
 from bot.services.recognition import RecognitionService
 from db.database import Database
 
@@ -33,6 +34,7 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         help=HelpService(db, clock, classes, config.mentoring),
         privacy=PrivacyService(db, clock, classes, config.privacy),
         letters=LetterService(db, clock, classes),
+        progress=ProgressService(db, clock, classes),
         dashboard=DashboardService(db, clock, classes),
     )
 

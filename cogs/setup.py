@@ -166,6 +166,23 @@ class SetupCog(commands.Cog):
         self.bot.dispatch("class_settings_changed", settings)
         await self._reply_settings(interaction, settings, "✅ Schedule updated.")
 
+    @setup_group.command(name="term", description="Set the term dates used by gains (teacher)")
+    @app_commands.describe(start="First day, YYYY-MM-DD", end="Last day, YYYY-MM-DD")
+    async def setup_term(
+        self,
+        interaction: discord.Interaction,
+        start: app_commands.Range[str, 8, 10],
+        end: app_commands.Range[str, 8, 10],
+    ) -> None:
+        """ "This term" in `/gains` means these dates; without them, the last 13 weeks."""
+        await require_teacher(interaction, "set the term dates")
+        term = await self.bot.services.classes.set_term(guild_id_of(interaction), start, end)
+        await interaction.response.send_message(
+            f'✅ Term: {term.start:%d %b %Y} to {term.end:%d %b %Y}. "This term" in `/gains` '
+            "uses these dates.",
+            ephemeral=True,
+        )
+
     @setup_group.command(name="show", description="Show this class's set-up")
     async def setup_show(self, interaction: discord.Interaction) -> None:
         """Show the set-up to a teacher."""

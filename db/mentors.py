@@ -28,6 +28,7 @@ def _badge(row: Any) -> Badge:
         expires_at=opt_from_db(row["expires_at"]),
         ended_at=opt_from_db(row["ended_at"]),
         end_reason=row["end_reason"],
+        aspect=row["aspect"],
     )
 
 
@@ -57,12 +58,21 @@ async def insert_badge(
     granted_by: int,
     now: datetime,
     expires_at: datetime | None,
+    aspect: str | None = None,
 ) -> int:
     """Record a new current badge; returns its id."""
     cur = await conn.execute(
-        "INSERT INTO badges (guild_id, subject_id, user_id, granted_by, granted_at, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (guild_id, subject_id, user_id, granted_by, to_db(now), expires_at and to_db(expires_at)),
+        "INSERT INTO badges (guild_id, subject_id, user_id, granted_by, granted_at, expires_at,"
+        " aspect) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            guild_id,
+            subject_id,
+            user_id,
+            granted_by,
+            to_db(now),
+            expires_at and to_db(expires_at),
+            aspect,
+        ),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -76,6 +86,27 @@ async def set_badge_expiry(
         "UPDATE badges SET expires_at = ? WHERE id = ? AND ended_at IS NULL",
         (expires_at and to_db(expires_at), badge_id),
     )
+
+
+async def set_badge_aspect(conn: aiosqlite.Connection, badge_id: int, aspect: str) -> None:
+    """Name the aspect a current badge is for (a re-grant with ``aspect:``)."""
+    await conn.execute(
+        "UPDATE badges SET aspect = ? WHERE id = ? AND ended_at IS NULL", (aspect, badge_id)
+    )
+
+
+async def badge_colour(conn: aiosqlite.Connection, guild_id: int) -> int | None:
+    """The colour of the class's badge roles (None if the class is unknown)."""
+    async with conn.execute(
+        "SELECT badge_colour FROM classes WHERE guild_id = ?", (guild_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else None
+
+
+async def set_badge_colour(conn: aiosqlite.Connection, guild_id: int, colour: int) -> None:
+    """Change the colour of the class's badge roles."""
+    await conn.execute("UPDATE classes SET badge_colour = ? WHERE guild_id = ?", (colour, guild_id))
 
 
 async def end_badge(
@@ -204,7 +235,7 @@ async def mentor_candidates(
     async with conn.execute(
         """
         SELECT m.user_id, m.available_until, m.brief_acknowledged_at, m.session_limit,
-               b.granted_at,
+               b.granted_at, b.aspect,
                (SELECT COUNT(*) FROM help_requests r
                  WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
                    AND r.state IN ('offered', 'active')) AS active_sessions,
@@ -242,6 +273,7 @@ async def mentor_candidates(
             sessions_this_week=row["sessions_this_week"],
             idle_since=from_db(max(filter(None, (row["last_session_end"], row["granted_at"])))),
             helped_asker_recently=bool(row["helped_recently"]),
+            badge_aspect=row["aspect"],
         )
         for row in rows
     ]

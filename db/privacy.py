@@ -172,6 +172,74 @@ REGISTRY: tuple[TableEntry, ...] = (
         ),
     ),
     TableEntry(
+        # How sure a student felt before and after a session (self-reported): theirs alone.
+        "help_confidence",
+        export=(
+            (
+                "confidence",
+                "SELECT c.request_id, c.before, c.after, c.before_at, c.after_at"
+                " FROM help_confidence c JOIN help_requests h ON h.id = c.request_id"
+                " WHERE h.guild_id = :g AND h.student_id = :u ORDER BY c.request_id",
+            ),
+        ),
+        erase=(
+            Step(
+                "deleted",
+                "how sure you felt before and after help",
+                "DELETE FROM help_confidence WHERE request_id IN"
+                " (SELECT id FROM help_requests WHERE guild_id = :g AND student_id = :u)",
+            ),
+        ),
+        retention=(
+            Step(
+                "deleted",
+                "confidence answers",
+                "DELETE FROM help_confidence WHERE COALESCE(after_at, before_at) < :cutoff",
+            ),
+        ),
+        shown=(
+            (
+                "confidence answers",
+                "SELECT COUNT(*) FROM help_confidence c JOIN help_requests h"
+                " ON h.id = c.request_id WHERE h.guild_id = :g AND h.student_id = :u",
+            ),
+        ),
+    ),
+    TableEntry(
+        "scores",
+        person_columns=("user_id", "recorded_by"),
+        export=(
+            (
+                "scores",
+                "SELECT su.name AS subject, a.name AS assessment, a.aspect, sc.score,"
+                " sc.out_of, sc.taken_on FROM scores sc"
+                " JOIN assessments a ON a.id = sc.assessment_id"
+                " JOIN subjects su ON su.id = sc.subject_id"
+                " WHERE sc.guild_id = :g AND sc.user_id = :u ORDER BY sc.taken_on, sc.id",
+            ),
+        ),
+        erase=(
+            Step(
+                "deleted", "quiz scores", "DELETE FROM scores WHERE guild_id = :g AND user_id = :u"
+            ),
+            Step(
+                "anonymised",
+                "scores recorded as a teacher",
+                "UPDATE scores SET recorded_by = :anon WHERE guild_id = :g AND recorded_by = :u",
+            ),
+        ),
+        retention=(
+            Step(
+                "deleted",
+                "quiz scores",
+                "DELETE FROM scores WHERE taken_on < substr(:cutoff, 1, 10)",
+            ),
+        ),
+        shown=(
+            ("quiz scores", "SELECT COUNT(*) FROM scores WHERE guild_id = :g AND user_id = :u"),
+        ),
+    ),
+    TableEntry(
         # Discord actions the help desk carried out (or still must). A finished one is only a
         # record; an unfinished one belongs to an open request, which blocks a deletion anyway.
         "help_outbox",
@@ -403,6 +471,7 @@ REGISTRY: tuple[TableEntry, ...] = (
     # No personal data: subject names and the bot's own bookkeeping. Waiting shout-outs point at
     # an award (deleting the award deletes its row) and corrections at a posted message.
     TableEntry("shout_out_outbox"),
+    TableEntry("assessments"),  # a quiz's name and aspect, no person
     TableEntry("shout_out_corrections"),
     TableEntry("subjects"),
     TableEntry("bot_meta"),

@@ -1,14 +1,15 @@
 """Choosing which mentor to offer a help request to, fairly.
 
-The goal is that help spreads across the class: a mentor who has not recently helped this
-asker goes first, then whoever has run the fewest sessions this week, then whoever has
+When the request names an aspect of the subject (e.g. "fractions"), mentors badged for that
+aspect go first. Within that, the goal is that help spreads across the class: a mentor who has
+not recently helped this asker goes first, then whoever has run the fewest sessions this week, then whoever has
 been idle longest. The same inputs always give the same answer (user id breaks ties), so
 a re-run after a restart offers the request to the same mentor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +33,16 @@ class MentorCandidate:
     idle_since: datetime
     # Helped this asker within the recent window (last N sessions/days, decided by the caller).
     helped_asker_recently: bool
+    # The aspect named on the mentor's badge for this subject (e.g. "fractions"), if any.
+    badge_aspect: str | None = None
+
+    def badged_for(self, aspect: str | None) -> bool:
+        """Whether the badge names this aspect (case-insensitively); False without an aspect."""
+        return (
+            aspect is not None
+            and self.badge_aspect is not None
+            and self.badge_aspect.casefold() == aspect.strip().casefold()
+        )
 
     def __post_init__(self) -> None:
         # Comparing naive and aware datetimes raises mid-sort; fail early with a clear message.
@@ -64,20 +75,32 @@ def _fairness_key(c: MentorCandidate) -> tuple[bool, int, datetime, int]:
     return (c.helped_asker_recently, c.sessions_this_week, c.idle_since, c.user_id)
 
 
+def _ranking_key(
+    aspect: str | None,
+) -> Callable[[MentorCandidate], tuple[bool, tuple[bool, int, datetime, int]]]:
+    def key(c: MentorCandidate) -> tuple[bool, tuple[bool, int, datetime, int]]:
+        # Badged for the request's aspect first (False sorts first), then fairness.
+        return (not c.badged_for(aspect), _fairness_key(c))
+
+    return key
+
+
 def rank_mentors(
     candidates: Iterable[MentorCandidate],
     asker_id: int,
     excluded: frozenset[int] = frozenset(),
+    aspect: str | None = None,
 ) -> list[MentorCandidate]:
     """Eligible candidates, best first.
 
-    Order: mentors who have NOT helped this asker recently (so help spreads across
-    classmates), then fewest sessions this week, then idle longest (earliest
-    ``idle_since``), then lowest ``user_id`` so the result is deterministic.
+    Order: mentors badged for the request's ``aspect`` (when one is named), then mentors who have
+    NOT helped this asker recently (so help spreads across classmates), then fewest sessions this
+    week, then idle longest (earliest ``idle_since``), then lowest ``user_id`` so the result is
+    deterministic.
     """
     return sorted(
         (c for c in candidates if eligible(c, asker_id, excluded)),
-        key=_fairness_key,
+        key=_ranking_key(aspect),
     )
 
 
@@ -85,7 +108,8 @@ def choose_mentor(
     candidates: Iterable[MentorCandidate],
     asker_id: int,
     excluded: frozenset[int] = frozenset(),
+    aspect: str | None = None,
 ) -> MentorCandidate | None:
     """The mentor to offer the request to next, or ``None`` if nobody is eligible."""
     eligible_ones = [c for c in candidates if eligible(c, asker_id, excluded)]
-    return min(eligible_ones, key=_fairness_key, default=None)
+    return min(eligible_ones, key=_ranking_key(aspect), default=None)

@@ -24,6 +24,8 @@ class Badge:
     expires_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
+    # A topic within the subject the mentor is strong in, e.g. "fractions" (matching prefers it).
+    aspect: str | None = None
 
     @property
     def current(self) -> bool:
@@ -58,3 +60,31 @@ def clean_brief(text: str) -> str | None:
         text, what="The brief", max_length=BRIEF_MAX_LENGTH, required=False, multiline=True
     )
     return cleaned or None
+
+
+DEFAULT_BADGE_COLOUR = 0x2ECC71  # green, like the pens that set a mentor's input apart in class
+
+
+def parse_colour(text: str) -> int:
+    """A colour as '#2ecc71', '2ECC71' or a name from :data:`COLOUR_NAMES`. Raises ValueError."""
+    cleaned = text.strip().casefold()
+    if cleaned in COLOUR_NAMES:
+        return COLOUR_NAMES[cleaned]
+    digits = cleaned.removeprefix("#").removeprefix("0x")
+    if len(digits) != 6 or any(ch not in "0123456789abcdef" for ch in digits):
+        raise ValueError(
+            "Write the colour as a hex code like `#2ecc71`, or a name: "
+            + ", ".join(sorted(COLOUR_NAMES))
+            + "."
+        )
+    return int(digits, 16)
+
+
+COLOUR_NAMES = {
+    "green": DEFAULT_BADGE_COLOUR,
+    "blue": 0x0072B2,
+    "orange": 0xE69F00,
+    "purple": 0x9B59B6,
+    "teal": 0x009E73,
+    "red": 0xD55E00,
+}

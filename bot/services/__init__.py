@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bot.services.letters import LetterService
     from bot.services.mentors import MentorService
     from bot.services.privacy import PrivacyService
+    from bot.services.progress import ProgressService
     from bot.services.recognition import RecognitionService
 
 
@@ -30,4 +31,5 @@ class Services:
     help: HelpService
     privacy: PrivacyService
     letters: LetterService
+    progress: ProgressService
     dashboard: DashboardService

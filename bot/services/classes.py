@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 from bot.clock import Clock
 from bot.config import ClassDefaults, ConfigError, check_timezone
 from bot.domain.classroom import ClassSettings, Subject, clean_subject_name
+from bot.domain.gains import Term
 from bot.domain.text import normalise_text
 from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound
 from db import classes as class_sql
+from db import scores as score_sql
 from db.database import Database
 
 MAX_SUBJECTS = 25  # one autocomplete page / one help-panel of buttons
@@ -92,6 +94,20 @@ class ClassService:
             settings = await class_sql.get_class(conn, guild_id)
         assert settings is not None
         return settings
+
+    async def set_term(self, guild_id: int, start: str, end: str) -> Term:
+        """Set the term dates ("this term" in gains); dates as YYYY-MM-DD."""
+        await self.require_configured(guild_id)
+        try:
+            term = Term(date.fromisoformat(start.strip()), date.fromisoformat(end.strip()))
+        except ValueError as exc:
+            reason = str(exc) if "ends after" in str(exc) else "write dates as YYYY-MM-DD"
+            raise InvalidInput(f"I can't use those term dates: {reason}.") from None
+        if (term.end - term.start).days > 366:
+            raise InvalidInput("A term lasts at most a year.")
+        async with self._db.transaction() as conn:
+            await score_sql.set_term(conn, guild_id, term)
+        return term
 
     async def bot_removed(self, guild_id: int) -> None:
         """The bot left the guild: keep the data, stop scheduling for it."""

@@ -14,12 +14,20 @@ from bot.clock import Clock
 from bot.config import MentoringConfig
 from bot.domain.classroom import ClassSettings, Subject
 from bot.domain.durations import InvalidDuration, parse_hours, parse_until
-from bot.domain.mentoring import Badge, MentorState, clean_brief
+from bot.domain.mentoring import (
+    DEFAULT_BADGE_COLOUR,
+    Badge,
+    MentorState,
+    clean_brief,
+    parse_colour,
+)
 from bot.errors import Conflict, InvalidInput, NotFound, UserFacingError
 from bot.services.classes import ClassService
 from db import classes as class_sql
 from db import mentors as mentor_sql
 from db.database import Database
+
+ASPECT_MAX = 40  # an aspect of a subject, e.g. "fractions"
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,8 @@ class GrantPlan:
     subject: Subject
     expires_at: datetime | None
     existing: Badge | None
+    aspect: str | None = None
+    colour: int = DEFAULT_BADGE_COLOUR
 
 
 @dataclass(frozen=True)
@@ -73,11 +83,17 @@ class MentorService:
         self._config = config
 
     async def plan_grant(
-        self, guild_id: int, subject_name: str, user_id: int, until: str | None
+        self,
+        guild_id: int,
+        subject_name: str,
+        user_id: int,
+        until: str | None,
+        aspect: str | None = None,
     ) -> GrantPlan:
-        """Validate a grant (subject, lesson end) without changing anything."""
+        """Validate a grant (subject, lesson end, aspect) without changing anything."""
         settings = await self._classes.require_configured(guild_id)
         subject = await self._classes.subject(guild_id, subject_name)
+        aspect = clean_aspect(aspect)
         expires_at = None
         if until:
             try:
@@ -90,7 +106,10 @@ class MentorService:
                 )
         async with self._db.reading() as conn:
             existing = await mentor_sql.current_badge(conn, subject.id, user_id)
-        return GrantPlan(settings, subject, expires_at, existing)
+            colour = await mentor_sql.badge_colour(conn, guild_id)
+        return GrantPlan(
+            settings, subject, expires_at, existing, aspect, colour or DEFAULT_BADGE_COLOUR
+        )
 
     async def remember_badge_role(self, subject: Subject, role_id: int | None) -> None:
         """Store the Discord role made (or found) for a subject's badge."""
@@ -104,6 +123,8 @@ class MentorService:
             existing = await mentor_sql.current_badge(conn, plan.subject.id, user_id)
             if existing is not None:
                 await mentor_sql.set_badge_expiry(conn, existing.id, plan.expires_at)
+                if plan.aspect is not None:
+                    await mentor_sql.set_badge_aspect(conn, existing.id, plan.aspect)
                 badge_id = existing.id
             else:
                 badge_id = await mentor_sql.insert_badge(
@@ -114,6 +135,7 @@ class MentorService:
                     granted_by=actor_id,
                     now=now,
                     expires_at=plan.expires_at,
+                    aspect=plan.aspect,
                 )
             state = await mentor_sql.ensure_mentor(
                 conn,
@@ -293,6 +315,18 @@ class MentorService:
             awards=awards,
         )
 
+    async def set_badge_colour(self, guild_id: int, text: str) -> tuple[int, list[int]]:
+        """Change the badge roles' colour; returns it and the existing badge roles to recolour."""
+        await self._classes.require_configured(guild_id)
+        try:
+            colour = parse_colour(text)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        async with self._db.transaction() as conn:
+            await mentor_sql.set_badge_colour(conn, guild_id, colour)
+            subjects = await class_sql.list_subjects(conn, guild_id)
+        return colour, [s.role_id for s in subjects if s.role_id is not None]
+
     async def set_brief(self, guild_id: int, text: str) -> str | None:
         """Store the class's own training brief; empty text restores the default."""
         try:
@@ -302,6 +336,18 @@ class MentorService:
         async with self._db.transaction() as conn:
             await class_sql.set_mentor_brief(conn, guild_id, cleaned)
         return cleaned
+
+
+def clean_aspect(raw: str | None) -> str | None:
+    """An aspect (topic within a subject) for a badge, e.g. "fractions"; empty = none."""
+    if raw is None:
+        return None
+    aspect = " ".join(raw.split())
+    if len(aspect) > ASPECT_MAX:
+        raise InvalidInput(f"Aspects are at most {ASPECT_MAX} characters.")
+    if any(ch in aspect for ch in "@#:`<>"):
+        raise InvalidInput("Aspects can't contain @, #, :, ` or angle brackets.")
+    return aspect or None
 
 
 def ensure_not_bot(is_bot: bool) -> None:

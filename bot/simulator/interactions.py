@@ -8,12 +8,14 @@ typed by the registered schema, resolved users/roles/channels, member with permi
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.simulator import payloads
+from bot.simulator.models import EPHEMERAL
 from bot.simulator.state import (
     SimAttachment,
     SimChannel,
@@ -390,13 +392,17 @@ class InteractionBuilder:
             attachment = SimAttachment(
                 id=self.world.snowflake(),
                 filename=str(filename),
-                content_type="application/octet-stream",
+                # As Discord does: the type guessed from the name (text/csv for a .csv).
+                content_type=mimetypes.guess_type(str(filename))[0] or "application/octet-stream",
                 data=bytes(data),
             )
         else:
             raise SimulatorError("attachment options take (filename, bytes) or a SimAttachment")
         # Keep it reachable so Attachment.read() works in the bot.
-        holder = SimMessage(id=self.world.snowflake(), channel_id=0, author=self.world.bot_user)
+        # Not a message anyone sees (ephemeral flag): it only keeps the upload reachable.
+        holder = SimMessage(
+            id=self.world.snowflake(), channel_id=0, author=self.world.bot_user, flags=EPHEMERAL
+        )
         holder.attachments.append(attachment)
         self.world.message_index[holder.id] = holder
         return attachment

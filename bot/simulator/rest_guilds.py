@@ -138,7 +138,7 @@ class GuildRoutes:
             guild,
             str(body.get("name") or "new role"),
             permissions=int(body.get("permissions") or 0),
-            color=int(body.get("color") or 0),
+            color=_primary_color(body) or 0,
             hoist=bool(body.get("hoist", False)),
             mentionable=bool(body.get("mentionable", False)),
         )
@@ -154,9 +154,12 @@ class GuildRoutes:
             role.name = str(body["name"])
         if "permissions" in body:
             role.permissions = int(body["permissions"] or 0)
-        for key in ("color", "hoist", "mentionable"):
+        for key in ("hoist", "mentionable"):
             if key in body and body[key] is not None:
                 setattr(role, key, type(getattr(role, key))(body[key]))
+        color = _primary_color(body)
+        if color is not None:
+            role.color = color
         self.world.update_role(guild, role)
         return json_response(payloads.role(role))
 
@@ -426,3 +429,11 @@ def routes(api: RestApi) -> list[RouteSpec]:
         ("PUT", "/channels/{channel_id}/thread-members/{user_id}", h.add_thread_member),
         ("DELETE", "/channels/{channel_id}/thread-members/{user_id}", h.remove_thread_member),
     ]
+
+
+def _primary_color(body: dict[str, Any]) -> int | None:
+    """A role's colour: ``colors.primary_color`` (discord.py 2.6+) or the older ``color``."""
+    colors = body.get("colors")
+    if isinstance(colors, dict) and colors.get("primary_color") is not None:
+        return int(colors["primary_color"])
+    return int(body["color"]) if body.get("color") is not None else None

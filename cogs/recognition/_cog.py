@@ -33,6 +33,7 @@ from cogs._shared import (
     require_teacher,
     subject_autocomplete,
 )
+from cogs.progress import weekly_gains_post
 from cogs.recognition._posting import ShoutOutPoster
 from cogs.recognition._render import (
     PERIOD_NAMES,
@@ -70,6 +71,7 @@ class ClaimedPost:
     content: str
     embed: discord.Embed | None = None
     view: discord.ui.View | None = None
+    file: discord.File | None = None
 
 
 def weekly_post_job(guild_id: int) -> str:
@@ -197,14 +199,17 @@ class RecognitionCog(commands.Cog):
         )
         if summary is None:
             return
+        # Public-safe: gains only, and only of those who improved (None when nobody has one).
+        gains = await weekly_gains_post(self.bot, guild_id)
         await self._deliver(
             ClaimedPost(
                 guild_id=guild_id,
                 kind=PostKind.LEADERBOARD,
                 week_key=summary.week_key,
                 channel_id=summary.channel_id,
-                content="📣 **Weekly shout-outs!**",
+                content="📣 **Weekly shout-outs!**" + (f"\n{gains[0]}" if gains else ""),
                 embed=weekly_post_embed(summary),
+                file=gains[1] if gains else None,
             ),
             job_id=weekly_post_job(guild_id),
             again=again,
@@ -265,6 +270,8 @@ class RecognitionCog(commands.Cog):
             extras["embed"] = post.embed
         if post.view is not None:
             extras["view"] = post.view
+        if post.file is not None:
+            extras["file"] = post.file
         try:
             message = await channel.send(post.content, allowed_mentions=NO_PINGS, **extras)
         except discord.HTTPException:

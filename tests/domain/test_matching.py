@@ -254,3 +254,49 @@ def test_help_spreads_round_robin_among_equal_mentors(n_mentors: int, rounds: in
     for r in range(rounds):
         assert sorted(picks[r * n_mentors : (r + 1) * n_mentors]) == sorted(sessions)
     assert all(a != b for a, b in pairwise(picks))
+
+
+# --- aspect preference ------------------------------------------------------------------------
+
+
+def test_a_mentor_badged_for_the_aspect_goes_first() -> None:
+    busy_expert = mentor(20, sessions_this_week=5, badge_aspect="Fractions")
+    fresh = mentor(10)
+    assert choose_mentor([fresh, busy_expert], ASKER, aspect="fractions") == busy_expert
+    # Without an aspect on the request, fairness alone decides.
+    assert choose_mentor([fresh, busy_expert], ASKER) == fresh
+    # A badge for another aspect gives no preference.
+    other = mentor(30, sessions_this_week=5, badge_aspect="angles")
+    assert choose_mentor([fresh, other], ASKER, aspect="fractions") == fresh
+
+
+aspects = st.sampled_from([None, "fractions", "angles"])
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(2, 50), st.integers(0, 5), aspects, st.booleans()),
+        min_size=0,
+        max_size=10,
+        unique_by=lambda t: t[0],
+    ),
+    aspects,
+)
+@settings(max_examples=200)
+def test_aspect_preference_only_reorders_and_experts_lead(
+    rows: list[tuple[int, int, str | None, bool]], aspect: str | None
+) -> None:
+    candidates = [
+        mentor(uid, sessions_this_week=week, badge_aspect=badge, helped_asker_recently=helped)
+        for uid, week, badge, helped in rows
+    ]
+    ranked = rank_mentors(candidates, ASKER, aspect=aspect)
+    # The same mentors are eligible with or without an aspect: preference never excludes anyone.
+    assert sorted(ids(ranked)) == sorted(ids(rank_mentors(candidates, ASKER)))
+    flags = [c.badged_for(aspect) for c in ranked]
+    assert flags == sorted(flags, reverse=True)  # every expert before every non-expert
+    assert choose_mentor(candidates, ASKER, aspect=aspect) == (ranked[0] if ranked else None)
+    # Within each group the fairness order holds.
+    for group in (True, False):
+        members = [c for c in ranked if c.badged_for(aspect) is group]
+        assert members == rank_mentors(members, ASKER)

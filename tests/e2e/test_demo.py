@@ -71,6 +71,10 @@ def test_demo_plays_the_week_and_exits_zero(tmp_path: Path) -> None:
         "ClassMentor in #announcements (everyone in the channel sees): 🎉 @Alice earned an award",
         "tutor of the week suggested from the data and awarded with one click",
         "#announcements (everyone in the channel sees): 📣 **Weekly shout-outs!**",
+        "quiz before the sessions imported from a CSV",
+        "gains chart saved as ",
+        "Dan saw only his own gain, privately",
+        "Class average gain this week: +",
         "no public message named a student who asked for help",
         "Demo finished in",
     ):

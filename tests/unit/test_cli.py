@@ -15,7 +15,7 @@ import pytest
 from bot.app import required_permissions
 from bot.cli import application_id_from_token, invite_url, main
 from bot.config import Secret
-from db.database import bundled_migrations
+from db.database import Database, bundled_migrations
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.fake-token-for-tests"
 
@@ -219,3 +219,43 @@ def test_run_sh_installs_only_when_pyproject_changes() -> None:
     script = (Path(__file__).resolve().parents[2] / "scripts" / "run.sh").read_text()
     assert "cmp -s pyproject.toml" in script
     assert ">.venv/install.log 2>&1" in script  # pip and setuptools output only on failure
+
+
+def test_scores_import_is_all_or_nothing_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from bot.clock import SystemClock
+    from bot.config import load_config
+    from bot.wiring import build_services
+
+    config_path = write_config(tmp_path)
+    config = load_config(config_path)
+
+    async def set_up() -> None:
+        db = await Database.open(config.database.path)
+        await db.migrate()
+        services = build_services(config, db, SystemClock())
+        await services.classes.setup(42, 1, timezone="UTC")
+        await services.classes.add_subject(42, "Math")
+        await db.close()
+
+    asyncio.run(set_up())
+    alice, bob = "100000000000000011", "100000000000000012"
+    good = tmp_path / "scores.csv"
+    good.write_bytes(
+        f"\ufeffstudent;subject;assessment;score;out_of;date\r\n<@{alice}>;Math;Q1;7,5;10;2026-01-05\r\n"
+        f"{bob};Math;Q1;6;10;2026-01-05\r\n".encode()
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        f"student,subject,assessment,score,out_of,date\n{alice},Math,Q2,x,10,2026-01-05\n"
+    )
+
+    assert main(["--config", str(config_path), "scores", "import", str(bad), "--guild", "42"]) == 1
+    assert "Row 2, score: not a number" in capsys.readouterr().err
+    assert main(["--config", str(config_path), "scores", "import", str(good), "--guild", "42"]) == 0
+    assert "Imported 2 scores (Q1): 2 new" in capsys.readouterr().out
+    with sqlite3.connect(tmp_path / "class.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 2

@@ -11,15 +11,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.classroom import ClassSettings
-from bot.domain.mentoring import BRIEF_MAX_LENGTH, Badge
-from bot.domain.points import AWARD_LABELS, AwardKind
+from bot.domain.mentoring import Badge
 from bot.errors import InvalidInput, UserFacingError
-from bot.services.mentors import GrantPlan, Profile, ensure_not_bot
-from cogs._components import PersistentForm, PersistentItem
+from bot.services.mentors import GrantPlan, clean_aspect, ensure_not_bot
 from cogs._discord_api import fetch_member_roles, remove_member_role
 from cogs._shared import (
     NO_PINGS,
-    bot_of,
     guild_id_of,
     member_is_teacher,
     only_pings,
@@ -27,6 +24,15 @@ from cogs._shared import (
     subject_autocomplete,
 )
 from cogs.help import mentor_ready
+from cogs.mentors._views import (
+    BriefAckButton,
+    BriefModal,
+    GrantBadgeButton,
+    add_gains,
+    brief_embed,
+    brief_view,
+    profile_embed,
+)
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
@@ -42,117 +48,6 @@ BADGE_CHECK_PAUSE_S = 0.1  # at most 10 checks a second: a fifth of Discord's gl
 def badge_expiry_job(badge_id: int) -> str:
     """The scheduler id of a lesson badge's end."""
     return f"badge-expiry:{badge_id}"
-
-
-class BriefAckButton(
-    PersistentItem[discord.ui.Button[discord.ui.View]],
-    template=r"brief:ack:(?P<guild>\d+):(?P<user>\d+)",
-):
-    """ "I've read this" under the training brief; works after restarts (state is in the DB)."""
-
-    def __init__(self, guild_id: int, user_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="I've read this",
-                emoji="✅",
-                style=discord.ButtonStyle.success,
-                custom_id=f"brief:ack:{guild_id}:{user_id}",
-            )
-        )
-        self.guild_id = guild_id
-        self.user_id = user_id
-
-    async def run(self, interaction: discord.Interaction) -> None:
-        """Record the acknowledgement; the mentor becomes routable."""
-        if interaction.user.id != self.user_id:
-            raise UserFacingError("This brief is for another mentor.")
-        bot = bot_of(interaction)
-        first = await bot.services.mentors.acknowledge_brief(self.guild_id, self.user_id)
-        text = (
-            "✅ Thanks! You're ready to mentor. Use `/available on` when you can help."
-            if first
-            else "You already read the brief. Use `/available on` when you can help."
-        )
-        await interaction.response.edit_message(content=text, view=None)
-        if first:
-            await mentor_ready(bot, self.guild_id, self.user_id)
-
-
-def brief_view(guild_id: int, user_id: int) -> discord.ui.View:
-    """A persistent view holding only the acknowledgement button."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(BriefAckButton(guild_id, user_id))
-    return view
-
-
-def brief_embed(settings: ClassSettings, guild_name: str) -> discord.Embed:
-    """The training brief as the mentor reads it."""
-    return discord.Embed(
-        title=f"Your mentor brief — {guild_name}",
-        description=settings.brief_text,
-        colour=discord.Colour.green(),
-    ).set_footer(text="You'll get help requests once you've read this.")
-
-
-class BriefModal(PersistentForm, title="Mentor brief"):
-    """A teacher edits the class's brief (several lines, which a slash option can't hold)."""
-
-    text: discord.ui.TextInput[BriefModal] = discord.ui.TextInput(
-        label="What mentors read before their first session",
-        style=discord.TextStyle.paragraph,
-        max_length=BRIEF_MAX_LENGTH,
-        required=False,
-        placeholder="Leave empty to use ClassMentor's default brief.",
-    )
-
-    def __init__(self, current: str | None) -> None:
-        super().__init__(timeout=900)
-        self.text.default = current
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        """Save the brief (teacher re-checked: the modal could be submitted later)."""
-        await require_teacher(interaction, "change the mentor brief")
-        saved = await bot_of(interaction).services.mentors.set_brief(
-            guild_id_of(interaction), self.text.value
-        )
-        await interaction.response.send_message(
-            "Saved the class's mentor brief." if saved else "Restored the default mentor brief.",
-            ephemeral=True,
-        )
-
-
-def badge_line(badge: Badge) -> str:
-    """One badge for a profile."""
-    if badge.current:
-        until = f", until <t:{int(badge.expires_at.timestamp())}:t>" if badge.expires_at else ""
-        return f"**{badge.subject_name}** since <t:{int(badge.granted_at.timestamp())}:d>{until}"
-    assert badge.ended_at is not None
-    return (
-        f"{badge.subject_name} (<t:{int(badge.granted_at.timestamp())}:d>–"
-        f"<t:{int(badge.ended_at.timestamp())}:d>)"
-    )
-
-
-def profile_embed(profile: Profile, name: str) -> discord.Embed:
-    """A student's profile."""
-    embed = discord.Embed(title=f"{name}'s profile", colour=discord.Colour.gold())
-    embed.add_field(
-        name="Mentor badges",
-        value="\n".join(badge_line(b) for b in profile.current_badges) or "none right now",
-        inline=False,
-    )
-    if profile.past_badges:
-        embed.add_field(
-            name="Past badges",
-            value="\n".join(badge_line(b) for b in profile.past_badges[:10]),
-            inline=False,
-        )
-    embed.add_field(name="Help sessions given", value=str(profile.help_given))
-    if profile.help_received is not None:
-        embed.add_field(name="Help received (only you see this)", value=str(profile.help_received))
-    awards = [f"{AWARD_LABELS[AwardKind(kind)]} × {count}" for kind, count in profile.awards]
-    embed.add_field(name="Awards", value="\n".join(awards) or "none yet", inline=False)
-    return embed
 
 
 class MentorsCog(commands.Cog):
@@ -175,7 +70,7 @@ class MentorsCog(commands.Cog):
 
     async def cog_load(self) -> None:
         """Re-add the persistent brief button, rebuild lesson-badge timers, start the check."""
-        self.bot.add_dynamic_items(BriefAckButton)
+        self.bot.add_dynamic_items(BriefAckButton, GrantBadgeButton)
         for badge in await self.bot.services.mentors.lesson_badges():
             if self.bot.owns_guild(badge.guild_id):  # other shards' processes keep theirs
                 self._schedule_expiry(badge)
@@ -206,7 +101,7 @@ class MentorsCog(commands.Cog):
 
     async def cog_unload(self) -> None:
         """Forget the dynamic button (for reloads)."""
-        self.bot.remove_dynamic_items(BriefAckButton)
+        self.bot.remove_dynamic_items(BriefAckButton, GrantBadgeButton)
 
     def _schedule_expiry(self, badge: Badge) -> None:
         if badge.expires_at is None:
@@ -242,6 +137,7 @@ class MentorsCog(commands.Cog):
             role = await guild.create_role(
                 name=subject.badge_name,
                 permissions=discord.Permissions.none(),
+                colour=discord.Colour(plan.colour),
                 mentionable=False,
                 hoist=False,
                 reason="ClassMentor mentor badge",
@@ -254,6 +150,7 @@ class MentorsCog(commands.Cog):
         student="The student who will mentor",
         subject="The subject they mentor",
         until="For a lesson badge: 'end of today', a time like 14:30, or minutes like 45m",
+        aspect="A topic within the subject they're strong in, e.g. fractions",
     )
     @app_commands.autocomplete(subject=subject_autocomplete)
     async def grant(
@@ -262,14 +159,28 @@ class MentorsCog(commands.Cog):
         student: discord.Member,
         subject: app_commands.Range[str, 1, 40],
         until: app_commands.Range[str, 1, 40] | None = None,
+        aspect: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         """Badge a mentor: role on, record written, brief sent on their first badge."""
         await require_teacher(interaction, "grant mentor badges")
         ensure_not_bot(student.bot)
-        guild = interaction.guild
-        if not isinstance(student, discord.Member) or guild is None:
+        if not isinstance(student, discord.Member) or interaction.guild is None:
             raise InvalidInput("That person isn't a member of this server.")
-        plan = await self.bot.services.mentors.plan_grant(guild.id, subject, student.id, until)
+        await self.grant_badge(interaction, student, subject, until, aspect)
+
+    async def grant_badge(
+        self,
+        interaction: discord.Interaction,
+        student: discord.Member,
+        subject: str,
+        until: str | None,
+        aspect: str | None,
+    ) -> None:
+        """The grant itself, shared by `/mentor grant` and the suggestion's button."""
+        guild = student.guild
+        plan = await self.bot.services.mentors.plan_grant(
+            guild.id, subject, student.id, until, aspect
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         role = await self._badge_role(guild, plan)
         if role not in student.roles:
@@ -291,8 +202,81 @@ class MentorsCog(commands.Cog):
         )
         verb = "already had" if result.already_held else "now has"
         brief = " I've sent them the mentor brief." if result.send_brief else ""
+        for_aspect = f" (for **{result.badge.aspect}**)" if result.badge.aspect else ""
         await interaction.followup.send(
-            f"{student.mention} {verb} the **{plan.subject.name}** mentor badge{ends}.{brief}",
+            f"{student.mention} {verb} the **{plan.subject.name}** mentor badge{for_aspect}"
+            f"{ends}.{brief}",
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @mentor_group.command(name="colour", description="The colour of mentor badge roles (teacher)")
+    @app_commands.describe(colour="A hex code like #2ecc71, or green, blue, orange, purple, teal")
+    async def colour(
+        self, interaction: discord.Interaction, colour: app_commands.Range[str, 1, 20]
+    ) -> None:
+        """Recolour every badge role so mentors' messages stand out in help threads."""
+        await require_teacher(interaction, "change the badge colour")
+        guild = interaction.guild
+        assert guild is not None
+        value, role_ids = await self.bot.services.mentors.set_badge_colour(guild.id, colour)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        changed = 0
+        for role_id in role_ids:
+            role = guild.get_role(role_id)
+            if role is None:
+                continue
+            try:
+                await role.edit(colour=discord.Colour(value), reason="Mentor badge colour")
+                changed += 1
+            except discord.Forbidden:
+                raise UserFacingError(
+                    f"Discord won't let me recolour {role.name}: move my role above it."
+                ) from None
+        await interaction.followup.send(
+            f"Mentor badges are now `#{value:06x}`; {changed} badge role"
+            f"{'s' if changed != 1 else ''} recoloured.",
+            ephemeral=True,
+        )
+
+    @mentor_group.command(name="suggest", description="Top scorers to badge as mentors (teacher)")
+    @app_commands.describe(
+        subject="The subject",
+        assessment="Only this assessment (default: all of the subject's)",
+        aspect="Only assessments on this aspect, e.g. fractions; the badge will name it",
+    )
+    @app_commands.autocomplete(subject=subject_autocomplete)
+    async def suggest(
+        self,
+        interaction: discord.Interaction,
+        subject: app_commands.Range[str, 1, 40],
+        assessment: app_commands.Range[str, 1, 80] | None = None,
+        aspect: app_commands.Range[str, 1, 40] | None = None,
+    ) -> None:
+        """Top scorers who are not yet mentors, each with a one-click Grant badge button."""
+        await require_teacher(interaction, "see mentor suggestions")
+        guild_id = guild_id_of(interaction)
+        found, ranked = await self.bot.services.progress.suggest_mentors(
+            guild_id, subject, assessment, clean_aspect(aspect)
+        )
+        if not ranked:
+            await interaction.response.send_message(
+                f"No suggestions for {found.name}: no scores yet from students without its badge.",
+                ephemeral=True,
+            )
+            return
+        what = f"in {assessment}" if assessment else f"on {aspect}" if aspect else "on average"
+        lines = [
+            f"{i}. <@{t.user_id}>: {t.average:.0f}% {what} ({t.assessments} assessment"
+            f"{'s' if t.assessments != 1 else ''})"
+            for i, t in enumerate(ranked, start=1)
+        ]
+        view = discord.ui.View(timeout=None)
+        for t in ranked:
+            view.add_item(GrantBadgeButton(found.id, t.user_id, clean_aspect(aspect)))
+        await interaction.response.send_message(
+            f"Top scorers in **{found.name}** without its badge:\n" + "\n".join(lines),
+            view=view,
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
@@ -456,8 +440,13 @@ class MentorsCog(commands.Cog):
         if target.id == interaction.user.id:
             await self._repair_from_interaction(interaction)
         profile = await self.bot.services.mentors.profile(guild_id, target.id, full=full)
+        embed = profile_embed(profile, target.display_name)
+        if full:
+            # Gains hold raw scores: only for the student themself or a teacher, and private.
+            report = await self.bot.services.progress.student_report(guild_id, target.id)
+            add_gains(embed, report)
         await interaction.response.send_message(
-            embed=profile_embed(profile, target.display_name),
+            embed=embed,
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
