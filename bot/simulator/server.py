@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from bot.simulator.interactions import (
 )
 from bot.simulator.messages import apply_mentions
 from bot.simulator.permissions import ADMINISTRATOR
+from bot.simulator.ratelimit import RateLimitHit, RateLimits
 from bot.simulator.rest import RequestRecord, RestApi, wait_quiet
 from bot.simulator.state import (
     SimChannel,
@@ -37,6 +39,24 @@ from bot.simulator.state import (
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
+
+
+class RateLimitCount:
+    """The rate-limit 429s since a scenario began (live: read it during or after)."""
+
+    def __init__(self, hits: list[RateLimitHit], start: int) -> None:
+        self._hits = hits
+        self._start = start
+
+    @property
+    def hits(self) -> list[RateLimitHit]:
+        """The 429s answered since the scenario began, oldest first."""
+        return self._hits[self._start :]
+
+    @property
+    def count(self) -> int:
+        """How many 429s the scenario hit."""
+        return len(self.hits)
 
 
 class DiscordSimulator:
@@ -56,6 +76,8 @@ class DiscordSimulator:
         bot_permissions: int = ADMINISTRATOR,
         response_timeout: float = 10.0,
         host: str = "127.0.0.1",
+        rate_limits: RateLimits | None = None,
+        enforce_rate_limits: bool = True,
     ) -> None:
         unknown_intents = set(privileged_intents) - set(PRIVILEGED)
         if unknown_intents:
@@ -86,6 +108,8 @@ class DiscordSimulator:
             privileged_intents=intents,
             app_flags=app_flags,
             gateway_url=lambda: self.gateway_url,
+            rate_limits=rate_limits,
+            enforce_rate_limits=enforce_rate_limits,
         )
         self.builder = InteractionBuilder(self.world)
         # Any gateway event may make the bot act: count it as activity for settle().
@@ -175,6 +199,18 @@ class DiscordSimulator:
     def open_dms(self, user: SimUser) -> None:
         """Let the bot DM this user again."""
         user.dms_open = True
+
+    # -- rate limits ---------------------------------------------------------------------------
+    @property
+    def rate_limit_hits(self) -> list[RateLimitHit]:
+        """Every 429 the simulator answered because a rate limit was exceeded (not injected)."""
+        return list(self.api.limiter.hits)
+
+    @contextlib.contextmanager
+    def count_rate_limits(self) -> Iterator[RateLimitCount]:
+        """Count the 429s a scenario hits: ``with sim.count_rate_limits() as hits: ...``."""
+        counter = RateLimitCount(self.api.limiter.hits, len(self.api.limiter.hits))
+        yield counter
 
     # -- faults --------------------------------------------------------------------------------
     def fail_next(self, route: str, status: int, count: int = 1, retry_after: float = 0.05) -> None:
