@@ -19,6 +19,7 @@ from bot.app import bot_intents, required_permissions
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, Secret, find_config_path, load_config, read_token
 from bot.wiring import build_bot
+from db import ledger as ledger_sql
 from db.database import Database, DatabaseError
 
 log = logging.getLogger("classmentor")
@@ -57,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     check = commands.add_parser("check", help="validate config and database, print the invite URL")
     check.add_argument("--client-id", type=int, help="application id (else read from the token)")
+    check.add_argument(
+        "--deep", action="store_true", help="also prove point totals equal the ledger's sums"
+    )
     check.set_defaults(handler=_check)
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(handler=_migrate)
@@ -117,7 +121,7 @@ def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str])
         client_id = client_id or application_id_from_token(token)
     except ConfigError as exc:
         print(f"Token: missing — `classmentor run` needs one ({exc})")
-    status = asyncio.run(_check_database(config.database.path))
+    status = asyncio.run(_check_database(config.database.path, deep=args.deep))
     print(status)
     intents = bot_intents()
     used = [name for name, enabled in intents if enabled]
@@ -133,7 +137,7 @@ def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str])
     return 0
 
 
-async def _check_database(path: Path) -> str:
+async def _check_database(path: Path, *, deep: bool = False) -> str:
     if not path.exists():
         return f"Database: {path} does not exist yet; `classmentor run` creates it"
     db = await Database.open(path)
@@ -141,10 +145,18 @@ async def _check_database(path: Path) -> str:
         pending = await db.pending_migrations()
         version = await db.schema_version()
         integrity = await db.integrity_check()
+        totals = None
+        if deep and not pending:
+            async with db.reading() as conn:
+                totals = await ledger_sql.totals_mismatches(conn)
     finally:
         await db.close()
     state = f"{len(pending)} migration(s) pending" if pending else "up to date"
-    return f"Database: {path}, schema version {version}, {state}, integrity {integrity}"
+    line = f"Database: {path}, schema version {version}, {state}, integrity {integrity}"
+    if totals is not None:
+        found = "equal the ledger's sums" if not totals else "DIFFER: " + "; ".join(totals)
+        line += f"\nPoint totals: {found}"
+    return line
 
 
 def invite_url(client_id: int, permissions: int) -> str:

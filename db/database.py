@@ -8,6 +8,7 @@ would otherwise land in each other's transactions.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import re
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -82,6 +84,7 @@ class Database:
         # NORMAL is durable across application crashes in WAL mode and ~40% faster than FULL.
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.create_function("local_day", 2, local_day, deterministic=True)
         return cls(conn, path)
 
     async def close(self) -> None:
@@ -176,6 +179,22 @@ class Database:
         async with self.reading() as conn, conn.execute("PRAGMA integrity_check") as cur:
             row = await cur.fetchone()
         return str(row[0]) if row else "no answer"
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_day(utc_text: str | None, zone_name: str | None) -> str | None:
+    """SQL ``local_day(instant, zone)``: the ISO date in ``zone`` of a stored UTC instant.
+
+    Registered on every connection: the ledger's totals trigger buckets entries by the class's
+    local day (weeks and months are local), which SQLite cannot compute without zoneinfo.
+    """
+    if utc_text is None or zone_name is None:
+        return None
+    return datetime.fromisoformat(utc_text).astimezone(_zone(zone_name)).date().isoformat()
 
 
 def split_sql(script: str) -> list[str]:

@@ -1,16 +1,24 @@
-"""SQL for the append-only points ledger.
+"""SQL for the append-only points ledger and the totals maintained from it.
 
 Rows are only ever inserted (triggers refuse UPDATE and DELETE while the class exists); every
-total is a ``SUM`` over them. Undoing an award appends a negative ``undo`` row naming the award.
+total is a sum over them. Undoing an award appends a negative ``undo`` row naming the award.
+
+Leaderboards read ``point_totals`` (per class, subject, local week / month / all time, student),
+which a trigger keeps equal to the ledger's sums in the same transaction as each ledger write:
+reading a period costs a few rows per student however long the history. :func:`totals` still
+sums the ledger itself; :func:`totals_mismatches` proves the two agree.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
 from bot.domain.points import LedgerReason
+from bot.domain.weeks import TERM_FALLBACK_WEEKS, Period
 from db.timefmt import to_db
 
 # The instant an entry counts for in a period: an undo counts when the award it reverses did, so
@@ -87,3 +95,87 @@ async def totals(
         params,
     ) as cur:
         return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
+
+
+@dataclass(frozen=True)
+class TotalsWindow:
+    """The maintained totals that make up a period: ``span`` rows with keys in ``[first, last]``."""
+
+    span: str  # "week", "month" or "all"
+    first: str
+    last: str
+
+
+def totals_window(period: Period, now: datetime, zone: ZoneInfo) -> TotalsWindow:
+    """Which ``point_totals`` rows add up to ``period`` as seen at ``now`` in the class's zone.
+
+    Matches :func:`bot.domain.weeks.period_bounds`: weeks start on the local Monday, a month is
+    the local calendar month, the term is this week and the 12 before it (open-ended).
+    """
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    if period is Period.THIS_WEEK:
+        return TotalsWindow("week", monday.isoformat(), monday.isoformat())
+    if period is Period.LAST_WEEK:
+        previous = (monday - timedelta(weeks=1)).isoformat()
+        return TotalsWindow("week", previous, previous)
+    if period is Period.MONTH:
+        month = today.strftime("%Y-%m")
+        return TotalsWindow("month", month, month)
+    if period is Period.TERM:
+        first = monday - timedelta(weeks=TERM_FALLBACK_WEEKS - 1)
+        return TotalsWindow("week", first.isoformat(), "9999-12-31")
+    if period is Period.ALL_TIME:
+        return TotalsWindow("all", "", "")
+    raise ValueError(f"unknown period {period!r}")
+
+
+async def period_totals(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    window: TotalsWindow,
+    *,
+    subject_id: int | None = None,
+) -> dict[int, int]:
+    """Points per student in a period, from the maintained totals (one indexed range read).
+
+    With a subject only that subject's confirmed sessions count (awards have no subject).
+    """
+    rows = await conn.execute_fetchall(
+        "SELECT user_id, SUM(points) FROM point_totals WHERE guild_id = ? AND subject_id = ?"
+        " AND span = ? AND period BETWEEN ? AND ? GROUP BY user_id",
+        (guild_id, subject_id or 0, window.span, window.first, window.last),
+    )
+    return {int(row[0]): int(row[1]) for row in rows}
+
+
+async def user_total(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+    """A student's all-time points (a single maintained row)."""
+    rows = await conn.execute_fetchall(
+        "SELECT points FROM point_totals WHERE guild_id = ? AND subject_id = 0 AND span = 'all'"
+        " AND period = '' AND user_id = ?",
+        (guild_id, user_id),
+    )
+    return int(next(iter(rows))[0]) if rows else 0
+
+
+async def totals_mismatches(conn: aiosqlite.Connection, limit: int = 20) -> list[str]:
+    """Maintained totals that differ from the ledger's sums (empty when they all agree).
+
+    Reads the whole ledger: for ``classmentor check --deep`` and tests, not for commands.
+    """
+    rows = await conn.execute_fetchall(
+        "SELECT 'ledger', * FROM (SELECT guild_id, subject_id, span, period, user_id, points"
+        " FROM ledger_point_totals EXCEPT SELECT guild_id, subject_id, span, period, user_id,"
+        " points FROM point_totals)"
+        " UNION ALL SELECT 'totals', * FROM (SELECT guild_id, subject_id, span, period, user_id,"
+        " points FROM point_totals EXCEPT SELECT guild_id, subject_id, span, period, user_id,"
+        " points FROM ledger_point_totals)"
+        " LIMIT ?",
+        (limit,),
+    )
+    return [
+        f"{row[0]} has class {row[1]} subject {row[2]} {row[3]} {row[4]!r} user {row[5]}:"
+        f" {row[6]} points"
+        for row in rows
+    ]
