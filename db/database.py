@@ -1,8 +1,11 @@
-"""The SQLite store: one aiosqlite connection, pragmas, serialised transactions, migrations.
+"""The SQLite store: a write and a read connection, pragmas, serialised transactions, migrations.
 
-Every write goes through :meth:`Database.transaction`, which holds an asyncio lock: the one shared
+Every write goes through :meth:`Database.transaction`, which holds an asyncio lock: the write
 connection cannot run two explicit transactions at once, and interleaved statements from two tasks
-would otherwise land in each other's transactions.
+would otherwise land in each other's transactions. Reads go through :meth:`Database.reading` (or
+:meth:`Database.fetch_all` / :meth:`Database.fetch_one`) on a second, read-only connection: in WAL
+mode a reader sees the last committed state and never waits for a writer, so a `/leaderboard`
+does not queue behind an award being written.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ import logging
 import re
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -64,32 +68,46 @@ def check_migrations(migrations: Iterable[Migration]) -> list[Migration]:
 
 
 class Database:
-    """The one connection to the SQLite file, owned by the composition root."""
+    """The connections to the SQLite file, owned by the composition root."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        path: Path,
+        reader: aiosqlite.Connection | None = None,
+    ) -> None:
         self._conn = conn
+        # Without a separate reader (an in-memory database) reads share the writer and its lock.
+        self._reader = reader
         self.path = path
         self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
-        """Open (creating if needed) the database file with WAL, foreign keys and a busy timeout."""
+        """Open (creating if needed) the database file with WAL, foreign keys and a busy timeout.
+
+        A second connection, read-only, serves reads (not for ``:memory:``, which is private to
+        one connection).
+        """
         path = Path(path)
-        if str(path) != ":memory:":
+        memory = str(path) == ":memory:"
+        if not memory:
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn = await _connect(path)
         await conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL is durable across application crashes in WAL mode and ~40% faster than FULL.
         await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.create_function("local_day", 2, local_day, deterministic=True)
-        return cls(conn, path)
+        reader = None
+        if not memory:
+            reader = await _connect(path)
+            await reader.execute("PRAGMA query_only = ON")
+        return cls(conn, path, reader)
 
     async def close(self) -> None:
-        """Wait for the running transaction, then close the connection."""
+        """Wait for the running transaction, then close the connections."""
         async with self._lock:
+            if self._reader is not None:
+                await self._reader.close()
             await self._conn.close()
 
     @asynccontextmanager
@@ -107,9 +125,40 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A connection for reads; serialised with writers so a read never sees half a write."""
-        async with self._lock:
-            yield self._conn
+        """A read-only connection that never waits for writers.
+
+        Each statement sees the last committed state (never half a transaction); a block of
+        several statements may see a commit land between two of them.
+        """
+        if self._reader is None:
+            async with self._lock:
+                yield self._conn
+        else:
+            yield self._reader
+
+    async def trace(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with every SQL statement either connection runs (``None``: stop).
+
+        For tests and benchmarks that count round trips; not for production logging.
+        """
+        handler: Any = callback  # sqlite3 takes None to stop; aiosqlite's hint omits it
+        await self._conn.set_trace_callback(handler)
+        if self._reader is not None:
+            await self._reader.set_trace_callback(handler)
+
+    async def fetch_all(
+        self, sql: str, params: Sequence[object] | Mapping[str, object] = ()
+    ) -> list[aiosqlite.Row]:
+        """Run one read query and return all its rows: one hop to the database thread."""
+        async with self.reading() as conn:
+            return list(await conn.execute_fetchall(sql, params))
+
+    async def fetch_one(
+        self, sql: str, params: Sequence[object] | Mapping[str, object] = ()
+    ) -> aiosqlite.Row | None:
+        """Run one read query and return its first row (or ``None``)."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def schema_version(self) -> int:
         """The applied migration number (``PRAGMA user_version``)."""
@@ -179,6 +228,15 @@ class Database:
         async with self.reading() as conn, conn.execute("PRAGMA integrity_check") as cur:
             row = await cur.fetchone()
         return str(row[0]) if row else "no answer"
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.create_function("local_day", 2, local_day, deterministic=True)
+    return conn
 
 
 @functools.lru_cache(maxsize=256)

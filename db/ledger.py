@@ -44,7 +44,7 @@ async def add_entry(
     A second ``session`` entry for the same session (or a second ``award``/``undo`` entry for
     the same award) raises ``sqlite3.IntegrityError``: nothing is ever counted twice.
     """
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "INSERT INTO ledger (guild_id, user_id, points, reason, subject_id, session_id,"
         " award_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
@@ -58,10 +58,8 @@ async def add_entry(
             created_by,
             to_db(created_at),
         ),
-    ) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+    )
+    return int(next(iter(rows))[0])
 
 
 async def totals(
