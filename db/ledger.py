@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from bot.domain.points import LedgerReason
+from bot.domain.points import LedgerReason, RankedEntry
 from bot.domain.weeks import TERM_FALLBACK_WEEKS, Period
 from db.timefmt import to_db
 
@@ -145,6 +145,85 @@ async def period_totals(
         (guild_id, subject_id or 0, window.span, window.first, window.last),
     )
     return {int(row[0]): int(row[1]) for row in rows}
+
+
+@dataclass(frozen=True)
+class Board:
+    """A ranked period for one caller: the top lines, the caller's own line, the head count."""
+
+    shown: list[RankedEntry]
+    own: RankedEntry | None  # the caller's line when they are below the top
+    caller_points: int
+    participants: int  # students with more than 0 points
+
+
+async def board(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    window: TotalsWindow,
+    *,
+    caller_id: int,
+    top: int,
+    subject_id: int | None = None,
+) -> Board:
+    """The top ``top`` by points in a period, plus the caller's rank, in one query.
+
+    Same rules as :func:`bot.domain.points.rank_totals` and ``leaderboard_view``: highest first,
+    equal points share a rank (1, 2, 2, 4) and are listed by user id; 0 or less is not ranked.
+    SQLite ranks the class's totals, so only the lines shown come back to Python.
+    """
+    rows = await conn.execute_fetchall(
+        """
+        WITH period AS (
+            SELECT user_id, SUM(points) AS points FROM point_totals
+             WHERE guild_id = :guild AND subject_id = :subject AND span = :span
+               AND period BETWEEN :first AND :last
+             GROUP BY user_id
+        ), ranked AS (
+            -- Positive totals sort first, so non-positive ones never shift a rank or position.
+            SELECT user_id, points,
+                   RANK() OVER (ORDER BY points DESC) AS rank,
+                   ROW_NUMBER() OVER (ORDER BY points DESC, user_id) AS position
+              FROM period
+        )
+        SELECT head.participants, line.user_id, line.points, line.rank, line.position
+          FROM (SELECT COUNT(*) AS participants FROM period WHERE points > 0) AS head
+          LEFT JOIN (
+                SELECT user_id, points, rank, position FROM ranked
+                 WHERE (points > 0 AND position <= :top) OR user_id = :caller
+               ) AS line ON true
+         ORDER BY line.position
+        """,
+        {
+            "guild": guild_id,
+            "subject": subject_id or 0,
+            "span": window.span,
+            "first": window.first,
+            "last": window.last,
+            "top": top,
+            "caller": caller_id,
+        },
+    )
+    shown: list[RankedEntry] = []
+    own = None
+    caller_points = 0
+    participants = 0
+    for row in rows:
+        participants = int(row["participants"])
+        if row["user_id"] is None:
+            continue
+        entry = None
+        if row["points"] > 0:
+            entry = RankedEntry(
+                rank=int(row["rank"]), user_id=int(row["user_id"]), points=int(row["points"])
+            )
+        if entry is not None and int(row["position"]) <= top:
+            shown.append(entry)
+        if row["user_id"] == caller_id:
+            caller_points = int(row["points"])
+            if entry is not None and int(row["position"]) > top:
+                own = entry
+    return Board(shown=shown, own=own, caller_points=caller_points, participants=participants)
 
 
 async def user_total(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:

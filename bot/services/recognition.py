@@ -26,7 +26,6 @@ from bot.domain.points import (
     MentorWeekStats,
     RankedEntry,
     award_points,
-    leaderboard_view,
     rank_totals,
     session_points,
     suggest_tutor_of_week,
@@ -297,24 +296,24 @@ class RecognitionService:
         now = self._clock.now()
         start, end = period_bounds(window, now, settings.zone)
         async with self._db.reading() as conn:
-            totals = await ledger_sql.period_totals(
+            board = await ledger_sql.board(
                 conn,
                 guild_id,
                 ledger_sql.totals_window(window, now, settings.zone),
+                caller_id=caller_id,
+                top=LEADERBOARD_TOP,
                 subject_id=subject.id if subject else None,
             )
-        ranked = rank_totals(totals)
-        shown, own = leaderboard_view(ranked, caller_id, LEADERBOARD_TOP)
         return Leaderboard(
             period=window,
             start=start,
             end=end,
             timezone=settings.timezone,
             subject=subject.name if subject else None,
-            shown=shown,
-            own=own,
-            caller_points=totals.get(caller_id, 0),
-            participants=len(ranked),
+            shown=board.shown,
+            own=board.own,
+            caller_points=board.caller_points,
+            participants=board.participants,
         )
 
     async def points_total(self, guild_id: int, user_id: int) -> int:

@@ -305,19 +305,22 @@ class DiscordSimulator:
         guild: SimGuild | None = None,
         channel: SimChannel | None = None,
         options: Mapping[str, Any] | None = None,
+        settle: bool = True,
         **kw_options: Any,
     ) -> InteractionResult:
         """Run ``/command`` (``"mentor grant"`` for subcommands) and wait for the answer.
 
         Options come as keywords (or ``options=`` when a name clashes with a parameter):
         users as SimUser, channels as SimChannel, roles as SimRole, attachments as
-        ``(filename, bytes)``. Without guild/channel it runs in the user's DMs.
+        ``(filename, bytes)``. Without guild/channel it runs in the user's DMs. With
+        ``settle=False`` it returns as soon as the user has an answer, without waiting for the
+        bot to go quiet (for load tests with many interactions in flight).
         """
         guild, where = self._context(user, guild, channel)
         all_options = {**(options or {}), **kw_options}
         data = self.builder.command_data(command, guild, all_options)
         pending = self.builder.new_pending(APPLICATION_COMMAND, user, guild, where, f"/{command}")
-        return await self._run(pending, data)
+        return await self._run(pending, data, settle=settle)
 
     async def autocomplete(
         self,
@@ -381,7 +384,9 @@ class DiscordSimulator:
         )
         return await self._run(pending, data)
 
-    async def _run(self, pending: PendingInteraction, data: JSON) -> InteractionResult:
+    async def _run(
+        self, pending: PendingInteraction, data: JSON, *, settle: bool = True
+    ) -> InteractionResult:
         if not self.gateway.connected:
             raise SimulatorError("no bot is connected to the simulated gateway")
         payload = self.builder.base_payload(pending, data)
@@ -394,7 +399,8 @@ class DiscordSimulator:
             await asyncio.wait_for(pending.done.wait(), self.response_timeout)
         except TimeoutError:
             raise SimulatorError(self._timeout_report(pending, first_request)) from None
-        await self.settle(quiet=0.03, timeout=self.response_timeout)
+        if settle:
+            await self.settle(quiet=0.03, timeout=self.response_timeout)
         return result_of(pending)
 
     def _timeout_report(self, pending: PendingInteraction, first_request: int) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import ManualClock
+from bot.domain.points import leaderboard_view, rank_totals
 from bot.domain.weeks import Period, period_bounds
 from bot.wiring import Services
 from db import ledger as ledger_sql
@@ -102,12 +103,39 @@ async def _assert_every_period_matches(db: Database, zone: str, subjects: list[i
                     )
                 assert kept == summed, (period, now, subject)
                 seen += len(kept)
+                await _assert_board_ranks_like_the_domain(db, summed, period, now, tz, subject)
     assert seen > 100  # the comparison was not between empty boards
     async with db.reading() as conn:
         assert await ledger_sql.totals_mismatches(conn) == []
         everyone = await ledger_sql.totals(conn, GUILD)
         for user in USERS:
             assert await ledger_sql.user_total(conn, GUILD, user) == everyone.get(user, 0)
+
+
+async def _assert_board_ranks_like_the_domain(
+    db: Database,
+    totals: dict[int, int],
+    period: Period,
+    now: datetime,
+    tz: ZoneInfo,
+    subject: int | None,
+) -> None:
+    ranked = rank_totals(totals)
+    for caller in (*USERS, 999):
+        for top in (0, 2, 10):
+            shown, own = leaderboard_view(ranked, caller, top)
+            async with db.reading() as conn:
+                board = await ledger_sql.board(
+                    conn,
+                    GUILD,
+                    ledger_sql.totals_window(period, now, tz),
+                    caller_id=caller,
+                    top=top,
+                    subject_id=subject,
+                )
+            assert (board.shown, board.own) == (shown, own), (period, caller, top)
+            assert board.caller_points == totals.get(caller, 0)
+            assert board.participants == len(ranked)
 
 
 async def test_totals_equal_ledger_sums_for_every_period_and_subject(
