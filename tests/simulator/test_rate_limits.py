@@ -36,8 +36,16 @@ async def _simulator(limits: RateLimits) -> DiscordSimulator:
 
 @pytest.fixture
 async def tight() -> AsyncIterator[DiscordSimulator]:
-    """5 messages per 0.4 s per channel; a global cap of 8 per 0.4 s."""
-    sim = await _simulator(RateLimits(global_cap=Limit(8, 0.4), message_create=Limit(5, 0.4)))
+    """5 messages per 0.4 s per channel (the global cap as on Discord)."""
+    sim = await _simulator(RateLimits(message_create=Limit(5, 0.4)))
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def tight_global() -> AsyncIterator[DiscordSimulator]:
+    """A global cap of 8 requests per 2 s (wide, so a burst lands in one window)."""
+    sim = await _simulator(RateLimits(global_cap=Limit(8, 2.0)))
     yield sim
     await sim.stop()
 
@@ -79,8 +87,9 @@ async def test_each_channel_has_its_own_bucket() -> None:
 
 
 async def test_a_burst_over_the_global_cap_gets_429s_and_discord_py_recovers(
-    tight: DiscordSimulator,
+    tight_global: DiscordSimulator,
 ) -> None:
+    tight = tight_global
     teacher = tight.create_user("Ms Rivera")
     guild = tight.create_guild("Class 7B", owner=teacher)
     rooms = [guild.create_text_channel(f"room-{n}") for n in range(20)]
@@ -131,3 +140,32 @@ async def test_enforcement_can_be_switched_off() -> None:
     for _ in range(10):
         assert limiter.check(MESSAGES, "/channels/1/messages", {"channel_id": "1"}).allowed
     assert limiter.hits == []
+
+
+async def test_a_bucket_emptied_elsewhere_gets_a_429_and_discord_py_retries() -> None:
+    # A wide window, so the bucket is still empty when the bot sends.
+    tight = await _simulator(RateLimits(message_create=Limit(5, 2.0)))
+    try:
+        await _emptied_bucket_scenario(tight)
+    finally:
+        await tight.stop()
+
+
+async def _emptied_bucket_scenario(tight: DiscordSimulator) -> None:
+    teacher = tight.create_user("Ms Rivera")
+    guild = tight.create_guild("Class 7B", owner=teacher)
+    desk = guild.create_text_channel("desk")
+    async with running_bot(tight, SampleBot()) as bot:
+        await tight.settle()
+        # Another process of the same bot used up the channel's bucket a moment ago.
+        for _ in range(5):
+            params = {"channel_id": str(desk.id)}
+            assert tight.api.limiter.check(
+                MESSAGES, f"/channels/{desk.id}/messages", params
+            ).allowed
+        with tight.count_rate_limits() as limited:
+            await _text_channel(bot, desk.id).send("after the wait")
+            await tight.settle()
+    assert [m.content for m in tight.messages(desk)] == ["after the wait"]
+    assert [hit.scope for hit in limited.hits] == ["user"]
+    assert limited.hits[0].retry_after > 0
