@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import EXTENSIONS
+from bot.app import BURST_WINDOW_S, EXTENSIONS
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
 from bot.simulator import (
@@ -45,6 +45,7 @@ TEACHERS = 400  # the per-person burst limit (8 per 10 s) applies to teachers to
 STUDENTS = 1_200
 MENTORS = 10
 CLASS_SIZE = 30  # students ranked on the first leaderboard
+PACED_RATE, PACED_COUNT = 200.0, 600  # answer latency at a steady 200 interactions/s (30 students)
 
 
 def text_of(result: InteractionResult) -> str:
@@ -75,6 +76,39 @@ async def load(
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(count)))
     return count / (time.perf_counter() - began), failures
+
+
+async def paced(
+    per_second: float, count: int, make: Callable[[int], Awaitable[InteractionResult]]
+) -> dict[str, float]:
+    """Start ``count`` interactions at a steady ``per_second``; answer latency p50/p99 in ms."""
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(i: int) -> None:
+        nonlocal failures
+        began = time.perf_counter()
+        try:
+            await make(i)
+        except (SimulatorError, TimeoutError):
+            failures += 1
+            return
+        latencies.append(time.perf_counter() - began)
+
+    tasks = []
+    start = time.perf_counter()
+    for i in range(count):
+        delay = start + i / per_second - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    latencies.sort()
+
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return {"p50": pick(0.5), "p99": pick(0.99), "failures": float(failures)}
 
 
 async def rows(db: Database, table: str) -> int:
@@ -195,6 +229,12 @@ async def run(count: int, discord_limits: bool) -> dict[str, dict[str, float]]:
                 with sim.count_rate_limits() as limited:
                     noop_before = await load(count, noop, lambda t: "ok" in t)
                     board_rate = await load(count, board, fine)
+                    await asyncio.sleep(BURST_WINDOW_S)  # let every user's burst window clear
+                    paced_runs = {
+                        name: await paced(PACED_RATE, PACED_COUNT, make)
+                        for name, make in (("/noop", noop), ("/leaderboard", board))
+                    }
+                    await asyncio.sleep(BURST_WINDOW_S)
                     awards_before = await rows(db, "awards")
                     award_rate = await load(count, award, fine)
                     awards_written = await rows(db, "awards") - awards_before
@@ -223,6 +263,13 @@ async def run(count: int, discord_limits: bool) -> dict[str, dict[str, float]]:
                         "ratio": rate / floor,
                         "failures": failures,
                         "lost": lost,
+                    }
+                for name, figures in paced_runs.items():
+                    results[f"paced {name}"] = {
+                        "rate": figures["p50"],
+                        "ratio": figures["p99"],
+                        "failures": figures["failures"],
+                        "lost": 0,
                     }
                 results["429s"] = {
                     "rate": float(limited.count),
@@ -253,6 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, figures in results.items():
         if name == "429s":
             print(f"  429s hit: {int(figures['rate'])}")
+            continue
+        if name.startswith("paced"):
+            print(
+                f"  {name[6:]:<14} at {PACED_RATE:.0f}/s: answer p50 {figures['rate']:.1f} ms,"
+                f" p99 {figures['ratio']:.1f} ms, failures {int(figures['failures'])}"
+            )
             continue
         print(
             f"  {name:<14} {figures['rate']:8.0f}/s  {figures['ratio'] * 100:5.1f} % of /noop"
