@@ -31,6 +31,7 @@ from bot.config import (
     read_web_secrets,
 )
 from bot.wiring import build_bot
+from db import ledger as ledger_sql
 from db.database import Database, DatabaseError
 
 log = logging.getLogger("classmentor")
@@ -84,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     check = command("check", "validate config, token and database, print the invite URL")
     check.add_argument("--client-id", type=int, help="application id (else read from the token)")
+    check.add_argument(
+        "--deep", action="store_true", help="also prove point totals equal the ledger's sums"
+    )
     check.set_defaults(handler=_check)
     migrate = command("migrate", "apply pending database migrations")
     migrate.set_defaults(handler=_migrate)
@@ -196,7 +200,7 @@ def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str])
         else:
             print(f"Token: not a bot token — {problem}")
             exit_code = EXIT_CONFIG
-    status = asyncio.run(_check_database(config.database.path))
+    status = asyncio.run(_check_database(config.database.path, deep=args.deep))
     print(status)
     exit_code = _check_web(config, environ, client_id) or exit_code
     intents = bot_intents()
@@ -222,7 +226,7 @@ def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str])
     return exit_code
 
 
-async def _check_database(path: Path) -> str:
+async def _check_database(path: Path, *, deep: bool = False) -> str:
     if not path.exists():
         return f"Database: {path} does not exist yet; `classmentor run` creates it"
     db = await Database.open(path)
@@ -230,10 +234,18 @@ async def _check_database(path: Path) -> str:
         pending = await db.pending_migrations()
         version = await db.schema_version()
         integrity = await db.integrity_check()
+        totals = None
+        if deep and not pending:
+            async with db.reading() as conn:
+                totals = await ledger_sql.totals_mismatches(conn)
     finally:
         await db.close()
     state = f"{len(pending)} migration(s) pending" if pending else "up to date"
-    return f"Database: {path}, schema version {version}, {state}, integrity {integrity}"
+    line = f"Database: {path}, schema version {version}, {state}, integrity {integrity}"
+    if totals is not None:
+        found = "equal the ledger's sums" if not totals else "DIFFER: " + "; ".join(totals)
+        line += f"\nPoint totals: {found}"
+    return line
 
 
 def _check_web(config: Config, environ: Mapping[str, str], client_id: int | None) -> int:

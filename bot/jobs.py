@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -27,6 +28,27 @@ from bot.clock import Clock
 
 log = logging.getLogger(__name__)
 
+# APScheduler logs every job added, removed, run and finished at INFO: with 10,000 open help
+# requests that is tens of thousands of lines at start-up. One summary line says it better.
+_PER_JOB_LINES = (
+    "Scheduler started",  # said by our own summary line
+    "Adding job tentatively",
+    "Added job ",
+    "Removed job ",
+    "Running job ",
+    "Job ",  # 'Job "..." executed successfully'
+)
+
+
+class _PerJobLines(logging.Filter):
+    """Drops APScheduler's per-job INFO lines; warnings and errors pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or not str(record.msg).startswith(_PER_JOB_LINES)
+
+
+_QUIET = _PerJobLines()
+
 JobFunc = Callable[[], Awaitable[None]]
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -38,7 +60,12 @@ class Jobs:
         self._clock = clock
         self._manual = manual
         self._before_each: Callable[[], Awaitable[object]] | None = None
+        scheduler_log = logging.getLogger(f"{__name__}.scheduler")
+        for logger in (scheduler_log, logging.getLogger("apscheduler.executors.default")):
+            if _QUIET not in logger.filters:
+                logger.addFilter(_QUIET)
         self._scheduler = AsyncIOScheduler(
+            logger=scheduler_log,
             timezone=UTC,
             # A job that missed its time while the bot was busy still runs (once).
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
@@ -53,6 +80,13 @@ class Jobs:
         self._before_each = before_each
         if not self._scheduler.running:
             self._scheduler.start(paused=self._manual)
+            log.info("scheduler started with %s", self.summary())
+
+    def summary(self) -> str:
+        """The scheduled jobs counted by kind (the id up to its first ``:``), for the log."""
+        kinds = Counter(job_id.split(":", 1)[0] for job_id in self.job_ids())
+        listing = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+        return f"{sum(kinds.values())} jobs ({listing or 'none'})"
 
     def shutdown(self) -> None:
         """Stop the scheduler; running jobs are not waited for."""

@@ -29,9 +29,10 @@ def _settings(row: Any) -> ClassSettings:
 
 async def get_class(conn: aiosqlite.Connection, guild_id: int) -> ClassSettings | None:
     """The class for a guild, configured or not."""
-    async with conn.execute("SELECT * FROM classes WHERE guild_id = ?", (guild_id,)) as cur:
-        row = await cur.fetchone()
-    return _settings(row) if row else None
+    rows = list(
+        await conn.execute_fetchall("SELECT * FROM classes WHERE guild_id = ?", (guild_id,))
+    )
+    return _settings(rows[0]) if rows else None
 
 
 async def configured_classes(conn: aiosqlite.Connection) -> list[ClassSettings]:
@@ -60,8 +61,9 @@ async def save_setup(
     fields: dict[str, Any],
     configured_by: int,
     now: datetime,
-) -> None:
-    """Update the set-up fields given (column name -> value) and mark the class configured."""
+) -> ClassSettings:
+    """Update the set-up fields given (column name -> value), mark the class configured, and
+    return the class as saved (``RETURNING``: no second query)."""
     allowed = {
         "name",
         "teacher_role_id",
@@ -77,11 +79,16 @@ async def save_setup(
         raise ValueError(f"not set-up fields: {sorted(unknown)}")
     values = {k: (v.strftime("%H:%M") if isinstance(v, time) else v) for k, v in fields.items()}
     assignments = "".join(f"{column} = :{column}, " for column in values)
-    await conn.execute(
-        f"UPDATE classes SET {assignments}configured_at = COALESCE(configured_at, :now),"
-        " configured_by = :by, left_at = NULL WHERE guild_id = :guild_id",
-        {**values, "now": to_db(now), "by": configured_by, "guild_id": guild_id},
+    rows = list(
+        await conn.execute_fetchall(
+            f"UPDATE classes SET {assignments}configured_at = COALESCE(configured_at, :now),"
+            " configured_by = :by, left_at = NULL WHERE guild_id = :guild_id RETURNING *",
+            {**values, "now": to_db(now), "by": configured_by, "guild_id": guild_id},
+        )
     )
+    if not rows:
+        raise ValueError(f"no class {guild_id}: call ensure_class first")
+    return _settings(rows[0])
 
 
 async def set_mentor_brief(conn: aiosqlite.Connection, guild_id: int, text: str | None) -> None:
@@ -105,28 +112,28 @@ def _subject(row: Any) -> Subject:
 
 async def list_subjects(conn: aiosqlite.Connection, guild_id: int) -> list[Subject]:
     """The class's current subjects, alphabetically."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM subjects WHERE guild_id = ? AND removed_at IS NULL ORDER BY name",
         (guild_id,),
-    ) as cur:
-        return [_subject(row) for row in await cur.fetchall()]
+    )
+    return [_subject(row) for row in rows]
 
 
 async def find_subject(conn: aiosqlite.Connection, guild_id: int, name: str) -> Subject | None:
     """A current subject by name, case-insensitively."""
-    async with conn.execute(
-        "SELECT * FROM subjects WHERE guild_id = ? AND name = ? AND removed_at IS NULL",
-        (guild_id, name),
-    ) as cur:
-        row = await cur.fetchone()
-    return _subject(row) if row else None
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT * FROM subjects WHERE guild_id = ? AND name = ? AND removed_at IS NULL",
+            (guild_id, name),
+        )
+    )
+    return _subject(rows[0]) if rows else None
 
 
 async def get_subject(conn: aiosqlite.Connection, subject_id: int) -> Subject | None:
     """A subject by id, removed or not (history refers to removed ones)."""
-    async with conn.execute("SELECT * FROM subjects WHERE id = ?", (subject_id,)) as cur:
-        row = await cur.fetchone()
-    return _subject(row) if row else None
+    rows = list(await conn.execute_fetchall("SELECT * FROM subjects WHERE id = ?", (subject_id,)))
+    return _subject(rows[0]) if rows else None
 
 
 async def add_subject(

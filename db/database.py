@@ -1,25 +1,30 @@
-"""The SQLite store: one aiosqlite connection, pragmas, serialised transactions, migrations.
+"""The SQLite store: a write and a read connection, pragmas, serialised transactions, migrations.
 
-Every write goes through :meth:`Database.transaction`, which holds an asyncio lock: the one shared
+Every write goes through :meth:`Database.transaction`, which holds an asyncio lock: the write
 connection cannot run two explicit transactions at once, and interleaved statements from two tasks
-would otherwise land in each other's transactions.
+would otherwise land in each other's transactions. Reads go through :meth:`Database.reading` (or
+:meth:`Database.fetch_all` / :meth:`Database.fetch_one`) on a second, read-only connection: in WAL
+mode a reader sees the last committed state and never waits for a writer, so a `/leaderboard`
+does not queue behind an award being written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import re
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -68,12 +73,18 @@ def check_migrations(migrations: Iterable[Migration]) -> list[Migration]:
 
 
 class Database:
-    """The one connection to the SQLite file, owned by the composition root."""
+    """The connections to the SQLite file, owned by the composition root."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+        self,
+        conn: aiosqlite.Connection,
+        path: Path,
+        reader: aiosqlite.Connection | None = None,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> None:
         self._conn = conn
+        # Without a separate reader (an in-memory database) reads share the writer and its lock.
+        self._reader = reader
         self.path = path
         self._lock = asyncio.Lock()
         self.busy_timeout_ms = busy_timeout_ms
@@ -90,36 +101,43 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
-        """Open (creating if needed) the database file with WAL, foreign keys and a busy timeout."""
+        """Open (creating if needed) the database file with WAL, foreign keys and a busy timeout.
+
+        A second connection, read-only, serves reads (not for ``:memory:``, which is private to
+        one connection). A file that cannot be opened raises a :class:`~db.errors.StoreError`.
+        """
         path = Path(path)
-        if str(path) != ":memory:":
+        memory = str(path) == ":memory:"
+        if not memory:
             path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await _open_connection(path, busy_timeout_ms)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise translate(exc, path) or exc from exc
-        try:
-            conn.row_factory = aiosqlite.Row
-            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             await conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL is durable across application crashes in WAL mode and ~40% faster than FULL.
             await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
+            reader = None
+            if not memory:
+                reader = await _open_connection(path, busy_timeout_ms)
+                await reader.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             await conn.close()
             # A read-only file that is not in WAL mode yet, a missing folder, a busy file...
             raise translate(exc, path) or exc from exc
-        return cls(conn, path, busy_timeout_ms)
+        return cls(conn, path, reader, busy_timeout_ms)
 
     async def set_busy_timeout(self, busy_timeout_ms: int) -> None:
         """How long a write waits for another process's lock before giving up as busy."""
         async with self._lock:
             await self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if self._reader is not None:
+                await self._reader.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             self.busy_timeout_ms = busy_timeout_ms
 
     async def close(self) -> None:
-        """Wait for the running transaction, then close the connection."""
+        """Wait for the running transaction, then close the connections."""
         async with self._lock:
+            if self._reader is not None:
+                await self._reader.close()
             await self._conn.close()
 
     @asynccontextmanager
@@ -177,12 +195,47 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A connection for reads; serialised with writers so a read never sees half a write."""
-        async with self._lock:
+        """A read-only connection that never waits for writers.
+
+        Each statement sees the last committed state (never half a transaction); a block of
+        several statements may see a commit land between two of them. Store errors (busy,
+        unreadable) are raised as :class:`~db.errors.StoreError`.
+        """
+        if self._reader is None:
+            async with self._lock:
+                try:
+                    yield self._conn
+                except sqlite3.Error as exc:
+                    raise self._translated(exc) from exc
+        else:
             try:
-                yield self._conn
+                yield self._reader
             except sqlite3.Error as exc:
                 raise self._translated(exc) from exc
+
+    async def trace(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with every SQL statement either connection runs (``None``: stop).
+
+        For tests and benchmarks that count round trips; not for production logging.
+        """
+        handler: Any = callback  # sqlite3 takes None to stop; aiosqlite's hint omits it
+        await self._conn.set_trace_callback(handler)
+        if self._reader is not None:
+            await self._reader.set_trace_callback(handler)
+
+    async def fetch_all(
+        self, sql: str, params: Sequence[object] | Mapping[str, object] = ()
+    ) -> list[aiosqlite.Row]:
+        """Run one read query and return all its rows: one hop to the database thread."""
+        async with self.reading() as conn:
+            return list(await conn.execute_fetchall(sql, params))
+
+    async def fetch_one(
+        self, sql: str, params: Sequence[object] | Mapping[str, object] = ()
+    ) -> aiosqlite.Row | None:
+        """Run one read query and return its first row (or ``None``)."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def schema_version(self) -> int:
         """The applied migration number (``PRAGMA user_version``)."""
@@ -252,6 +305,39 @@ class Database:
         async with self.reading() as conn, conn.execute("PRAGMA integrity_check") as cur:
             row = await cur.fetchone()
         return str(row[0]) if row else "no answer"
+
+
+async def _open_connection(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
+    """One connection with our pragmas and SQL functions; driver errors become store errors."""
+    try:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise translate(exc, path) or exc from exc
+    try:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.create_function("local_day", 2, local_day, deterministic=True)
+    except sqlite3.Error as exc:
+        await conn.close()
+        raise translate(exc, path) or exc from exc
+    return conn
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_day(utc_text: str | None, zone_name: str | None) -> str | None:
+    """SQL ``local_day(instant, zone)``: the ISO date in ``zone`` of a stored UTC instant.
+
+    Registered on every connection: the ledger's totals trigger buckets entries by the class's
+    local day (weeks and months are local), which SQLite cannot compute without zoneinfo.
+    """
+    if utc_text is None or zone_name is None:
+        return None
+    return datetime.fromisoformat(utc_text).astimezone(_zone(zone_name)).date().isoformat()
 
 
 def split_sql(script: str) -> list[str]:

@@ -1,16 +1,24 @@
-"""SQL for the append-only points ledger.
+"""SQL for the append-only points ledger and the totals maintained from it.
 
 Rows are only ever inserted (triggers refuse UPDATE and DELETE while the class exists); every
-total is a ``SUM`` over them. Undoing an award appends a negative ``undo`` row naming the award.
+total is a sum over them. Undoing an award appends a negative ``undo`` row naming the award.
+
+Leaderboards read ``point_totals`` (per class, subject, local week / month / all time, student),
+which a trigger keeps equal to the ledger's sums in the same transaction as each ledger write:
+reading a period costs a few rows per student however long the history. :func:`totals` still
+sums the ledger itself; :func:`totals_mismatches` proves the two agree.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from bot.domain.points import LedgerReason
+from bot.domain.points import LedgerReason, RankedEntry
+from bot.domain.weeks import TERM_FALLBACK_WEEKS, Period
 from db.timefmt import to_db
 
 # The instant an entry counts for in a period: an undo counts when the award it reverses did, so
@@ -36,7 +44,7 @@ async def add_entry(
     A second ``session`` entry for the same session (or a second ``award``/``undo`` entry for
     the same award) raises ``sqlite3.IntegrityError``: nothing is ever counted twice.
     """
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "INSERT INTO ledger (guild_id, user_id, points, reason, subject_id, session_id,"
         " award_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
@@ -50,10 +58,8 @@ async def add_entry(
             created_by,
             to_db(created_at),
         ),
-    ) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+    )
+    return int(next(iter(rows))[0])
 
 
 async def totals(
@@ -87,3 +93,166 @@ async def totals(
         params,
     ) as cur:
         return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
+
+
+@dataclass(frozen=True)
+class TotalsWindow:
+    """The maintained totals that make up a period: ``span`` rows with keys in ``[first, last]``."""
+
+    span: str  # "week", "month" or "all"
+    first: str
+    last: str
+
+
+def totals_window(period: Period, now: datetime, zone: ZoneInfo) -> TotalsWindow:
+    """Which ``point_totals`` rows add up to ``period`` as seen at ``now`` in the class's zone.
+
+    Matches :func:`bot.domain.weeks.period_bounds`: weeks start on the local Monday, a month is
+    the local calendar month, the term is this week and the 12 before it (open-ended).
+    """
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    if period is Period.THIS_WEEK:
+        return TotalsWindow("week", monday.isoformat(), monday.isoformat())
+    if period is Period.LAST_WEEK:
+        previous = (monday - timedelta(weeks=1)).isoformat()
+        return TotalsWindow("week", previous, previous)
+    if period is Period.MONTH:
+        month = today.strftime("%Y-%m")
+        return TotalsWindow("month", month, month)
+    if period is Period.TERM:
+        first = monday - timedelta(weeks=TERM_FALLBACK_WEEKS - 1)
+        return TotalsWindow("week", first.isoformat(), "9999-12-31")
+    if period is Period.ALL_TIME:
+        return TotalsWindow("all", "", "")
+    raise ValueError(f"unknown period {period!r}")
+
+
+async def period_totals(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    window: TotalsWindow,
+    *,
+    subject_id: int | None = None,
+) -> dict[int, int]:
+    """Points per student in a period, from the maintained totals (one indexed range read).
+
+    With a subject only that subject's confirmed sessions count (awards have no subject).
+    """
+    rows = await conn.execute_fetchall(
+        "SELECT user_id, SUM(points) FROM point_totals WHERE guild_id = ? AND subject_id = ?"
+        " AND span = ? AND period BETWEEN ? AND ? GROUP BY user_id",
+        (guild_id, subject_id or 0, window.span, window.first, window.last),
+    )
+    return {int(row[0]): int(row[1]) for row in rows}
+
+
+@dataclass(frozen=True)
+class Board:
+    """A ranked period for one caller: the top lines, the caller's own line, the head count."""
+
+    shown: list[RankedEntry]
+    own: RankedEntry | None  # the caller's line when they are below the top
+    caller_points: int
+    participants: int  # students with more than 0 points
+
+
+async def board(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    window: TotalsWindow,
+    *,
+    caller_id: int,
+    top: int,
+    subject_id: int | None = None,
+) -> Board:
+    """The top ``top`` by points in a period, plus the caller's rank, in one query.
+
+    Same rules as :func:`bot.domain.points.rank_totals` and ``leaderboard_view``: highest first,
+    equal points share a rank (1, 2, 2, 4) and are listed by user id; 0 or less is not ranked.
+    SQLite ranks the class's totals, so only the lines shown come back to Python.
+    """
+    rows = await conn.execute_fetchall(
+        """
+        WITH period AS (
+            SELECT user_id, SUM(points) AS points FROM point_totals
+             WHERE guild_id = :guild AND subject_id = :subject AND span = :span
+               AND period BETWEEN :first AND :last
+             GROUP BY user_id
+        ), ranked AS (
+            -- Positive totals sort first, so non-positive ones never shift a rank or position.
+            SELECT user_id, points,
+                   RANK() OVER (ORDER BY points DESC) AS rank,
+                   ROW_NUMBER() OVER (ORDER BY points DESC, user_id) AS position
+              FROM period
+        )
+        SELECT head.participants, line.user_id, line.points, line.rank, line.position
+          FROM (SELECT COUNT(*) AS participants FROM period WHERE points > 0) AS head
+          LEFT JOIN (
+                SELECT user_id, points, rank, position FROM ranked
+                 WHERE (points > 0 AND position <= :top) OR user_id = :caller
+               ) AS line ON true
+         ORDER BY line.position
+        """,
+        {
+            "guild": guild_id,
+            "subject": subject_id or 0,
+            "span": window.span,
+            "first": window.first,
+            "last": window.last,
+            "top": top,
+            "caller": caller_id,
+        },
+    )
+    shown: list[RankedEntry] = []
+    own = None
+    caller_points = 0
+    participants = 0
+    for row in rows:
+        participants = int(row["participants"])
+        if row["user_id"] is None:
+            continue
+        entry = None
+        if row["points"] > 0:
+            entry = RankedEntry(
+                rank=int(row["rank"]), user_id=int(row["user_id"]), points=int(row["points"])
+            )
+        if entry is not None and int(row["position"]) <= top:
+            shown.append(entry)
+        if row["user_id"] == caller_id:
+            caller_points = int(row["points"])
+            if entry is not None and int(row["position"]) > top:
+                own = entry
+    return Board(shown=shown, own=own, caller_points=caller_points, participants=participants)
+
+
+async def user_total(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+    """A student's all-time points (a single maintained row)."""
+    rows = await conn.execute_fetchall(
+        "SELECT points FROM point_totals WHERE guild_id = ? AND subject_id = 0 AND span = 'all'"
+        " AND period = '' AND user_id = ?",
+        (guild_id, user_id),
+    )
+    return int(next(iter(rows))[0]) if rows else 0
+
+
+async def totals_mismatches(conn: aiosqlite.Connection, limit: int = 20) -> list[str]:
+    """Maintained totals that differ from the ledger's sums (empty when they all agree).
+
+    Reads the whole ledger: for ``classmentor check --deep`` and tests, not for commands.
+    """
+    rows = await conn.execute_fetchall(
+        "SELECT 'ledger', * FROM (SELECT guild_id, subject_id, span, period, user_id, points"
+        " FROM ledger_point_totals EXCEPT SELECT guild_id, subject_id, span, period, user_id,"
+        " points FROM point_totals)"
+        " UNION ALL SELECT 'totals', * FROM (SELECT guild_id, subject_id, span, period, user_id,"
+        " points FROM point_totals EXCEPT SELECT guild_id, subject_id, span, period, user_id,"
+        " points FROM ledger_point_totals)"
+        " LIMIT ?",
+        (limit,),
+    )
+    return [
+        f"{row[0]} has class {row[1]} subject {row[2]} {row[3]} {row[4]!r} user {row[5]}:"
+        f" {row[6]} points"
+        for row in rows
+    ]

@@ -231,12 +231,14 @@ async def mentor_candidates(
     """Everyone holding a current badge for the subject, with what fair matching weighs.
 
     One query: a hop to the database thread per candidate would add up while a student waits.
+    Each per-mentor figure reads an index bounded by what it counts (open sessions, this week's,
+    recent ones; one seek for the last session's end), so the cost does not grow with history.
     """
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         """
         SELECT m.user_id, m.available_until, m.brief_acknowledged_at, m.session_limit,
                b.granted_at, b.aspect,
-               (SELECT COUNT(*) FROM help_requests r
+               (SELECT COUNT(*) FROM help_requests r INDEXED BY help_requests_mentor_open
                  WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
                    AND r.state IN ('offered', 'active')) AS active_sessions,
                (SELECT COUNT(*) FROM help_requests r
@@ -244,6 +246,7 @@ async def mentor_candidates(
                    AND r.accepted_at >= :week_start
                    AND r.state IN ('active', 'resolved')) AS sessions_this_week,
                (SELECT MAX(r.closed_at) FROM help_requests r
+                 INDEXED BY help_requests_mentor_last_end
                  WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
                    AND r.accepted_at IS NOT NULL) AS last_session_end,
                EXISTS (SELECT 1 FROM help_requests r
@@ -260,8 +263,7 @@ async def mentor_candidates(
             "week_start": to_db(week_start),
             "recent": to_db(recent_since),
         },
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     now_text = to_db(now)
     return [
         MentorCandidate(

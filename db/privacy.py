@@ -88,6 +88,19 @@ REGISTRY: tuple[TableEntry, ...] = (
         ),
     ),
     TableEntry(
+        # The leaderboard's running totals, kept by a trigger from the ledger: the student's
+        # rows go with their ledger entries, so totals still equal the ledger's sums.
+        "point_totals",
+        person_columns=("user_id",),
+        erase=(
+            Step(
+                "deleted",
+                "leaderboard totals",
+                "DELETE FROM point_totals WHERE guild_id = :g AND user_id = :u",
+            ),
+        ),
+    ),
+    TableEntry(
         "awards",
         person_columns=("user_id", "awarded_by", "undone_by"),
         export=(

@@ -24,11 +24,32 @@ class ClassService:
         self._db = db
         self._clock = clock
         self._defaults = defaults
+        # Settings are read by nearly every interaction and change rarely (only through this
+        # service, or forget()): keep them in memory. A read that raced a change is not kept.
+        self._cache: dict[int, ClassSettings | None] = {}
+        self._changes = 0
 
     async def get(self, guild_id: int) -> ClassSettings | None:
-        """The class for a guild, or ``None`` if it was never set up."""
+        """The class for a guild, or ``None`` if it was never set up (from memory once read)."""
+        try:
+            return self._cache[guild_id]
+        except KeyError:
+            pass
+        changes = self._changes
         async with self._db.reading() as conn:
-            return await class_sql.get_class(conn, guild_id)
+            settings = await class_sql.get_class(conn, guild_id)
+        if changes == self._changes:
+            self._cache[guild_id] = settings
+        return settings
+
+    def forget(self, guild_id: int) -> None:
+        """Drop a class's cached settings: call after changing them outside this service."""
+        self._changes += 1
+        self._cache.pop(guild_id, None)
+
+    def _remember(self, settings: ClassSettings) -> None:
+        self.forget(settings.guild_id)
+        self._cache[settings.guild_id] = settings
 
     async def require_configured(self, guild_id: int) -> ClassSettings:
         """The class, or :class:`NotConfigured` with a hint to run `/setup`."""
@@ -90,9 +111,8 @@ class ClassService:
                 self._defaults.post_time,
             )
             await class_sql.ensure_class(conn, guild_id, defaults, now)
-            await class_sql.save_setup(conn, guild_id, fields, actor_id, now)
-            settings = await class_sql.get_class(conn, guild_id)
-        assert settings is not None
+            settings = await class_sql.save_setup(conn, guild_id, fields, actor_id, now)
+        self._remember(settings)
         return settings
 
     async def set_term(self, guild_id: int, start: str, end: str) -> Term:
@@ -113,12 +133,14 @@ class ClassService:
         """The bot left the guild: keep the data, stop scheduling for it."""
         async with self._db.transaction() as conn:
             await class_sql.mark_left(conn, guild_id, self._clock.now())
+        self.forget(guild_id)
 
     async def bot_returned(self, guild_id: int) -> ClassSettings | None:
         """The bot was invited back: the kept class is active again (None if never set up)."""
         async with self._db.transaction() as conn:
             await class_sql.mark_returned(conn, guild_id)
             settings = await class_sql.get_class(conn, guild_id)
+        self.forget(guild_id)
         return settings if settings is not None and settings.configured else None
 
     async def subjects(self, guild_id: int) -> list[Subject]:

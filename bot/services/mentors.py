@@ -335,6 +335,7 @@ class MentorService:
             raise InvalidInput(str(exc)) from None
         async with self._db.transaction() as conn:
             await class_sql.set_mentor_brief(conn, guild_id, cleaned)
+        self._classes.forget(guild_id)
         return cleaned
 
 

@@ -195,6 +195,8 @@ class PrivacyService:
             gone = await privacy_sql.classes_left_before(conn, left_cutoff)
             for guild_id in gone:
                 await privacy_sql.delete_class(conn, guild_id, "retention", now)
+        for guild_id in gone:
+            self._classes.forget(guild_id)  # the settings cache must not outlive the class
         if report.steps or gone:
             log.info(
                 "retention: %s; deleted %d class(es) the bot had left", report.as_json(), len(gone)

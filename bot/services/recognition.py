@@ -1,6 +1,6 @@
 """Recognition use cases: awards, the points ledger, leaderboards and the weekly post.
 
-Totals are always sums over the append-only ledger. A confirmed help session is credited once
+Totals are sums over the append-only ledger, read from totals the store maintains. A confirmed help session is credited once
 (:func:`credit_session`, called by the help-request service inside its own transaction); an award
 writes its ledger entry in the same transaction as the award, and an undo appends the negation.
 
@@ -24,7 +24,6 @@ from bot.domain.points import (
     MentorWeekStats,
     RankedEntry,
     award_points,
-    leaderboard_view,
     rank_totals,
     session_points,
     suggest_tutor_of_week,
@@ -354,33 +353,33 @@ class RecognitionService:
         except ValueError:
             raise InvalidInput("Pick a period from the list.") from None
         subject = await self._classes.subject(guild_id, subject_name) if subject_name else None
-        start, end = period_bounds(window, self._clock.now(), settings.zone)
+        now = self._clock.now()
+        start, end = period_bounds(window, now, settings.zone)
         async with self._db.reading() as conn:
-            totals = await ledger_sql.totals(
+            board = await ledger_sql.board(
                 conn,
                 guild_id,
-                start=start,
-                end=end,
+                ledger_sql.totals_window(window, now, settings.zone),
+                caller_id=caller_id,
+                top=LEADERBOARD_TOP,
                 subject_id=subject.id if subject else None,
             )
-        ranked = rank_totals(totals)
-        shown, own = leaderboard_view(ranked, caller_id, LEADERBOARD_TOP)
         return Leaderboard(
             period=window,
             start=start,
             end=end,
             timezone=settings.timezone,
             subject=subject.name if subject else None,
-            shown=shown,
-            own=own,
-            caller_points=totals.get(caller_id, 0),
-            participants=len(ranked),
+            shown=board.shown,
+            own=board.own,
+            caller_points=board.caller_points,
+            participants=board.participants,
         )
 
     async def points_total(self, guild_id: int, user_id: int) -> int:
-        """A student's all-time points: the sum of their ledger entries."""
+        """A student's all-time points: the sum of their ledger entries (kept as a total)."""
         async with self._db.reading() as conn:
-            return (await ledger_sql.totals(conn, guild_id)).get(user_id, 0)
+            return await ledger_sql.user_total(conn, guild_id, user_id)
 
     # ----- the weekly post and the suggestion ---------------------------------------------
 
@@ -423,7 +422,8 @@ class RecognitionService:
             if not await post_sql.claim(conn, guild_id, week, PostKind.LEADERBOARD, now):
                 return None
             start, end = week_bounds(now, settings.zone)
-            ranked = rank_totals(await ledger_sql.totals(conn, guild_id, start=start, end=end))
+            this_week = ledger_sql.totals_window(Period.THIS_WEEK, now, settings.zone)
+            ranked = rank_totals(await ledger_sql.period_totals(conn, guild_id, this_week))
             tutor = await award_sql.tutor_of_the_week(conn, guild_id, week)
             if tutor is not None and tutor.private:
                 tutor = None

@@ -17,6 +17,7 @@ import discord
 import yarl
 
 from bot.simulator.interactions import InteractionResult, SimModal, SimulatorError
+from bot.simulator.ratelimit import Limit, RateLimitHit, RateLimits
 from bot.simulator.rest import RequestRecord
 from bot.simulator.server import DiscordSimulator
 from bot.simulator.state import (
@@ -40,6 +41,9 @@ def point_discord_at(sim: DiscordSimulator) -> None:
 __all__ = [
     "DiscordSimulator",
     "InteractionResult",
+    "Limit",
+    "RateLimitHit",
+    "RateLimits",
     "RequestRecord",
     "SimAttachment",
     "SimChannel",

@@ -23,6 +23,7 @@ from bot.simulator.errors import ApiError, invalid_form, unknown
 from bot.simulator.interactions import PendingInteraction
 from bot.simulator.messages import UploadedFile
 from bot.simulator.oauth import OAuthProvider
+from bot.simulator.ratelimit import RateLimiter, RateLimits
 from bot.simulator.state import RegisteredCommand, SimGuild, World
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class Activity:
     in_flight: int = 0
     last: float = field(default_factory=time.monotonic)
     current: dict[int, str] = field(default_factory=dict)
+    # The bot may be sleeping on an exhausted rate-limit bucket until then (monotonic).
+    hold_until: float = 0.0
 
     def touch(self) -> None:
         """Note that something happened now."""
@@ -151,8 +154,11 @@ class RestApi:
         recommended_shards: Callable[[], int] = lambda: 1,
         identify_count: Callable[[], int] = lambda: 0,
         session_limits: SessionStartLimits = SessionStartLimits(),
+        rate_limits: RateLimits | None = None,
+        enforce_rate_limits: bool = True,
     ) -> None:
         self.world = world
+        self.limiter = RateLimiter(rate_limits, enabled=enforce_rate_limits)
         self.recommended_shards = recommended_shards
         self.identify_count = identify_count
         self.session_limits = session_limits
@@ -253,6 +259,18 @@ class RestApi:
         fault = self._take_fault(route)
         if fault is not None:
             return self._fault_response(fault, route)
+        verdict = self.limiter.check(route, path, request.match_info)
+        self.activity.hold_until = max(self.activity.hold_until, verdict.busy_until)
+        if not verdict.allowed:
+            assert verdict.hit is not None
+            log.info("simulator: rate limited (%s) %s", verdict.hit.scope, route)
+            data = {
+                "message": "You are being rate limited.",
+                "retry_after": verdict.hit.retry_after,
+                "global": verdict.hit.scope == "global",
+            }
+            # discord.py treats a 429 without Via as a Cloudflare ban and gives up.
+            return json_response(data, 429, {**verdict.headers, "Via": "1.1 google"})
         try:
             response = await handler(request)
         except ApiError as exc:
@@ -264,7 +282,7 @@ class RestApi:
             self.errors.append(f"{route}: {exc!r}")
             message = f"simulator error handling {route}: {exc!r}"
             response = json_response({"message": message, "code": 0}, 400)
-        response.headers.update(self._ratelimit_headers(route))
+        response.headers.update(verdict.headers)
         return response
 
     async def _read_body(self, request: web.Request) -> None:
@@ -298,7 +316,7 @@ class RestApi:
             request[BODY_KEY] = json.loads(raw_text)
 
     def _ratelimit_headers(self, route: str) -> dict[str, str]:
-        # Generous limits: discord.py only waits when Remaining reaches 0.
+        # For injected faults: generous limits (discord.py only waits when Remaining reaches 0).
         bucket = hashlib.md5(route.encode()).hexdigest()[:16]  # a label, not security
         return {
             "X-RateLimit-Limit": "50",
@@ -572,10 +590,14 @@ async def wait_quiet(activity: Activity, quiet: float, timeout: float) -> None: 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        idle_for = time.monotonic() - activity.last
-        if activity.in_flight == 0 and idle_for >= quiet:
+        now = time.monotonic()
+        idle_for = now - activity.last
+        if activity.in_flight == 0 and idle_for >= quiet and now >= activity.hold_until:
             return
-        if loop.time() > deadline:
+        # A bot sleeping on a rate limit is busy, not stuck: the hold is bounded by the window.
+        if loop.time() > deadline and now >= activity.hold_until:
             busy = ", ".join(activity.current.values()) or "none in flight"
             raise TimeoutError(f"the bot did not go quiet within {timeout}s (requests: {busy})")
-        await asyncio.sleep(max(0.005, quiet - idle_for) if activity.in_flight == 0 else 0.005)
+        holding = max(0.0, activity.hold_until - now)
+        idle_wait = max(0.005, quiet - idle_for, holding)
+        await asyncio.sleep(idle_wait if activity.in_flight == 0 else 0.005)

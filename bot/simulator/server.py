@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from bot.simulator.interactions import (
 from bot.simulator.messages import apply_mentions
 from bot.simulator.oauth import OAuthProvider
 from bot.simulator.permissions import ADMINISTRATOR
+from bot.simulator.ratelimit import RateLimitHit, RateLimits
 from bot.simulator.rest import RequestRecord, RestApi, SessionStartLimits, wait_quiet
 from bot.simulator.settle import BotWork, wait_settled
 from bot.simulator.state import (
@@ -43,6 +45,24 @@ JSON = dict[str, Any]
 
 # GET /gateway/bot recommends about one shard per 1,000 guilds, as Discord roughly does.
 GUILDS_PER_SHARD = 1000
+
+
+class RateLimitCount:
+    """The rate-limit 429s since a scenario began (live: read it during or after)."""
+
+    def __init__(self, hits: list[RateLimitHit], start: int) -> None:
+        self._hits = hits
+        self._start = start
+
+    @property
+    def hits(self) -> list[RateLimitHit]:
+        """The 429s answered since the scenario began, oldest first."""
+        return self._hits[self._start :]
+
+    @property
+    def count(self) -> int:
+        """How many 429s the scenario hit."""
+        return len(self.hits)
 
 
 class DiscordSimulator:
@@ -66,6 +86,8 @@ class DiscordSimulator:
         host: str = "127.0.0.1",
         recommended_shards: int | None = None,
         session_limits: SessionStartLimits | None = None,
+        rate_limits: RateLimits | None = None,
+        enforce_rate_limits: bool = True,
     ) -> None:
         unknown_intents = set(privileged_intents) - set(PRIVILEGED)
         if unknown_intents:
@@ -100,6 +122,8 @@ class DiscordSimulator:
             recommended_shards=self.recommended_shards,
             identify_count=lambda: self.gateway.identify_count,
             session_limits=session_limits or SessionStartLimits(),
+            rate_limits=rate_limits,
+            enforce_rate_limits=enforce_rate_limits,
         )
         self.builder = InteractionBuilder(self.world)
         # Any gateway event may make the bot act: count it as activity for settle().
@@ -216,6 +240,18 @@ class DiscordSimulator:
         """Let the bot DM this user again."""
         user.dms_open = True
 
+    # -- rate limits ---------------------------------------------------------------------------
+    @property
+    def rate_limit_hits(self) -> list[RateLimitHit]:
+        """Every 429 the simulator answered because a rate limit was exceeded (not injected)."""
+        return list(self.api.limiter.hits)
+
+    @contextlib.contextmanager
+    def count_rate_limits(self) -> Iterator[RateLimitCount]:
+        """Count the 429s a scenario hits: ``with sim.count_rate_limits() as hits: ...``."""
+        counter = RateLimitCount(self.api.limiter.hits, len(self.api.limiter.hits))
+        yield counter
+
     # -- faults --------------------------------------------------------------------------------
     def fail_next(self, route: str, status: int, count: int = 1, retry_after: float = 0.05) -> None:
         """Answer the next ``count`` calls of a route template with 429 or a 5xx.
@@ -331,19 +367,22 @@ class DiscordSimulator:
         guild: SimGuild | None = None,
         channel: SimChannel | None = None,
         options: Mapping[str, Any] | None = None,
+        settle: bool = True,
         **kw_options: Any,
     ) -> InteractionResult:
         """Run ``/command`` (``"mentor grant"`` for subcommands) and wait for the answer.
 
         Options come as keywords (or ``options=`` when a name clashes with a parameter):
         users as SimUser, channels as SimChannel, roles as SimRole, attachments as
-        ``(filename, bytes)``. Without guild/channel it runs in the user's DMs.
+        ``(filename, bytes)``. Without guild/channel it runs in the user's DMs. With
+        ``settle=False`` it returns as soon as the user has an answer, without waiting for the
+        bot to go quiet (for load tests with many interactions in flight).
         """
         guild, where = self._context(user, guild, channel)
         all_options = {**(options or {}), **kw_options}
         data = self.builder.command_data(command, guild, all_options)
         pending = self.builder.new_pending(APPLICATION_COMMAND, user, guild, where, f"/{command}")
-        return await self._run(pending, data)
+        return await self._run(pending, data, settle=settle)
 
     async def autocomplete(
         self,
@@ -407,7 +446,9 @@ class DiscordSimulator:
         )
         return await self._run(pending, data)
 
-    async def _run(self, pending: PendingInteraction, data: JSON) -> InteractionResult:
+    async def _run(
+        self, pending: PendingInteraction, data: JSON, *, settle: bool = True
+    ) -> InteractionResult:
         if not self.gateway.connected:
             raise SimulatorError("no bot is connected to the simulated gateway")
         guild_id = pending.guild.id if pending.guild else None
@@ -426,7 +467,8 @@ class DiscordSimulator:
             await asyncio.wait_for(pending.done.wait(), self.response_timeout)
         except TimeoutError:
             raise SimulatorError(self._timeout_report(pending, first_request)) from None
-        await self.settle(quiet=0.03, timeout=self.response_timeout)
+        if settle:
+            await self.settle(quiet=0.03, timeout=self.response_timeout)
         return result_of(pending)
 
     def _timeout_report(self, pending: PendingInteraction, first_request: int) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound
 from bot.wiring import Services
+from db.database import Database
 
 GUILD = 100
 
@@ -59,3 +60,29 @@ async def test_subjects_are_case_insensitive_and_removal_keeps_history(services:
     assert again.id == math.id  # same subject back, history attached
     with pytest.raises(NotFound):
         await services.classes.remove_subject(GUILD, "History")
+
+
+async def test_settings_read_from_memory_follow_every_change(services: Services) -> None:
+    """Settings are kept in memory once read, and every command that changes them is seen."""
+    await services.classes.setup(GUILD, 1, teacher_role_id=5, timezone="Europe/London")
+    assert (await services.classes.require_configured(GUILD)).timezone == "Europe/London"
+    await services.classes.setup(GUILD, 1, timezone="Asia/Tokyo", post_weekday=0)
+    seen = await services.classes.require_configured(GUILD)
+    assert (seen.timezone, seen.post_weekday) == ("Asia/Tokyo", 0)
+    await services.mentors.set_brief(GUILD, "Be kind, ask what they tried first.")
+    assert (await services.classes.require_configured(GUILD)).mentor_brief == (
+        "Be kind, ask what they tried first."
+    )
+    await services.classes.bot_removed(GUILD)
+    assert await services.classes.bot_returned(GUILD) is not None
+    assert (await services.classes.require_configured(GUILD)).timezone == "Asia/Tokyo"
+
+
+async def test_settings_are_read_from_the_database_once(services: Services, db: Database) -> None:
+    await services.classes.setup(GUILD, 1, teacher_role_id=5)
+    statements: list[str] = []
+    await db.trace(statements.append)
+    for _ in range(5):
+        await services.classes.require_configured(GUILD)
+    await db.trace(None)
+    assert [s for s in statements if "FROM classes" in s] == []

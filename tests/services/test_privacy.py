@@ -101,7 +101,11 @@ async def test_erasure_is_one_audited_transaction(history: Services, db: Databas
     before = await history.recognition.points_total(GUILD, ALICE)
     plan = await history.privacy.erasure_plan(GUILD, BOB)
     report = await history.privacy.erase(plan, requested_by="teacher", teacher_id=TEACHER)
-    assert {s.what: s.rows for s in report.of("deleted")} == {"points entries": 1, "awards": 1}
+    assert {s.what: s.rows for s in report.of("deleted")} == {
+        "points entries": 1,
+        "leaderboard totals": 3,  # the week's, the month's and all time
+        "awards": 1,
+    }
     async with db.reading() as conn:
         assert await privacy_sql.rows_mentioning(conn, BOB) == {}
         async with conn.execute("SELECT summary, requested_by, teacher_id FROM privacy_audit") as c:

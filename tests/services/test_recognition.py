@@ -25,6 +25,7 @@ from bot.domain.weeks import Period
 from bot.errors import Conflict, InvalidInput, NotFound, UserFacingError
 from bot.services.recognition import credit_session
 from bot.wiring import Services, build_services
+from db import ledger as ledger_sql
 from db.database import Database
 from db.timefmt import to_db
 from tests.services.classroom import ANNOUNCEMENTS, GUILD, MENTORS, TEACHER, set_up_class
@@ -372,6 +373,8 @@ async def test_ledger_totals_equal_the_sum_of_their_sources(
             assert {e.user_id: e.points for e in everyone.shown} == {
                 u: p for u, p in sources.items() if p > 0
             }
+            async with db.reading() as conn:
+                assert await ledger_sql.totals_mismatches(conn) == []
         finally:
             await db.close()
 

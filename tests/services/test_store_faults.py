@@ -19,7 +19,7 @@ async def count(db: Database, table: str) -> int:
 
 async def test_a_full_disk_refuses_the_award_whole(services: Services, db: Database) -> None:
     await set_up_class(services)
-    async with db.reading() as conn:
+    async with db.transaction() as conn:  # the writing connection: the one that must grow
         # SQLite's own "disk full": the file may not grow past the pages it has now.
         async with conn.execute("PRAGMA page_count") as cur:
             row = await cur.fetchone()

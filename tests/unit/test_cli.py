@@ -84,6 +84,8 @@ def test_migrate_then_backup_then_check(tmp_path: Path, capsys: pytest.CaptureFi
     assert version == bundled_migrations()[-1].version
     assert main(["--config", str(config), "check"], environ={}) == 0
     assert "up to date, integrity ok" in capsys.readouterr().out
+    assert main(["--config", str(config), "check", "--deep"], environ={}) == 0
+    assert "Point totals: equal the ledger's sums" in capsys.readouterr().out
 
 
 def test_newer_database_is_refused_with_a_clear_message(

@@ -1,0 +1,318 @@
+"""Throughput at 50 interactions in flight through the simulated Discord: ``python -m bench.speed_throughput``.
+
+The real bot, the real discord.py and ``bot.simulator`` on loopback, a real SQLite file. Each
+command is reported as interactions per second and as a ratio to ``/noop`` (a command that answers
+at once, through the same tree) measured in the same run, before and after the others.
+
+``/award give`` is given privately (the student is told by DM) and ``/helpme ask`` routes to 10
+mentors, queueing the rest. Rate limits: by default the simulator does *not* enforce Discord's
+caps here, because every DM and mentors-channel post counts against the 50 requests/s global cap:
+with it on, ``/award give`` and ``/helpme ask`` measure Discord's cap, not the bot.
+``--discord-limits`` turns enforcement on and reports the 429s hit. Failures (an error reply or
+no answer) and lost writes (rows counted after the run) are reported; both should be 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.app import BURST_WINDOW_S, EXTENSIONS
+from bot.clock import ManualClock
+from bot.config import Config, DatabaseConfig
+from bot.simulator import (
+    DiscordSimulator,
+    InteractionResult,
+    SimUser,
+    point_discord_at,
+    running_bot,
+)
+from bot.simulator.interactions import SimulatorError
+from bot.wiring import build_bot
+from db.database import Database
+
+TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.sim.token"
+START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
+IN_FLIGHT = 50
+TEACHERS = 400  # the per-person burst limit (8 per 10 s) applies to teachers too
+STUDENTS = 1_200
+MENTORS = 10
+CLASS_SIZE = 30  # students ranked on the first leaderboard
+PACED_RATE, PACED_COUNT = 200.0, 600  # answer latency at a steady 200 interactions/s (30 students)
+
+
+def text_of(result: InteractionResult) -> str:
+    """Everything the user saw, for failure checks."""
+    parts = [result.content, *(str(e) for e in result.embeds)]
+    parts += [m.content for m in result.followups]
+    return " ".join(p for p in parts if p)
+
+
+async def load(
+    count: int, make: Callable[[int], Awaitable[InteractionResult]], ok: Callable[[str], bool]
+) -> tuple[float, int]:
+    """``count`` interactions with ``IN_FLIGHT`` at a time; returns (per second, failures)."""
+    gate = asyncio.Semaphore(IN_FLIGHT)
+    failures = 0
+
+    async def one(i: int) -> None:
+        nonlocal failures
+        async with gate:
+            try:
+                result = await make(i)
+            except (SimulatorError, TimeoutError):
+                failures += 1
+                return
+            if not ok(text_of(result)):
+                failures += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return count / (time.perf_counter() - began), failures
+
+
+async def paced(
+    per_second: float, count: int, make: Callable[[int], Awaitable[InteractionResult]]
+) -> dict[str, float]:
+    """Start ``count`` interactions at a steady ``per_second``; answer latency p50/p99 in ms."""
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(i: int) -> None:
+        nonlocal failures
+        began = time.perf_counter()
+        try:
+            await make(i)
+        except (SimulatorError, TimeoutError):
+            failures += 1
+            return
+        latencies.append(time.perf_counter() - began)
+
+    tasks = []
+    start = time.perf_counter()
+    for i in range(count):
+        delay = start + i / per_second - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    latencies.sort()
+
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return {"p50": pick(0.5), "p99": pick(0.99), "failures": float(failures)}
+
+
+async def rows(db: Database, table: str) -> int:
+    """Rows in a table (lost-write check)."""
+    row = await db.fetch_one(f"SELECT COUNT(*) FROM {table}")
+    return int(row[0]) if row else 0
+
+
+async def run(count: int, discord_limits: bool) -> dict[str, dict[str, float]]:
+    """Build the class, then measure each command."""
+    results: dict[str, dict[str, float]] = {}
+    sim = DiscordSimulator(token=TOKEN, enforce_rate_limits=discord_limits, response_timeout=30)
+    await sim.start()
+    point_discord_at(sim)
+    owner = sim.create_user("Owner")
+    guild = sim.create_guild("Class 7B", owner=owner)
+    teacher_role = guild.create_role("Teacher")
+    teachers: list[SimUser] = []
+    for n in range(TEACHERS):
+        teacher = sim.create_user(f"Teacher {n}")
+        guild.add_member(teacher, roles=[teacher_role])
+        teachers.append(teacher)
+    students: list[SimUser] = []
+    for n in range(STUDENTS):
+        student = sim.create_user(f"Student {n}")
+        guild.add_member(student)
+        students.append(student)
+    general = guild.create_text_channel("general")
+    announcements = guild.create_text_channel("announcements")
+    help_channel = guild.create_text_channel("help")
+    mentors_channel = guild.create_text_channel("mentors")
+    with tempfile.TemporaryDirectory() as folder:
+        config = Config(database=DatabaseConfig(path=Path(folder) / "throughput.db"))
+        db = await Database.open(config.database.path)
+        await db.migrate()
+        bot = build_bot(
+            config,
+            db,
+            ManualClock(START),
+            manual_jobs=True,
+            guild_ready_timeout=0.1,
+            extensions=(*EXTENSIONS, "bench.speed_noop"),
+        )
+        try:
+            async with running_bot(sim, bot, TOKEN, timeout=30):
+
+                async def slash(
+                    user: SimUser, command: str, **options: object
+                ) -> InteractionResult:
+                    return await sim.slash(
+                        user, command, guild=guild, channel=general, settle=False, options=options
+                    )
+
+                set_up = await sim.slash(
+                    owner,
+                    "setup class",
+                    guild=guild,
+                    channel=general,
+                    teacher_role=teacher_role,
+                    announcements=announcements,
+                    help_channel=help_channel,
+                    mentors_channel=mentors_channel,
+                    timezone="Europe/London",
+                )
+                assert "Class set up" in set_up.content, set_up.content
+                await sim.slash(
+                    teachers[0], "subject add", guild=guild, channel=general, name="Math"
+                )
+                mentors = students[:MENTORS]
+                for n, mentor in enumerate(mentors, start=1):
+                    granted = await sim.slash(
+                        teachers[n],  # one teacher each: the burst limit is per person
+                        "mentor grant",
+                        guild=guild,
+                        channel=general,
+                        student=mentor,
+                        subject="Math",
+                    )
+                    assert "Math" in text_of(granted), text_of(granted)
+                    await bot.services.mentors.acknowledge_brief(guild.id, mentor.id)
+                    await bot.services.mentors.set_available(guild.id, mentor.id, True)
+                await sim.settle(timeout=30)
+
+                def noop(i: int) -> Awaitable[InteractionResult]:
+                    return slash(students[i % STUDENTS], "noop")
+
+                def award(i: int) -> Awaitable[InteractionResult]:
+                    student = students[MENTORS + i % (STUDENTS - MENTORS)]
+                    return slash(
+                        teachers[i % TEACHERS],
+                        "award give",
+                        student=student,
+                        kind="gold_star",
+                        private=True,
+                    )
+
+                def board(i: int) -> Awaitable[InteractionResult]:
+                    return slash(students[i % STUDENTS], "leaderboard", period="all_time")
+
+                askers = students[MENTORS:]
+
+                def ask(i: int) -> Awaitable[InteractionResult]:
+                    return slash(askers[i % len(askers)], "helpme ask", subject="Math")
+
+                def fine(text: str) -> bool:
+                    return "Slow down" not in text and "went wrong" not in text
+
+                # A class of 30 ranked students, as a real class has, for the first leaderboard.
+                for n, student in enumerate(students[MENTORS : MENTORS + CLASS_SIZE]):
+                    await bot.services.recognition.give_award(
+                        guild.id,
+                        teachers[-1 - n].id,
+                        student.id,
+                        student_is_bot=False,
+                        kind="effort",
+                        points=1 + n % 7,
+                    )
+                with sim.count_rate_limits() as limited:
+                    noop_before = await load(count, noop, lambda t: "ok" in t)
+                    board_rate = await load(count, board, fine)
+                    await asyncio.sleep(BURST_WINDOW_S)  # let every user's burst window clear
+                    paced_runs = {
+                        name: await paced(PACED_RATE, PACED_COUNT, make)
+                        for name, make in (("/noop", noop), ("/leaderboard", board))
+                    }
+                    await asyncio.sleep(BURST_WINDOW_S)
+                    awards_before = await rows(db, "awards")
+                    award_rate = await load(count, award, fine)
+                    awards_written = await rows(db, "awards") - awards_before
+                    big_board_rate = await load(count, board, fine)
+                    asks = min(count, len(askers))
+                    requests_before = await rows(db, "help_requests")
+                    ask_rate = await load(asks, ask, fine)
+                    requests_written = await rows(db, "help_requests") - requests_before
+                    await sim.settle(timeout=120)
+                    noop_after = await load(count, noop, lambda t: "ok" in t)
+                floor = (noop_before[0] + noop_after[0]) / 2
+                results["/noop"] = {
+                    "rate": floor,
+                    "ratio": 1.0,
+                    "failures": noop_before[1] + noop_after[1],
+                    "lost": 0,
+                }
+                for name, (rate, failures), lost in (
+                    ("/leaderboard", board_rate, 0),
+                    ("/leaderboard*", big_board_rate, 0),
+                    ("/award give", award_rate, count - award_rate[1] - awards_written),
+                    ("/helpme ask", ask_rate, asks - ask_rate[1] - requests_written),
+                ):
+                    results[name] = {
+                        "rate": rate,
+                        "ratio": rate / floor,
+                        "failures": failures,
+                        "lost": lost,
+                    }
+                for name, figures in paced_runs.items():
+                    results[f"paced {name}"] = {
+                        "rate": figures["p50"],
+                        "ratio": figures["p99"],
+                        "failures": figures["failures"],
+                        "lost": 0,
+                    }
+                results["429s"] = {
+                    "rate": float(limited.count),
+                    "ratio": 0,
+                    "failures": 0,
+                    "lost": 0,
+                }
+        finally:
+            await db.close()
+            await sim.stop()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``python -m bench.speed_throughput [--count N] [--discord-limits]``."""
+    parser = argparse.ArgumentParser(prog="python -m bench.speed_throughput", description=__doc__)
+    parser.add_argument("--count", type=int, default=1_000, help="interactions per command")
+    parser.add_argument(
+        "--discord-limits", action="store_true", help="enforce Discord's rate limits"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    results = asyncio.run(run(args.count, args.discord_limits))
+    print(f"{IN_FLIGHT} in flight, {args.count} interactions per command")
+    print(
+        f"  (/leaderboard ranks {CLASS_SIZE} students; /leaderboard* ranks ~1,000 after the awards)"
+    )
+    for name, figures in results.items():
+        if name == "429s":
+            print(f"  429s hit: {int(figures['rate'])}")
+            continue
+        if name.startswith("paced"):
+            print(
+                f"  {name[6:]:<14} at {PACED_RATE:.0f}/s: answer p50 {figures['rate']:.1f} ms,"
+                f" p99 {figures['ratio']:.1f} ms, failures {int(figures['failures'])}"
+            )
+            continue
+        print(
+            f"  {name:<14} {figures['rate']:8.0f}/s  {figures['ratio'] * 100:5.1f} % of /noop"
+            f"  failures {int(figures['failures'])}  lost writes {int(figures['lost'])}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
