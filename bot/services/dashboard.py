@@ -72,6 +72,7 @@ _STOP_WORDS = frozenset(
         "about",
     ]
 )
+PROJECTOR_AWARDS = 5
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}")
 
 
@@ -100,6 +101,8 @@ class ProjectorView:
     confirmed_this_week: int
     waiting: int
     available: dict[int, tuple[str, ...]]
+    # This week's public awards, newest first (what the shout-outs already told the class).
+    awards: list[AwardRow]
 
 
 @dataclass(frozen=True)
@@ -178,10 +181,14 @@ class DashboardService:
     async def projector(self, guild_id: int) -> ProjectorView:
         """The projector's numbers, computed the same way as the overview's."""
         overview = await self.overview(guild_id)
+        async with self._db.reading() as conn:
+            awards = await reports_sql.awards_between(conn, guild_id, overview.week_start, None)
+        public = [a for a in reversed(awards) if not a.private]
         return ProjectorView(
             confirmed_this_week=overview.confirmed_this_week,
             waiting=len(overview.waiting),
             available=overview.available,
+            awards=public[:PROJECTOR_AWARDS],
         )
 
     async def _bounds(

@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.config import WebConfig
 from bot.domain.weeks import Period
 from bot.services import Services
+from bot.web.chart_cache import ChartCache
 from bot.web.live import LiveHub
 from bot.web.login import DiscordLogin
 from bot.web.members import DiscordMembers, Viewer
@@ -49,6 +50,7 @@ class Dashboard:
     env: jinja2.Environment
     login_limiter: RateLimiter
     clock: Clock
+    charts: ChartCache
 
 
 DASHBOARD_KEY = web.AppKey("classmentor_dashboard", Dashboard)

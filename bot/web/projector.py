@@ -13,7 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.access import Dashboard, parts, refuse, render
+from bot.web.gains import projector_chart, projector_gains
 from bot.web.live import KEEPALIVE, Screen
+from bot.web.render import AWARD_TITLES
 from bot.web.security import SECURITY_HEADERS
 
 KEEPALIVE_S = 15.0
@@ -23,7 +25,9 @@ RETRY_MS = 2000
 async def snapshot(dash: Dashboard, guild_id: int) -> dict[str, Any]:
     """What the projector shows for a class, as plain data (also the SSE payload)."""
     view = await dash.services.dashboard.projector(guild_id)
-    names = await dash.members.display_names(guild_id, view.available)
+    names = await dash.members.display_names(
+        guild_id, [*view.available, *(a.user_id for a in view.awards)]
+    )
     available = sorted(
         (
             {"name": names[uid], "subjects": ", ".join(subjects)}
@@ -36,6 +40,16 @@ async def snapshot(dash: Dashboard, guild_id: int) -> dict[str, Any]:
         "confirmed": view.confirmed_this_week,
         "waiting": view.waiting,
         "available": available,
+        "gains": await projector_gains(dash, guild_id),
+        "awards": [
+            {
+                "name": names[award.user_id],
+                "title": AWARD_TITLES[award.kind.value],
+                "reason": award.reason,
+            }
+            for award in view.awards
+            if award.user_id in names
+        ],
     }
 
 
@@ -57,6 +71,7 @@ async def projector_page(request: web.Request) -> web.Response:
         class_name=dash.members.class_name(guild_id) or "Our class",
         data=await snapshot(dash, guild_id),
         events_url=f"/projector/{request.match_info['token']}/events",
+        chart_base=f"/projector/{request.match_info['token']}/gains.png",
     )
 
 
@@ -94,9 +109,18 @@ async def projector_events(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def projector_gains_chart(request: web.Request) -> web.StreamResponse:
+    """The public gains chart (gains only, improvers only)."""
+    guild_id = await _guild_of(request)
+    if guild_id is None:
+        return await refuse(request)
+    return await projector_chart(parts(request), guild_id)
+
+
 def routes() -> list[web.RouteDef]:
     """The projector's routes."""
     return [
         web.get("/projector/{token}", projector_page),
         web.get("/projector/{token}/events", projector_events),
+        web.get("/projector/{token}/gains.png", projector_gains_chart),
     ]

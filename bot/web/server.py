@@ -16,9 +16,11 @@ from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
+from bot.charts import ChartRenderer
 from bot.config import ConfigError
-from bot.web import auth, projector, student, teacher
+from bot.web import auth, gains, projector, student, teacher
 from bot.web.access import DASHBOARD_KEY, Dashboard, refusals
+from bot.web.chart_cache import ChartCache
 from bot.web.live import LiveHub
 from bot.web.login import DiscordLogin
 from bot.web.members import DiscordMembers, discord_api_base
@@ -47,6 +49,7 @@ class WebDashboard:
         *,
         client_id: int,
         api_base: str | None = None,
+        chart_processes: bool = True,
     ) -> None:
         self.config = config
         members = DiscordMembers(bot)
@@ -68,6 +71,8 @@ class WebDashboard:
             env=make_environment(),
             login_limiter=RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW_S),
             clock=bot.clock,
+            # Charts render in their own worker process, started on the first chart.
+            charts=ChartCache(ChartRenderer(processes=chart_processes)),
         )
         self._db = bot.db
         self._session_key = secrets.session_key
@@ -93,6 +98,7 @@ class WebDashboard:
         app.add_routes(auth.routes())
         app.add_routes(teacher.routes())
         app.add_routes(student.routes())
+        app.add_routes(gains.routes())
         app.add_routes(projector.routes())
         app.router.add_static("/static", STATIC, append_version=False)
         return app
@@ -127,6 +133,7 @@ class WebDashboard:
             self._stop_listening()
             self._stop_listening = None
         await self.parts.hub.close()
+        await self.parts.charts.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

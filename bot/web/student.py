@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.errors import UserFacingError
 from bot.web.access import class_viewer, parts, render
+from bot.web.gains import own_gains
 from bot.web.members import Viewer
 from bot.web.render import local_time
 
@@ -43,11 +44,14 @@ async def my_page(request: web.Request) -> web.Response:
     data = await dash.services.dashboard.student(viewer.guild_id, viewer.user_id)
     summary = await dash.services.privacy.summary(viewer.guild_id, viewer.user_id)
     settings, _ = await dash.services.dashboard.settings(viewer.guild_id)
+    gains, confidence = await own_gains(dash, viewer)
     return await _page(
         request,
         viewer,
         "student.html",
         data=data,
+        gains=gains,
+        confidence=confidence,
         summary=summary,
         when=lambda instant: local_time(instant, settings.zone),
     )

@@ -10,8 +10,10 @@ import json
 
 from aiohttp import web
 
+from bot.domain.gains import GainPeriod
 from bot.errors import UserFacingError
 from bot.letters.content import safe_filename
+from bot.services.dashboard import RosterRow
 from bot.services.letters import gradebook_csv
 from bot.web.access import PERIODS, class_viewer, parts, period_of, render
 from bot.web.members import Viewer
@@ -55,12 +57,15 @@ async def overview(request: web.Request) -> web.Response:
     data = await dash.services.dashboard.overview(viewer.guild_id)
     settings, _ = await dash.services.dashboard.settings(viewer.guild_id)
     names = await dash.members.display_names(viewer.guild_id, data.available)
+    weekly = await dash.services.progress.weekly_gains(viewer.guild_id)
     return await _page(
         request,
         viewer,
         "overview.html",
         "overview",
         data=data,
+        average_gain=f"{weekly.public.average:+.1f}" if weekly is not None else None,
+        gain_students=weekly.public.students if weekly is not None else 0,
         week_start=local_time(data.week_start, settings.zone),
         available=sorted(
             (
@@ -116,9 +121,30 @@ async def roster(request: web.Request) -> web.Response:
     viewer = await class_viewer(request, teacher=True)
     dash = parts(request)
     rows = await dash.services.dashboard.roster(viewer.guild_id)
-    names = await dash.members.display_names(viewer.guild_id, [r.user_id for r in rows])
+    # Scores: each student's latest score and this term's gain per subject (teachers only).
+    subjects = [s.name for s in await dash.services.classes.subjects(viewer.guild_id)]
+    scores: dict[int, dict[str, tuple[float, float]]] = {}
+    for subject in subjects:
+        report = await dash.services.progress.class_report(
+            viewer.guild_id, subject, GainPeriod.TERM
+        )
+        for gain in report.gains.gains:
+            scores.setdefault(gain.user_id, {})[subject] = (gain.latest.percent, gain.points)
+    people = {r.user_id for r in rows} | set(scores)
+    known = {r.user_id for r in rows}
+    rows += [RosterRow(uid, 0, 0, 0, ()) for uid in sorted(people - known)]
+    names = await dash.members.display_names(viewer.guild_id, people)
     rows.sort(key=lambda r: names.get(r.user_id, "~").casefold())
-    return await _page(request, viewer, "roster.html", "roster", rows=rows, names=names)
+    return await _page(
+        request,
+        viewer,
+        "roster.html",
+        "roster",
+        rows=rows,
+        names=names,
+        subjects=[s for s in subjects if any(s in row for row in scores.values())],
+        scores=scores,
+    )
 
 
 async def downloads(request: web.Request) -> web.Response:

@@ -24,15 +24,39 @@
     document.getElementById("p-none").hidden = list.length > 0;
     setText("p-available-count", list.length);
   }
+  function showAwards(list) {
+    var ul = document.getElementById("p-awards");
+    ul.textContent = "";
+    list.forEach(function (a) {
+      var li = document.createElement("li");
+      li.appendChild(document.createTextNode(a.name + ": " + a.title + " "));
+      if (a.reason) {
+        var span = document.createElement("span");
+        span.className = "muted";
+        span.textContent = a.reason;
+        li.appendChild(span);
+      }
+      ul.appendChild(li);
+    });
+    document.getElementById("p-no-awards").hidden = list.length > 0;
+  }
   var source = new EventSource(url);
   source.addEventListener("update", function (event) {
     var data = JSON.parse(event.data);
     setText("p-confirmed", data.confirmed);
     setText("p-waiting", data.waiting);
     showMentors(data.available);
-    if (data.gains_chart) {
+    showAwards(data.awards || []);
+    var section = document.getElementById("p-gains-section");
+    if (data.gains) {
       var img = document.getElementById("p-gains");
-      if (img) { img.src = data.gains_chart; img.alt = data.gains_alt; }
+      var src = img.getAttribute("data-base") + "?v=" + data.gains.version;
+      if (img.getAttribute("src") !== src) { img.setAttribute("src", src); }
+      img.alt = data.gains.alt;
+      setText("p-average", data.gains.average);
+      section.hidden = false;
+    } else {
+      section.hidden = true;
     }
     status.textContent = "Live";
     document.body.setAttribute("data-updates", String(Number(document.body.getAttribute("data-updates") || 0) + 1));

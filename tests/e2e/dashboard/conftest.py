@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,30 @@ class WebClass:
     def log_in_as(self, user: SimUser | None) -> None:
         """Who is logged in to Discord in the browser (the simulator approves as them)."""
         self.room.sim.oauth.approve_as = user
+
+    async def quiz(self, student: SimUser, name: str, value: float, days_ago: int = 0) -> None:
+        """The owner (Manage Server) records a Math quiz score, as `/score add` does."""
+        day = (self.room.clock.now().date() - timedelta(days=days_ago)).isoformat()
+        result = await self.room.slash(
+            self.room.owner,
+            "score add",
+            student=student,
+            subject="Math",
+            assessment=name,
+            score=value,
+            date=day,
+        )
+        expect(result, "%")
+
+    async def two_quizzes(self) -> None:
+        """Fractions quizzes on Monday and today: Alice 40 → 80, Bob 70 → 65, Carol 50 → 60."""
+        for student, first, second in (
+            (self.room.alice, 40, 80),
+            (self.room.bob, 70, 65),
+            (self.room.carol, 50, 60),
+        ):
+            await self.quiz(student, "Fractions quiz 1", first, days_ago=2)
+            await self.quiz(student, "Fractions quiz 2", second)
 
     async def confirmed_session(
         self, mentor: SimUser, student: SimUser, subject: str = "Math", rating: str = "5"

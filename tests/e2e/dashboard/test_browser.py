@@ -112,17 +112,21 @@ async def test_teacher_sees_the_overview_and_downloads_the_gradebook(
     await room.slash(
         room.teacher, "award give", student=room.carol, kind="gold_star", reason="Kind"
     )
+    await web.two_quizzes()
     page = await log_in(web, browser, room.teacher)
     await page.get_by_role("link", name="Class 7B").click()
     await expect(page.get_by_role("heading", name="This week in Class 7B")).to_be_visible()
     await expect(page.locator("#confirmed")).to_have_text("1")
     await expect(page.locator("#available")).to_have_text("1")  # Alice, available for Math
     await shot(page, "teacher-overview")
-    for tab in ("Mentors", "Insights", "Awards", "Roster", "Settings"):
+    for tab in ("Gains", "Mentors", "Insights", "Awards", "Roster", "Settings"):
         await page.get_by_role("link", name=tab, exact=True).click()
         await expect(page.get_by_role("link", name=tab, exact=True)).to_have_attribute(
             "aria-current", "page"
         )
+        if tab == "Gains":
+            chart = page.get_by_role("img", name=re.compile("Bar chart of Math scores"))
+            await chart.evaluate("img => img.decode()")  # the chart has loaded
         await shot(page, f"teacher-{tab.lower()}")
     await page.get_by_role("link", name="Downloads").click()
     await page.get_by_label("Period").first.select_option("all_time")
@@ -199,6 +203,18 @@ async def test_projector_shows_a_confirmed_session_live_and_survives_a_restart(
     await expect(page.locator("#p-confirmed")).to_have_text("1", timeout=2000)
     content = await page.content()
     assert "Bob" not in content, "the projector never says who asked"
+
+    await room.slash(
+        room.teacher, "award give", student=room.carol, kind="gold_star", reason="Kind"
+    )
+    await expect(page.locator("#p-awards")).to_contain_text("Carol: Gold star", timeout=2000)
+
+    await web.two_quizzes()
+    await expect(page.locator("#p-average")).to_have_text("+15.0", timeout=2000)
+    chart = page.locator("#p-gains")
+    await expect(chart).to_have_attribute("alt", re.compile(r"class average gain \+15\.0"))
+    await chart.evaluate("img => img.decode()")  # the chart image has loaded
+    assert "65%" not in await page.content(), "no raw scores on the projector"
     await shot(page, "projector")
 
     await web.restart()

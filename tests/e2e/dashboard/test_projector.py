@@ -40,7 +40,9 @@ async def test_stream_pushes_changes_and_ends_when_revoked(web: WebClass) -> Non
         assert name == "update"
         assert first == {
             "available": [{"name": "Alice", "subjects": "Math"}],
+            "awards": [],
             "confirmed": 0,
+            "gains": None,
             "waiting": 0,
         }
         await room.slash(room.dan, "helpme ask", subject="English")  # no English mentor
