@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import aiosqlite
 
@@ -157,6 +157,54 @@ async def ledger_history(
             LedgerLine(int(r[0]), int(r[1]), str(r[2]), r[3], from_db(r[4]))
             for r in await cur.fetchall()
         ]
+
+
+@dataclass(frozen=True)
+class AspectResult:
+    """How the class did on one aspect of a subject (assessments that name it)."""
+
+    subject: str
+    aspect: str
+    scores: int
+    average_percent: float
+
+
+async def aspect_results(
+    conn: aiosqlite.Connection, guild_id: int, first: date | None, last: date | None
+) -> list[AspectResult]:
+    """Average score per (subject, aspect) for assessments taken on local days in the range,
+    weakest first (only assessments recorded with an aspect count)."""
+    clauses, params = "", []
+    if first is not None:
+        clauses += " AND sc.taken_on >= ?"
+        params.append(first.isoformat())
+    if last is not None:
+        clauses += " AND sc.taken_on <= ?"
+        params.append(last.isoformat())
+    async with conn.execute(
+        "SELECT s.name, a.aspect, COUNT(*), AVG(sc.score * 100.0 / sc.out_of) FROM scores sc"
+        " JOIN assessments a ON a.id = sc.assessment_id JOIN subjects s ON s.id = sc.subject_id"
+        f" WHERE sc.guild_id = ? AND a.aspect IS NOT NULL{clauses}"
+        " GROUP BY s.id, a.aspect ORDER BY AVG(sc.score * 100.0 / sc.out_of), s.name, a.aspect",
+        [guild_id, *params],
+    ) as cur:
+        return [
+            AspectResult(str(r[0]), str(r[1]), int(r[2]), float(r[3])) for r in await cur.fetchall()
+        ]
+
+
+async def aspect_requests(
+    conn: aiosqlite.Connection, guild_id: int, start: datetime | None, end: datetime | None
+) -> list[tuple[str, str, int]]:
+    """(subject, aspect, requests) for help requests that named an aspect, most asked first."""
+    where, params = _window("h.created_at", start, end)
+    async with conn.execute(
+        "SELECT s.name, h.aspect, COUNT(*) FROM help_requests h JOIN subjects s"
+        f" ON s.id = h.subject_id WHERE h.guild_id = ? AND h.aspect IS NOT NULL{where}"
+        " GROUP BY s.id, h.aspect ORDER BY COUNT(*) DESC, s.name, h.aspect",
+        [guild_id, *params],
+    ) as cur:
+        return [(str(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall()]
 
 
 # -- projector links ---------------------------------------------------------------------------

@@ -112,6 +112,8 @@ class Insights:
     demand: list[dash_sql.SubjectDemand]
     common_words: list[tuple[str, int]]
     recent_topics: list[tuple[str, str]]
+    aspects_asked: list[tuple[str, str, int]]  # (subject, aspect, requests)
+    aspect_results: list[dash_sql.AspectResult]  # weakest first
 
 
 @dataclass(frozen=True)
@@ -205,10 +207,16 @@ class DashboardService:
 
     async def insights(self, guild_id: int, period: Period) -> Insights:
         """Which subjects needed help, and the words that come up in topics (no names)."""
+        settings = await self._classes.require_configured(guild_id)
         start, end = await self._bounds(guild_id, period)
+        # Scores are dated by the class's local day; the period's last day is the one before end.
+        first = start.astimezone(settings.zone).date() if start else None
+        last = (end - timedelta(microseconds=1)).astimezone(settings.zone).date() if end else None
         async with self._db.reading() as conn:
             demand = await dash_sql.subject_demand(conn, guild_id, start, end)
             topics = await dash_sql.recent_topics(conn, guild_id, start)
+            aspects_asked = await dash_sql.aspect_requests(conn, guild_id, start, end)
+            results = await dash_sql.aspect_results(conn, guild_id, first, last)
         words: Counter[str] = Counter()
         for _, topic in topics:
             seen = {w.casefold() for w in _WORD.findall(topic)} - _STOP_WORDS
@@ -217,6 +225,8 @@ class DashboardService:
             demand=demand,
             common_words=[(w, n) for w, n in words.most_common(15) if n > 1],
             recent_topics=topics[:30],
+            aspects_asked=aspects_asked,
+            aspect_results=results,
         )
 
     async def history(self, guild_id: int) -> History:

@@ -77,7 +77,9 @@ class WebClass:
         """Who is logged in to Discord in the browser (the simulator approves as them)."""
         self.room.sim.oauth.approve_as = user
 
-    async def quiz(self, student: SimUser, name: str, value: float, days_ago: int = 0) -> None:
+    async def quiz(
+        self, student: SimUser, name: str, value: float, days_ago: int = 0, **more: object
+    ) -> None:
         """The owner (Manage Server) records a Math quiz score, as `/score add` does."""
         day = (self.room.clock.now().date() - timedelta(days=days_ago)).isoformat()
         result = await self.room.slash(
@@ -88,6 +90,7 @@ class WebClass:
             assessment=name,
             score=value,
             date=day,
+            **more,
         )
         expect(result, "%")
 
@@ -98,8 +101,8 @@ class WebClass:
             (self.room.bob, 70, 65),
             (self.room.carol, 50, 60),
         ):
-            await self.quiz(student, "Fractions quiz 1", first, days_ago=2)
-            await self.quiz(student, "Fractions quiz 2", second)
+            await self.quiz(student, "Fractions quiz 1", first, days_ago=2, aspect="fractions")
+            await self.quiz(student, "Fractions quiz 2", second, aspect="fractions")
 
     async def confirmed_session(
         self, mentor: SimUser, student: SimUser, subject: str = "Math", rating: str = "5"

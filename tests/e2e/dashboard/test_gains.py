@@ -36,6 +36,10 @@ async def test_teacher_sees_every_students_gain_with_chart_and_alt_text(web: Web
         assert "80% (+40.0)" in roster  # latest score and this term's gain
         async with http.get(web.class_url) as response:
             assert "average gain this week" in await response.text()
+        async with http.get(web.class_url + "/insights?period=this_week") as response:
+            insights = await response.text()
+        # (40 + 80 + 70 + 65 + 50 + 60) / 6 = 60.8: the class's average on fractions
+        assert re.search(r"<th scope=\"row\">fractions</th><td class=\"num\">61%</td>", insights)
     async with await logged_in(web, web.room.bob) as http:
         for path in ("/gains", "/gains.png?subject=Math"):
             async with http.get(web.class_url + path) as response:
