@@ -54,8 +54,11 @@ WEEKS = 40
 SESSIONS_PER_WEEK = 90  # three per student
 PROJECTORS = 100
 PACE_S = 0.05  # people act a moment apart; the screens have read the last update by then
+ASSESSMENTS_PER_SUBJECT = 20  # a quiz every two weeks
 PAGES = (
     ("overview", ""),
+    ("gains (Math, term)", "/gains?subject=Math&period=term"),
+    ("gains chart PNG (Math, term; cached)", "/gains.png?subject=Math&period=term"),
     ("mentors (term)", "/mentors?period=term"),
     ("insights (all time)", "/insights?period=all_time"),
     ("awards and ledger", "/awards"),
@@ -102,7 +105,34 @@ async def seed_year(room: Classroom) -> dict[str, int]:
                  f"W{week}", room.teacher.id, at)
             )  # fmt: skip
             ledger.append((room.guild.id, winner, 5, "award", None, None, award_id, at))
+    assessments: list[tuple[Any, ...]] = []
+    scores: list[tuple[Any, ...]] = []
+    for subject_name, subject_id in subjects.items():
+        for n in range(ASSESSMENTS_PER_SUBJECT):
+            assessment_id = len(assessments) + 1
+            taken = (START - timedelta(weeks=WEEKS - 2 * n)).date()
+            aspect = TOPICS[n % len(TOPICS)]
+            assessments.append(
+                (assessment_id, room.guild.id, subject_id, f"{subject_name} quiz {n + 1}", aspect,
+                 to_db(START))
+            )  # fmt: skip
+            for k, student in enumerate(ids):
+                value = min(100, 40 + n * 2 + (k % 7) * 3 + rnd.randrange(0, 10))
+                scores.append(
+                    (room.guild.id, subject_id, assessment_id, student, value, 100,
+                     taken.isoformat(), room.teacher.id, to_db(START))
+                )  # fmt: skip
     async with room.db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO assessments (id, guild_id, subject_id, name, aspect, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            assessments,
+        )
+        await conn.executemany(
+            "INSERT INTO scores (guild_id, subject_id, assessment_id, user_id, score, out_of,"
+            " taken_on, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            scores,
+        )
         await conn.executemany(
             "INSERT INTO help_requests (id, guild_id, subject_id, student_id, topic, state,"
             " mentor_id, created_at, queued_at, closed_at, close_reason, rating)"
@@ -120,7 +150,12 @@ async def seed_year(room: Classroom) -> dict[str, int]:
             ledger,
         )
         await conn.execute("ANALYZE")
-    return {"sessions": len(requests), "awards": len(awards), "ledger": len(ledger)}
+    return {
+        "sessions": len(requests),
+        "awards": len(awards),
+        "ledger": len(ledger),
+        "scores": len(scores),
+    }
 
 
 def _free_port() -> int:
@@ -311,7 +346,8 @@ def report(facts: dict[str, Any], profile: Profile, elapsed: float) -> str:
         "",
         f"A class of 30 on the simulated Discord with the real bot; the SQLite file holds a "
         f"school year ({WEEKS} weeks): {sizes['sessions']:,} confirmed sessions, "
-        f"{sizes['awards']:,} awards, {sizes['ledger']:,} ledger rows. A logged-in teacher "
+        f"{sizes['awards']:,} awards, {sizes['ledger']:,} ledger rows, {sizes['scores']:,} quiz "
+        "scores (two subjects, a quiz every two weeks). A logged-in teacher "
         "fetches each page over loopback; time is request to last byte, including the access "
         "check (the member fetched from Discord through the bot on every request).",
         "",

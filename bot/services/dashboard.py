@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.domain.classroom import ClassSettings, Subject
+from bot.domain.gains import ClassGains, GainPeriod, class_gains, period_days
 from bot.domain.weeks import Period, period_bounds, week_bounds
 from bot.services.classes import ClassService
 from db import dashboard as dash_sql
 from db import ledger as ledger_sql
 from db import mentors as mentor_sql
 from db import reports as reports_sql
+from db import scores as score_sql
 from db.database import Database
 from db.reports import AwardRow
 
@@ -275,6 +277,24 @@ class DashboardService:
             points=points.get(user_id, 0),
             awards=list(reversed(awards)),
         )
+
+    async def gains_by_subject(
+        self, guild_id: int, period: GainPeriod = GainPeriod.TERM
+    ) -> dict[str, ClassGains]:
+        """Every student's gain per subject in the period, from each one's first and last score
+        only (what the roster and the projector need: no pairs, no confidence)."""
+        settings = await self._classes.require_configured(guild_id)
+        subjects = await self._classes.subjects(guild_id)
+        today = self._clock.now().astimezone(settings.zone).date()
+        result: dict[str, ClassGains] = {}
+        async with self._db.reading() as conn:
+            days = period_days(period, today, await score_sql.get_term(conn, guild_id))
+            for subject in subjects:
+                points = await score_sql.subject_endpoints(
+                    conn, guild_id, subject.id, days.first, days.last
+                )
+                result[subject.name] = class_gains(points, days)
+        return result
 
     # -- projector links -------------------------------------------------------------------
     async def create_projector_link(self, guild_id: int, teacher_id: int) -> str:

@@ -205,9 +205,9 @@ async def my_gains_chart(request: web.Request) -> web.StreamResponse:
 async def term_public_gains(dash: Dashboard, guild_id: int) -> PublicGains | None:
     """This term's gains over every subject, public-safe (average and top improvers only)."""
     gains = []
-    for subject in await dash.services.classes.subjects(guild_id):
-        report = await dash.services.progress.class_report(guild_id, subject.name, GainPeriod.TERM)
-        gains.extend(report.gains.gains)
+    by_subject = await dash.services.dashboard.gains_by_subject(guild_id, GainPeriod.TERM)
+    for subject_gains in by_subject.values():
+        gains.extend(subject_gains.gains)
     gains.sort(key=lambda g: (-g.points, g.user_id))
     return public_gains(ClassGains(gains), PROJECTOR_TOP)
 

@@ -124,11 +124,9 @@ async def roster(request: web.Request) -> web.Response:
     # Scores: each student's latest score and this term's gain per subject (teachers only).
     subjects = [s.name for s in await dash.services.classes.subjects(viewer.guild_id)]
     scores: dict[int, dict[str, tuple[float, float]]] = {}
-    for subject in subjects:
-        report = await dash.services.progress.class_report(
-            viewer.guild_id, subject, GainPeriod.TERM
-        )
-        for gain in report.gains.gains:
+    by_subject = await dash.services.dashboard.gains_by_subject(viewer.guild_id, GainPeriod.TERM)
+    for subject, gains in by_subject.items():
+        for gain in gains.gains:
             scores.setdefault(gain.user_id, {})[subject] = (gain.latest.percent, gain.points)
     people = {r.user_id for r in rows} | set(scores)
     known = {r.user_id for r in rows}
