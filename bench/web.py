@@ -232,7 +232,7 @@ async def bench_web(results: Results, folder: Path, profile: Profile) -> dict[st
     """Page render times, then acknowledgement latency without and with 100 projectors."""
     section = "Web dashboard (class of 30, a school year of history)"
     print(f"\n{section}", flush=True)
-    facts: dict[str, Any] = {}
+    facts: dict[str, Any] = {"load": os.getloadavg()[0]}
     async with running_room(folder, students=30) as room:
         await room.set_up()
         for mentor in room.students[:2]:
@@ -342,7 +342,8 @@ def report(facts: dict[str, Any], profile: Profile, elapsed: float) -> str:
         "",
         f"`python -m bench.web` ({profile.name}) on {platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} CPU(s), {platform.machine()} (a machine "
-        f"shared with other work), {elapsed:.0f} s.",
+        f"shared with other work: load average {facts['load']:.1f} when it started), "
+        f"{elapsed:.0f} s.",
         "",
         f"A class of 30 on the simulated Discord with the real bot; the SQLite file holds a "
         f"school year ({WEEKS} weeks): {sizes['sessions']:,} confirmed sessions, "

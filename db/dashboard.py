@@ -207,6 +207,19 @@ async def aspect_requests(
         return [(str(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall()]
 
 
+async def scores_version(conn: aiosqlite.Connection, guild_id: int) -> str:
+    """Changes whenever a class's scores or term dates change (a score added, re-recorded or
+    removed): lets the projector skip recomputing gains after unrelated commits."""
+    async with conn.execute(
+        "SELECT COUNT(*), COALESCE(MAX(recorded_at), ''), COALESCE(SUM(score), 0),"
+        " (SELECT COALESCE(term_start, '') || COALESCE(term_end, '') FROM classes"
+        "  WHERE guild_id = :g) FROM scores WHERE guild_id = :g",
+        {"g": guild_id},
+    ) as cur:
+        row = await cur.fetchone()
+    return "|".join(str(value) for value in row) if row else ""
+
+
 # -- projector links ---------------------------------------------------------------------------
 async def replace_projector_link(
     conn: aiosqlite.Connection, guild_id: int, token_hash: str, by: int, now: datetime

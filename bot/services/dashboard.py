@@ -296,6 +296,13 @@ class DashboardService:
                 result[subject.name] = class_gains(points, days)
         return result
 
+    async def scores_version(self, guild_id: int) -> str:
+        """A token that changes when the class's scores (or the day, or the term) change."""
+        settings = await self._classes.require_configured(guild_id)
+        today = self._clock.now().astimezone(settings.zone).date()
+        async with self._db.reading() as conn:
+            return f"{today}|{await dash_sql.scores_version(conn, guild_id)}"
+
     # -- projector links -------------------------------------------------------------------
     async def create_projector_link(self, guild_id: int, teacher_id: int) -> str:
         """A new secret for the class's projector link; the old link stops working."""

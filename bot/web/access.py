@@ -7,7 +7,7 @@ else in the class only their own page, and everyone else gets 403 with nothing m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -51,6 +51,9 @@ class Dashboard:
     login_limiter: RateLimiter
     clock: Clock
     charts: ChartCache
+    # Per class: (scores version, the projector's gains block), so a commit that changed no
+    # score does not recompute gains for every projector update.
+    projector_gains: dict[int, tuple[str, Any]] = field(default_factory=dict)
 
 
 DASHBOARD_KEY = web.AppKey("classmentor_dashboard", Dashboard)

@@ -213,7 +213,19 @@ async def term_public_gains(dash: Dashboard, guild_id: int) -> PublicGains | Non
 
 
 async def projector_gains(dash: Dashboard, guild_id: int) -> dict[str, Any] | None:
-    """The projector's gains block: average, top gains by name, the chart's version and alt."""
+    """The projector's gains block: average, top gains by name, the chart's version and alt
+    (recomputed only when the class's scores changed)."""
+    version = await dash.services.dashboard.scores_version(guild_id)
+    cached = dash.projector_gains.get(guild_id)
+    if cached is not None and cached[0] == version:
+        block: dict[str, Any] | None = cached[1]
+        return block
+    block = await _projector_gains(dash, guild_id)
+    dash.projector_gains[guild_id] = (version, block)
+    return block
+
+
+async def _projector_gains(dash: Dashboard, guild_id: int) -> dict[str, Any] | None:
     public = await term_public_gains(dash, guild_id)
     if public is None:
         return None
