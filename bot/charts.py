@@ -137,11 +137,12 @@ def teacher_chart(title: str, bars: Sequence[StudentBar], average_gain: float | 
         "no gains yet" if average_gain is None else f"class average gain {average_gain:+.1f} points"
     )
     axes.set_title(f"{title} — {average}", fontsize=11)
-    axes.legend(loc="lower right", fontsize=8)
+    # Beside the plot, never over a bar or a gain label.
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     axes.grid(axis="x", alpha=0.3)
     # Fixed margins: tight_layout() would measure every label first and double the render time.
     inches = figure.get_figheight()
-    figure.subplots_adjust(left=0.2, right=0.95, top=1 - 0.45 / inches, bottom=0.55 / inches)
+    figure.subplots_adjust(left=0.2, right=0.84, top=1 - 0.45 / inches, bottom=0.55 / inches)
     lines = [f"{b.name}: {b.baseline:.0f}% to {b.latest:.0f}%" for b in reversed(ordered)]
     alt = f"Bar chart, {title}: baseline and latest score per student, {average}. " + "; ".join(
         lines
