@@ -158,7 +158,7 @@ async def downloads(request: web.Request) -> web.Response:
         "downloads.html",
         "downloads",
         students=students,
-        message=request.query.get("message", "")[:200],
+        message="",
     )
 
 
