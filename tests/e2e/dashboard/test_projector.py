@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.simulator.classroom import text_of
+from bot.simulator.classroom import Classroom, text_of
 from tests.e2e.dashboard.conftest import WebClass
 
 
@@ -79,3 +79,12 @@ async def test_projector_link_needs_a_teacher(web: WebClass) -> None:
     assert f"/class/{web.room.guild.id}/me>" in text_of(link)
     link = await web.room.slash(web.room.teacher, "dashboard link")
     assert f"/class/{web.room.guild.id}>" in text_of(link)
+
+
+async def test_commands_say_when_the_dashboard_is_off(classroom: Classroom) -> None:
+    for user, command in (
+        (classroom.alice, "dashboard link"),
+        (classroom.teacher, "dashboard projector"),
+    ):
+        reply = await classroom.slash(user, command)
+        assert "not switched on" in text_of(reply)
