@@ -23,9 +23,19 @@ class ChartCache:
         self._renderer = renderer
         self._charts: OrderedDict[str, Chart] = OrderedDict()
 
-    async def get(self, func: Callable[..., Chart], *args: Any) -> Chart:
-        """The chart for ``func(*args)``, rendered in the worker only when not cached."""
-        key = digest(func.__name__, *args)
+    @staticmethod
+    def key(scope: int, func: Callable[..., Chart], *args: Any) -> str:
+        """The cache key (and image version) of ``func(*args)`` for one class (``scope``)."""
+        return digest(scope, func.__name__, *args)
+
+    def cached(self, scope: int, version: str) -> Chart | None:
+        """A chart of this class already rendered under ``version``."""
+        chart = self._charts.get(f"{scope}:{version}")
+        return chart
+
+    async def get(self, scope: int, func: Callable[..., Chart], *args: Any) -> Chart:
+        """The chart for ``func(*args)`` in a class, rendered in the worker only when needed."""
+        key = f"{scope}:{self.key(scope, func, *args)}"
         chart = self._charts.get(key)
         if chart is None:
             chart = await self._renderer.render(func, *args)

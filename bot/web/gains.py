@@ -67,6 +67,7 @@ async def gains_page(request: web.Request) -> web.Response:
     dash = parts(request)
     rows: list[dict[str, Any]] = []
     pairs: list[dict[str, Any]] = []
+    version = ""
     if report is not None:
         people = {g.user_id for g in report.gains.gains}
         people |= {p.mentor_id for p in report.pairs} | {p.mentee_id for p in report.pairs}
@@ -81,6 +82,8 @@ async def gains_page(request: web.Request) -> web.Response:
             }
             for g in report.gains.gains
         ]
+        if report.gains.gains:
+            version = dash.charts.key(viewer.guild_id, *_teacher_chart_args(report, names))
         pairs = [
             {
                 "mentor": names.get(p.mentor_id, "A former member"),
@@ -89,7 +92,9 @@ async def gains_page(request: web.Request) -> web.Response:
             }
             for p in report.pairs
         ]
-    query = urlencode({"subject": chosen or "", "period": gain_period_of(request).value})
+    query = urlencode(
+        {"subject": chosen or "", "period": gain_period_of(request).value, "v": version}
+    )
     return await render(
         request,
         "gains.html",
@@ -109,22 +114,27 @@ async def gains_page(request: web.Request) -> web.Response:
     )
 
 
-async def gains_chart(request: web.Request) -> web.StreamResponse:
-    """The teacher chart of the gains page."""
-    viewer, report, _, _ = await _teacher_report(request)
-    if report is None or not report.gains.gains:
-        raise web.HTTPNotFound(text="No gains to chart yet.")
-    dash = parts(request)
-    people = [g.user_id for g in report.gains.gains]
-    names = await dash.members.display_names(viewer.guild_id, people)
+def _teacher_chart_args(report: Any, names: dict[int, str]) -> tuple[Any, ...]:
     bars = [
         StudentBar(names.get(g.user_id, "A former member"), g.baseline.percent, g.latest.percent)
         for g in report.gains.gains
     ]
-    chart = await dash.charts.get(
-        teacher_chart, f"{report.subject.name}, {report.label}", bars, report.gains.average
-    )
-    return png(chart)
+    return (teacher_chart, f"{report.subject.name}, {report.label}", bars, report.gains.average)
+
+
+async def gains_chart(request: web.Request) -> web.StreamResponse:
+    """The teacher chart of the gains page (the page names the version it shows)."""
+    dash = parts(request)
+    viewer = await class_viewer(request, teacher=True)
+    known = dash.charts.cached(viewer.guild_id, request.query.get("v", ""))
+    if known is not None:
+        return png(known)
+    viewer, report, _, _ = await _teacher_report(request)
+    if report is None or not report.gains.gains:
+        raise web.HTTPNotFound(text="No gains to chart yet.")
+    people = [g.user_id for g in report.gains.gains]
+    names = await dash.members.display_names(viewer.guild_id, people)
+    return png(await dash.charts.get(viewer.guild_id, *_teacher_chart_args(report, names)))
 
 
 def teacher_chart_alt(report: Any) -> str:
@@ -194,6 +204,7 @@ async def my_gains_chart(request: web.Request) -> web.StreamResponse:
     if not points:
         raise web.HTTPNotFound(text="No scores yet.")
     chart = await dash.charts.get(
+        viewer.guild_id,
         student_chart,
         f"Your {subject} scores",
         [(p.taken_on, p.percent, p.assessment) for p in points],
@@ -252,6 +263,7 @@ async def projector_chart(dash: Dashboard, guild_id: int) -> web.Response:
     if block is None:
         raise web.HTTPNotFound(text="No gains yet.")
     chart = await dash.charts.get(
+        guild_id,
         public_chart,
         f"Gains {PERIOD_LABELS[GainPeriod.TERM]}",
         float(block["average"]),
