@@ -13,7 +13,7 @@ from bot.jobs import Jobs
 from bot.services import Services
 from bot.services.classes import ClassService
 from bot.services.help_requests import HelpService
-from bot.services.letters import LetterService
+from bot.services.letters import LetterService, gains_from
 from bot.services.mentors import MentorService
 from bot.services.privacy import PrivacyService
 from bot.services.progress import ProgressService
@@ -26,14 +26,15 @@ __all__ = ["Services", "build_bot", "build_services"]
 def build_services(config: Config, db: Database, clock: Clock) -> Services:
     """Create the services over one database and clock."""
     classes = ClassService(db, clock, config.defaults)
+    progress = ProgressService(db, clock, classes)
     return Services(
         classes=classes,
         mentors=MentorService(db, clock, classes, config.mentoring),
         recognition=RecognitionService(db, clock, classes),
         help=HelpService(db, clock, classes, config.mentoring),
         privacy=PrivacyService(db, clock, classes, config.privacy),
-        letters=LetterService(db, clock, classes),
-        progress=ProgressService(db, clock, classes),
+        letters=LetterService(db, clock, classes, gains=gains_from(progress)),
+        progress=progress,
     )
 
 

@@ -405,6 +405,27 @@ class ProgressService:
         result.sort(key=lambda s: s.subject.casefold())
         return StudentReport(user_id, PERIOD_LABELS[period], result, confidence_summary(answered))
 
+    async def gains_between(
+        self, guild_id: int, start: datetime | None, end: datetime | None
+    ) -> dict[int, list[tuple[str, Gain]]]:
+        """Each student's own gain per subject between two instants (``end`` exclusive;
+        ``None`` = unbounded), for letters home and the gradebook. Subjects by name, A–Z."""
+        settings = await self._classes.require_configured(guild_id)
+        days = DayRange(
+            local_day(start, settings.zone) if start else None,
+            local_day(end - timedelta(microseconds=1), settings.zone) if end else None,
+        )
+        subjects = sorted(await self._classes.subjects(guild_id), key=lambda s: s.name.casefold())
+        result: dict[int, list[tuple[str, Gain]]] = {}
+        async with self._db.reading() as conn:
+            for subject in subjects:
+                points = await score_sql.subject_endpoints(
+                    conn, guild_id, subject.id, days.first, days.last
+                )
+                for gain in class_gains(points, days).gains:
+                    result.setdefault(gain.user_id, []).append((subject.name, gain))
+        return result
+
     async def weekly_gains(self, guild_id: int, top: int = 3) -> WeeklyGains | None:
         """This week's class average gain over every subject, public-safe; None without gains."""
         days = await self._days(guild_id, GainPeriod.THIS_WEEK)
