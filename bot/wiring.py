@@ -10,6 +10,7 @@ from bot.app import EXTENSIONS, ClassMentorBot, bot_class
 from bot.clock import Clock
 from bot.config import Config
 from bot.jobs import Jobs
+from bot.pacing import Pacing
 from bot.services import Services
 from bot.services.classes import ClassService
 from bot.services.help_requests import HelpService
@@ -46,10 +47,12 @@ def build_bot(
     manual_jobs: bool = False,
     guild_ready_timeout: float = 2.0,
     extensions: tuple[str, ...] = EXTENSIONS,
+    pacing: Pacing | None = None,
 ) -> ClassMentorBot:
     """The bot with its services and scheduler; the database must already be migrated.
 
     With ``discord.shard_count`` set it is the sharded bot running ``discord.shard_ids``.
+    ``pacing`` (default: production) sets the pauses of the bot's background Discord work.
     """
     return bot_class(config.discord.shards)(
         config=config,
@@ -59,4 +62,5 @@ def build_bot(
         clock=clock,
         extensions=extensions,
         guild_ready_timeout=guild_ready_timeout,
+        pacing=pacing,
     )

@@ -468,6 +468,7 @@ REGISTRY: tuple[TableEntry, ...] = (
     TableEntry("shout_out_outbox"),
     TableEntry("assessments"),  # a quiz's name and aspect, no person
     TableEntry("shout_out_corrections"),
+    TableEntry("queue_notices"),  # a count per subject, never who waits
     TableEntry("subjects"),
     TableEntry("bot_meta"),
 )

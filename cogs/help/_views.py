@@ -152,13 +152,16 @@ def tell_words(about: TellAbout, request: HelpRequest, position: int = 0) -> str
     )
 
 
-def teacher_notice(request: HelpRequest, waiting: int, teacher_role_id: int | None) -> str:
-    """The mentors-channel notice when nobody is free. It never names the student."""
+def queue_notice_words(subject: str, waiting: int, teacher_role_id: int | None) -> str:
+    """The mentors channel's live notice for a subject's line. It never names a student."""
     ping = f"<@&{teacher_role_id}> " if teacher_role_id else ""
+    if waiting <= 0:
+        return f"✅ Nobody is waiting for a **{subject}** mentor any more. Thank you, mentors!"
+    who = "A student is waiting" if waiting == 1 else f"{waiting} students are waiting"
     return (
-        f"{ping}A student is waiting for a mentor in **{request.subject_name}** "
-        f"({waiting} in the queue). {request.subject_name} mentors: "
-        "`/available on` if you can help. Teachers: `/queue` shows the details."
+        f"{ping}⏳ {who} for a mentor in **{subject}**. {subject} mentors: `/available on` if "
+        "you can help. Teachers: `/queue` shows the details. (This message keeps itself up to "
+        "date.)"
     )
 
 
