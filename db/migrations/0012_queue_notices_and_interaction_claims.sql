@@ -11,3 +11,13 @@ CREATE TABLE queue_notices (
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (guild_id, subject_id)
 );
+
+-- Interactions already handled by some process. While two processes briefly serve one shard (a
+-- rolling restart) Discord delivers each interaction to both; the first write made for an
+-- interaction claims its id in the same transaction, and the other process's write finds the
+-- claim and is dropped (nothing written twice). Ids are Discord snowflakes, which carry their
+-- creation time: claims older than 15 minutes (an interaction's lifetime) are removed as new
+-- ones are made, through this primary key.
+CREATE TABLE interaction_claims (
+    interaction_id  INTEGER PRIMARY KEY
+);
