@@ -25,6 +25,7 @@ import discord
 from discord.state import AutoShardedConnectionState, ConnectionState
 
 from bot.errors import UserFacingError
+from db.database import claiming
 
 if TYPE_CHECKING:
     from discord.types.gateway import InteractionCreateEvent
@@ -71,11 +72,16 @@ class PatientResponse(discord.InteractionResponse[Any]):
         super().__init__(parent)
         self._gate = asyncio.Lock()
         self.auto_deferred = False
+        self.relinquished = False  # another process answers this interaction
+
+    def relinquish(self) -> None:
+        """Another process handles this interaction: never answer it from here."""
+        self.relinquished = True
 
     async def auto_defer(self) -> None:
         """Defer now unless something already answered (the watchdog's step)."""
         async with self._gate:
-            if self.is_done():
+            if self.is_done() or self.relinquished:
                 return
             try:
                 if self._parent.type is discord.InteractionType.application_command:
@@ -146,7 +152,16 @@ class AdmissionState(ConnectionState[Any]):
             if not gate.admit(interaction):
                 return
             self._watch(response, gate.ack_after_s)
-        # From here on exactly discord.py 2.7's ConnectionState.parse_interaction_create.
+        if interaction.type is discord.InteractionType.autocomplete:
+            self._hand_on(data, interaction)
+            return
+        # The tasks discord.py starts for it carry its id: its first write claims it, so with
+        # two processes briefly on one shard (a rolling restart) it is written once.
+        with claiming(interaction.id):
+            self._hand_on(data, interaction)
+
+    def _hand_on(self, data: InteractionCreateEvent, interaction: discord.Interaction[Any]) -> None:
+        # Exactly discord.py 2.7's ConnectionState.parse_interaction_create from here on.
         if data["type"] in (2, 4) and self._command_tree:
             self._command_tree._from_interaction(interaction)
         elif data["type"] == 3:

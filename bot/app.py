@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.admission import ACK_AFTER_S, AdmissionState, BurstLimiter, ShardedAdmissionState
 from bot.metrics import BotMetrics
 from bot.ops import OpsServer, discord_trace
+from bot.pacing import Pacing
 from bot.sharding import ShardPlan
 from cogs._errors import interaction_label, report_error, send_error
 from db import meta as meta_sql
@@ -130,8 +131,11 @@ class ClassMentorBot(commands.Bot):
         extensions: tuple[str, ...] = EXTENSIONS,
         guild_ready_timeout: float = 2.0,
         metrics: BotMetrics | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         self.metrics = metrics or BotMetrics()
+        # Pauses of the bot's own background Discord work (tests choose their own).
+        self.pacing = pacing or Pacing()
         # ClassMentor has no voice features: discord.py's "voice will NOT be supported" warnings
         # would only worry operators.
         discord.VoiceClient.warn_nacl = False

@@ -10,11 +10,12 @@ from bot.app import EXTENSIONS, ClassMentorBot, bot_class
 from bot.clock import Clock
 from bot.config import Config
 from bot.jobs import Jobs
+from bot.pacing import Pacing
 from bot.services import Services
 from bot.services.classes import ClassService
 from bot.services.dashboard import DashboardService
 from bot.services.help_requests import HelpService
-from bot.services.letters import LetterService
+from bot.services.letters import LetterService, gains_from
 from bot.services.mentors import MentorService
 from bot.services.privacy import PrivacyService
 from bot.services.progress import ProgressService
@@ -27,14 +28,15 @@ __all__ = ["Services", "build_bot", "build_services"]
 def build_services(config: Config, db: Database, clock: Clock) -> Services:
     """Create the services over one database and clock."""
     classes = ClassService(db, clock, config.defaults)
+    progress = ProgressService(db, clock, classes)
     return Services(
         classes=classes,
         mentors=MentorService(db, clock, classes, config.mentoring),
         recognition=RecognitionService(db, clock, classes),
         help=HelpService(db, clock, classes, config.mentoring),
         privacy=PrivacyService(db, clock, classes, config.privacy),
-        letters=LetterService(db, clock, classes),
-        progress=ProgressService(db, clock, classes),
+        letters=LetterService(db, clock, classes, gains=gains_from(progress)),
+        progress=progress,
         dashboard=DashboardService(db, clock, classes),
     )
 
@@ -47,10 +49,12 @@ def build_bot(
     manual_jobs: bool = False,
     guild_ready_timeout: float = 2.0,
     extensions: tuple[str, ...] = EXTENSIONS,
+    pacing: Pacing | None = None,
 ) -> ClassMentorBot:
     """The bot with its services and scheduler; the database must already be migrated.
 
     With ``discord.shard_count`` set it is the sharded bot running ``discord.shard_ids``.
+    ``pacing`` (default: production) sets the pauses of the bot's background Discord work.
     """
     return bot_class(config.discord.shards)(
         config=config,
@@ -60,4 +64,5 @@ def build_bot(
         clock=clock,
         extensions=extensions,
         guild_ready_timeout=guild_ready_timeout,
+        pacing=pacing,
     )

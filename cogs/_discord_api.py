@@ -68,3 +68,17 @@ async def remove_member_role(
 ) -> None:
     """Take a role from a member by ids (NotFound when the member or role is gone)."""
     await client.http.remove_role(guild_id, user_id, role_id, reason=reason)
+
+
+async def fetch_member_payload(
+    client: discord.Client, guild_id: int, user_id: int
+) -> dict[str, Any]:
+    """A member's raw payload by ids (``user``, ``nick``, ``roles``); NotFound when they left."""
+    return dict(await client.http.get_member(guild_id, user_id))
+
+
+async def list_member_payloads(
+    client: discord.Client, guild_id: int, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` members' raw payloads; Forbidden without the members intent."""
+    return [dict(m) for m in await client.http.get_members(guild_id, limit, None)]

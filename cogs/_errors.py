@@ -12,11 +12,15 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.admission import PatientResponse
 from bot.errors import UserFacingError
 from bot.metrics import component_family
-from db.errors import StoreError
+from db.errors import InteractionTaken, StoreError
 
 log = logging.getLogger(__name__)
+
+# Discord's error code for a second answer to one interaction.
+ALREADY_ACKNOWLEDGED = 40060
 
 
 def interaction_label(interaction: discord.Interaction[Any]) -> str:
@@ -43,10 +47,18 @@ def error_outcome(error: BaseException) -> str:
 
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """The one error path, for commands, buttons and modals alike."""
+    original = getattr(error, "original", error)
+    if isinstance(original, InteractionTaken) or (
+        isinstance(original, discord.HTTPException) and original.code == ALREADY_ACKNOWLEDGED
+    ):
+        # Another process serving the same shard (a rolling restart) wrote or answered it.
+        log.info("interaction %s: handled by another process", interaction.id)
+        if isinstance(interaction.response, PatientResponse):
+            interaction.response.relinquish()
+        return
     metrics = getattr(interaction.client, "metrics", None)
     if metrics is not None:
         metrics.failed(interaction_label(interaction), error_outcome(error))
-    original = getattr(error, "original", error)
     if isinstance(original, UserFacingError):
         await send_error(interaction, original.message)
     elif isinstance(original, StoreError):

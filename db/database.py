@@ -17,8 +17,9 @@ import logging
 import re
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -28,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from db.errors import StoreBusy, StoreError, translate
+from db.errors import InteractionTaken, StoreBusy, StoreError, translate
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,36 @@ def check_migrations(migrations: Iterable[Migration]) -> list[Migration]:
         if before.version == after.version:
             raise DatabaseError(f"two migrations share number {before.version}")
     return ordered
+
+
+# 15 minutes (an interaction's lifetime) in Discord snowflake units (milliseconds << 22).
+CLAIM_RETENTION = (15 * 60 * 1000) << 22
+
+
+@dataclass
+class InteractionClaim:
+    """The interaction a task works for; its first committed write claimed it (``done``)."""
+
+    interaction_id: int
+    done: bool = False
+
+
+_CLAIM: ContextVar[InteractionClaim | None] = ContextVar(
+    "classmentor_interaction_claim", default=None
+)
+
+
+@contextmanager
+def claiming(interaction_id: int) -> Iterator[InteractionClaim]:
+    """Work started inside this block (and the tasks it creates) is done for one interaction:
+    the first write transaction claims its id, so a second process handed the same interaction
+    writes nothing (:class:`~db.errors.InteractionTaken`)."""
+    claim = InteractionClaim(interaction_id)
+    token = _CLAIM.set(claim)
+    try:
+        yield claim
+    finally:
+        _CLAIM.reset(token)
 
 
 class Database:
@@ -155,6 +186,7 @@ class Database:
             except sqlite3.Error as exc:
                 raise self._translated(exc) from exc
             try:
+                claim = await self._claim_interaction()
                 yield self._conn
             except BaseException as exc:
                 await self._rollback()
@@ -167,10 +199,32 @@ class Database:
                 except sqlite3.Error as exc:
                     await self._rollback()
                     raise self._translated(exc) from exc
+                if claim is not None:
+                    claim.done = True
                 for listener in list(self._commit_listeners):
                     listener()
         finally:
             self._lock.release()
+
+    async def _claim_interaction(self) -> InteractionClaim | None:
+        """Claim the interaction this task works for, with its first write (see ``claiming``).
+
+        Raises :class:`~db.errors.InteractionTaken` when another process already claimed it.
+        """
+        claim = _CLAIM.get()
+        if claim is None or claim.done:
+            return None
+        await self._conn.execute(
+            "DELETE FROM interaction_claims WHERE interaction_id < ?",
+            (claim.interaction_id - CLAIM_RETENTION,),
+        )
+        cur = await self._conn.execute(
+            "INSERT OR IGNORE INTO interaction_claims (interaction_id) VALUES (?)",
+            (claim.interaction_id,),
+        )
+        if cur.rowcount == 0:
+            raise InteractionTaken(f"interaction {claim.interaction_id} was handled elsewhere")
+        return claim
 
     async def _acquire(self) -> None:
         try:

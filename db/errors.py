@@ -18,6 +18,11 @@ class StoreError(Exception):
     user_message = "ClassMentor can't reach its records right now. Please try again later."
 
 
+class InteractionTaken(Exception):
+    """Another process already wrote for this interaction (two processes briefly serving one
+    shard during a rolling restart); nothing was written here, and this one stays silent."""
+
+
 class StoreBusy(StoreError):
     """Another process (a backup, an admin's ``sqlite3``) held the file longer than we wait."""
 

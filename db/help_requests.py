@@ -52,6 +52,7 @@ def _request(row: Any) -> HelpRequest:
         closed_by=row["closed_by"],
         close_reason=cast("CloseReason | None", row["close_reason"]),
         rating=row["rating"],
+        aspect=row["aspect"],
     )
 
 
@@ -80,12 +81,13 @@ async def insert_request(
     student_id: int,
     topic: str,
     now: datetime,
+    aspect: str | None = None,
 ) -> int:
     """A new request, queued; the unique index refuses a second open one for the student."""
     cur = await conn.execute(
-        "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, state, created_at,"
-        " queued_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-        (guild_id, subject_id, student_id, topic, to_db(now), to_db(now)),
+        "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, aspect, state,"
+        " created_at, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+        (guild_id, subject_id, student_id, topic, aspect, to_db(now), to_db(now)),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid

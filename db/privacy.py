@@ -486,6 +486,8 @@ REGISTRY: tuple[TableEntry, ...] = (
     TableEntry("shout_out_outbox"),
     TableEntry("assessments"),  # a quiz's name and aspect, no person
     TableEntry("shout_out_corrections"),
+    TableEntry("queue_notices"),  # a count per subject, never who waits
+    TableEntry("interaction_claims"),  # interaction ids only, gone after 15 minutes
     TableEntry("subjects"),
     TableEntry("bot_meta"),
 )

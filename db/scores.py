@@ -229,6 +229,18 @@ async def assessment_names(
         return [str(row[0]) for row in await cur.fetchall()]
 
 
+async def known_aspects(conn: aiosqlite.Connection, guild_id: int, subject_id: int) -> list[str]:
+    """Aspects a subject is known by: named on its assessments or on its current badges."""
+    async with conn.execute(
+        "SELECT aspect FROM assessments WHERE guild_id = :g AND subject_id = :s"
+        " AND aspect IS NOT NULL"
+        " UNION SELECT aspect FROM badges WHERE guild_id = :g AND subject_id = :s"
+        " AND aspect IS NOT NULL AND ended_at IS NULL ORDER BY 1",
+        {"g": guild_id, "s": subject_id},
+    ) as cur:
+        return [str(row[0]) for row in await cur.fetchall()]
+
+
 async def known_students(conn: aiosqlite.Connection, guild_id: int) -> list[int]:
     """Everyone the class's records mention: scored, badged or asked for help."""
     async with conn.execute(
@@ -287,6 +299,17 @@ async def set_confidence(
         " after_at = COALESCE(excluded.after_at, after_at)",
         {"r": request_id, "b": before, "a": after, "t": stamp},
     )
+
+
+async def confidence_of(
+    conn: aiosqlite.Connection, request_id: int
+) -> tuple[int | None, int | None] | None:
+    """(before, after) answers recorded for a help request, if any."""
+    async with conn.execute(
+        "SELECT before, after FROM help_confidence WHERE request_id = ?", (request_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return (row[0], row[1]) if row else None
 
 
 async def request_people(

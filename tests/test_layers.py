@@ -214,3 +214,26 @@ def test_app_and_wiring_no_longer_import_each_other() -> None:
     # bot.app names Services (bot.services), not bot.wiring, even for the type checker.
     groups = cycles(type_checking=True)
     assert not [g for g in groups if {"bot.app", "bot.wiring", "bot.services"} & set(g)], groups
+
+
+def test_raw_discord_rest_calls_live_in_one_module() -> None:
+    """``client.http`` (discord.py's raw REST client) is reached only through cogs/_discord_api.
+
+    The simulator is exempt: it is the other side of the wire.
+    """
+    allowed = {Path("cogs/_discord_api.py")}
+    offenders = []
+    for path in source_files():
+        if path in allowed or path.parts[:2] == ("bot", "simulator"):
+            continue
+        tree = ast.parse((ROOT / path).read_text("utf-8"))
+        # Handing the client to discord.py's connection state (``http=self.http``) is no call.
+        handed = {
+            id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "http"
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "http" and id(node) not in handed:
+                if isinstance(node.value, ast.Name) and node.value.id == "discord":
+                    continue  # the discord.http module itself (e.g. a Route), not a call
+                offenders.append(f"{path}:{node.lineno}")
+    assert offenders == [], f"raw REST calls outside cogs/_discord_api.py: {offenders}"

@@ -39,6 +39,8 @@ class HelpRequest:
     closed_by: int | None
     close_reason: CloseReason | None
     rating: int | None
+    # The topic within the subject the student named (e.g. "fractions"), if any.
+    aspect: str | None = None
 
 
 @dataclass(frozen=True)

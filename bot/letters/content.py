@@ -44,6 +44,8 @@ class GainLine:
 
     subject: str
     description: str
+    # Percentage points gained (negative when the score fell), for the gradebook's columns.
+    points: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Letters home and the teacher's gradebook export: facts from the store, rendered off the loop.
 
-Gains (quiz progress) are not stored in this build: :class:`GainsSource` is the seam through which
-the progress feature supplies them. Without one, letters and the gradebook simply have no gains
-section or columns.
+Gains (quiz progress) come in through :class:`GainsSource`; the composition root passes
+:func:`gains_from` over the progress service. Each student gets only their own gains, in
+percentage points (never a raw score); a letter names only improvements, the gradebook all.
+Without a source, letters and the gradebook simply have no gains section or columns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import Clock
+from bot.domain.gains import Gain
 from bot.domain.points import AwardKind
 from bot.domain.weeks import Period, period_bounds
 from bot.errors import InvalidInput, NotFound
@@ -34,6 +36,7 @@ from bot.letters.content import (
 )
 from bot.letters.pdf import render_letter, render_zip
 from bot.services.classes import ClassService
+from bot.services.progress import ProgressService
 from db import ledger as ledger_sql
 from db import reports as reports_sql
 from db.database import Database
@@ -49,6 +52,36 @@ PERIOD_WORDS = {
 GainsSource = Callable[
     [int, datetime | None, datetime | None], Awaitable[Mapping[int, tuple[GainLine, ...]]]
 ]
+
+
+def gains_from(progress: ProgressService) -> GainsSource:
+    """The progress feature's gains per student and subject, as a letter and gradebook say them."""
+
+    async def source(
+        guild_id: int, start: datetime | None, end: datetime | None
+    ) -> Mapping[int, tuple[GainLine, ...]]:
+        found = await progress.gains_between(guild_id, start, end)
+        return {
+            user_id: tuple(
+                GainLine(subject, gain_words(gain), round(gain.points, 1))
+                for subject, gain in gains
+            )
+            for user_id, gains in found.items()
+        }
+
+    return source
+
+
+def gain_words(gain: Gain) -> str:
+    """A gain in words for a parent: points and the two assessments, never the scores."""
+    points = round(gain.points)
+    if points > 0:
+        how = f"up {points} percentage point{'s' if points != 1 else ''}"
+    elif points < 0:
+        how = f"down {-points} percentage point{'s' if points != -1 else ''}"
+    else:
+        how = "steady"
+    return f"{how} from {gain.baseline.assessment} to {gain.latest.assessment}"
 
 
 @dataclass(frozen=True)
@@ -128,7 +161,8 @@ class LetterService:
                     else None
                 ),
                 awards=tuple(by_student.get(student, ())),
-                gains=tuple(gains.get(student, ())),
+                # A letter home praises: it names the subjects the child improved in.
+                gains=tuple(g for g in gains.get(student, ()) if g.points is None or g.points > 0),
             )
             if facts.has_praise:
                 result[student] = facts
@@ -261,6 +295,7 @@ class LetterService:
             awards = await reports_sql.awards_between(conn, guild_id, start, end)
             points = await ledger_sql.totals(conn, guild_id, start=start, end=end)
         gains = await self._gains_for(guild_id, start, end)
+        people |= set(gains)  # a student with quiz results but no other record yet
         if not people:
             raise NotFound("This class has no records yet: nothing to export.")
         stars: dict[int, int] = {}
@@ -302,7 +337,10 @@ def gradebook_csv(rows: list[GradebookRow], names: Mapping[int, str]) -> bytes:
         ]
     )
     for row in rows:
-        gains = {g.subject: g.description for g in row.gains}
+        # Percentage points, a number a spreadsheet can sum (the words when none is known).
+        gains = {
+            g.subject: g.description if g.points is None else f"{g.points:.1f}" for g in row.gains
+        }
         writer.writerow(
             [
                 str(row.user_id),
@@ -312,7 +350,7 @@ def gradebook_csv(rows: list[GradebookRow], names: Mapping[int, str]) -> bytes:
                 "" if row.average_rating is None else f"{row.average_rating:.2f}",
                 row.stars,
                 row.points,
-                *(_spreadsheet_safe(gains.get(s, "")) for s in subjects),
+                *(_gain_cell(gains.get(s, "")) for s in subjects),
             ]
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -321,6 +359,15 @@ def gradebook_csv(rows: list[GradebookRow], names: Mapping[int, str]) -> bytes:
 def _spreadsheet_safe(text: str) -> str:
     # A display name starting with = + - @ would run as a formula in a spreadsheet.
     return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
+
+
+def _gain_cell(text: str) -> str:
+    # A number stays a number (a minus sign included); words are made formula-safe.
+    try:
+        float(text)
+    except ValueError:
+        return _spreadsheet_safe(text)
+    return text
 
 
 def _template_text(text: str, what: str) -> str:

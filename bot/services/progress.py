@@ -47,7 +47,7 @@ from bot.domain.score_csv import (
     resolve_student,
     template_csv,
 )
-from bot.errors import InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.classes import ClassService
 from bot.services.mentors import clean_aspect
 from db import mentors as mentor_sql
@@ -303,6 +303,15 @@ class ProgressService:
         async with self._db.reading() as conn:
             return await score_sql.assessment_names(conn, guild_id, subject_id)
 
+    async def known_aspects(self, guild_id: int, subject_name: str) -> list[str]:
+        """Aspects of a subject named on its assessments or badges (for autocomplete)."""
+        subjects = {s.name.casefold(): s for s in await self._classes.subjects(guild_id)}
+        found = subjects.get(subject_name.strip().casefold())
+        if found is None:
+            return []
+        async with self._db.reading() as conn:
+            return await score_sql.known_aspects(conn, guild_id, found.id)
+
     # --- gains -------------------------------------------------------------------------------
 
     async def class_report(
@@ -396,6 +405,27 @@ class ProgressService:
         result.sort(key=lambda s: s.subject.casefold())
         return StudentReport(user_id, PERIOD_LABELS[period], result, confidence_summary(answered))
 
+    async def gains_between(
+        self, guild_id: int, start: datetime | None, end: datetime | None
+    ) -> dict[int, list[tuple[str, Gain]]]:
+        """Each student's own gain per subject between two instants (``end`` exclusive;
+        ``None`` = unbounded), for letters home and the gradebook. Subjects by name, A–Z."""
+        settings = await self._classes.require_configured(guild_id)
+        days = DayRange(
+            local_day(start, settings.zone) if start else None,
+            local_day(end - timedelta(microseconds=1), settings.zone) if end else None,
+        )
+        subjects = sorted(await self._classes.subjects(guild_id), key=lambda s: s.name.casefold())
+        result: dict[int, list[tuple[str, Gain]]] = {}
+        async with self._db.reading() as conn:
+            for subject in subjects:
+                points = await score_sql.subject_endpoints(
+                    conn, guild_id, subject.id, days.first, days.last
+                )
+                for gain in class_gains(points, days).gains:
+                    result.setdefault(gain.user_id, []).append((subject.name, gain))
+        return result
+
     async def weekly_gains(self, guild_id: int, top: int = 3) -> WeeklyGains | None:
         """This week's class average gain over every subject, public-safe; None without gains."""
         days = await self._days(guild_id, GainPeriod.THIS_WEEK)
@@ -428,12 +458,29 @@ class ProgressService:
         """The student's "how sure are you, 1–5" when asking for help (request ``request_id``)."""
         await self._record_confidence(request_id, before=value)
 
-    async def record_confidence_after(self, request_id: int, value: int) -> None:
-        """The student's answer again after the confirmed session."""
-        await self._record_confidence(request_id, after=value)
+    async def record_confidence_after(
+        self, request_id: int, value: int, *, student_id: int | None = None
+    ) -> None:
+        """The student's answer again after the confirmed session.
+
+        With ``student_id`` (a click), only that request's student may answer, and only once the
+        session is confirmed.
+        """
+        await self._record_confidence(request_id, after=value, student_id=student_id)
+
+    async def awaits_confidence_after(self, request_id: int) -> bool:
+        """Whether the student said how sure they were when asking and has not answered again."""
+        async with self._db.reading() as conn:
+            answers = await score_sql.confidence_of(conn, request_id)
+        return answers is not None and answers[0] is not None and answers[1] is None
 
     async def _record_confidence(
-        self, request_id: int, *, before: int | None = None, after: int | None = None
+        self,
+        request_id: int,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        student_id: int | None = None,
     ) -> None:
         try:
             for value in (before, after):
@@ -442,8 +489,14 @@ class ProgressService:
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
         async with self._db.transaction() as conn:
-            if await score_sql.request_people(conn, request_id) is None:
+            people = await score_sql.request_people(conn, request_id)
+            if people is None:
                 raise NotFound("That help request doesn't exist.")
+            if student_id is not None:
+                if people[1] != student_id:
+                    raise Conflict("Only the student who asked can answer this.")
+                if people[2] != "resolved":
+                    raise Conflict("That session isn't confirmed, so there is nothing to answer.")
             await score_sql.set_confidence(
                 conn, request_id, before=before, after=after, now=self._clock.now()
             )

@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.app import ClassMentorBot
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig, WebConfig
+from bot.pacing import Pacing
 from bot.simulator.interactions import InteractionResult, SimulatorError
 from bot.simulator.server import DiscordSimulator
 from bot.simulator.state import SimChannel, SimGuild, SimMessage, SimRole, SimUser
@@ -56,6 +57,7 @@ class Classroom:
     bot: ClassMentorBot | None = None
     db: Database | None = None
     start_timeout: float = 5.0
+    pacing: Pacing | None = None  # the bot's background pauses (None: production's)
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     # -- building ------------------------------------------------------------------------------
@@ -159,7 +161,12 @@ class Classroom:
         self.db = await Database.open(self.config.database.path)
         await self.db.migrate()
         self.bot = build_bot(
-            self.config, self.db, self.clock, manual_jobs=True, guild_ready_timeout=0
+            self.config,
+            self.db,
+            self.clock,
+            manual_jobs=True,
+            guild_ready_timeout=0,
+            pacing=self.pacing,
         )
         await self._stack.enter_async_context(
             running_bot(self.sim, self.bot, self.token, timeout=self.start_timeout)

@@ -27,8 +27,11 @@ from cogs._shared import (
 )
 from cogs.help._desk import HelpDesk
 from cogs.help._views import (
+    CONFIDENCE_AFTER_QUESTION,
     PERSISTENT_ITEMS,
+    aspect_autocomplete,
     closing_words,
+    confidence_view,
     panel_view,
     queue_embed,
     queue_view,
@@ -70,17 +73,26 @@ class HelpCog(commands.Cog):
     @app_commands.describe(
         subject="The subject you're stuck on",
         topic="A few words for your mentor (only they see it; at most 200 characters)",
+        aspect="The part of the subject, e.g. fractions: a mentor strong in it is asked first",
+        confidence="How sure are you about this? 1 (not at all) to 5 (very); only for you",
     )
-    @app_commands.autocomplete(subject=subject_autocomplete)
+    @app_commands.autocomplete(subject=subject_autocomplete, aspect=aspect_autocomplete)
     async def ask(
         self,
         interaction: discord.Interaction,
         subject: app_commands.Range[str, 1, 40],
         topic: str | None = None,
+        aspect: app_commands.Range[str, 1, 40] | None = None,
+        confidence: app_commands.Range[int, 1, 5] | None = None,
     ) -> None:
         """File a request; the reply is private, and nothing public names the student."""
         routing = await self.service.ask(
-            guild_id_of(interaction), interaction.user.id, subject, topic
+            guild_id_of(interaction),
+            interaction.user.id,
+            subject,
+            topic,
+            aspect=aspect,
+            confidence=confidence,
         )
         await interaction.response.send_message(
             student_reply(routing), ephemeral=True, allowed_mentions=NO_PINGS
@@ -88,11 +100,21 @@ class HelpCog(commands.Cog):
         await self.desk.settle(routing)
 
     async def on_panel_ask(
-        self, interaction: discord.Interaction, subject_id: int, topic: str
+        self,
+        interaction: discord.Interaction,
+        subject_id: int,
+        topic: str,
+        aspect: str | None = None,
+        confidence: int | None = None,
     ) -> None:
         """The help panel's form was sent: same as `/helpme ask`."""
         routing = await self.service.ask_subject(
-            guild_id_of(interaction), interaction.user.id, subject_id, topic
+            guild_id_of(interaction),
+            interaction.user.id,
+            subject_id,
+            topic,
+            aspect=aspect,
+            confidence=confidence,
         )
         await interaction.response.send_message(
             student_reply(routing), ephemeral=True, allowed_mentions=NO_PINGS
@@ -200,7 +222,10 @@ class HelpCog(commands.Cog):
         )
 
     async def on_rate(self, interaction: discord.Interaction, request_id: int, rating: int) -> None:
-        """The student confirms: resolved and credited, then the thread is archived and locked."""
+        """The student confirms: resolved and credited, then the thread is archived and locked.
+
+        A student who said how sure they were when asking is asked once more, privately.
+        """
         resolved = await self.service.rate(request_id, interaction.user.id, rating)
         text = closing_words(resolved.request)
         message = interaction.message
@@ -209,7 +234,23 @@ class HelpCog(commands.Cog):
             await interaction.response.send_message(text, allowed_mentions=NO_PINGS)
         else:
             await interaction.response.edit_message(content=text, view=None)
+        if await self.bot.services.progress.awaits_confidence_after(request_id):
+            await interaction.followup.send(
+                CONFIDENCE_AFTER_QUESTION, view=confidence_view(request_id), ephemeral=True
+            )
         await self.desk.settle(resolved)
+
+    async def on_confidence(
+        self, interaction: discord.Interaction, request_id: int, value: int
+    ) -> None:
+        """The one-tap answer after a confirmed session (only the student's counts)."""
+        await self.bot.services.progress.record_confidence_after(
+            request_id, value, student_id=interaction.user.id
+        )
+        await interaction.response.edit_message(
+            content=f"Thanks! Noted: {value}/5. `/profile` shows how your confidence has grown.",
+            view=None,
+        )
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

@@ -32,6 +32,7 @@ from bot.errors import Conflict, NotFound
 from bot.services.help_requests import Accepted, Closed, HelpRequest, Resolved, Routing
 from cogs._discord_api import SEND_ERRORS, add_thread_member, close_thread, retrying
 from cogs._shared import NO_PINGS, only_pings
+from cogs.help._notices import QueueNotices
 from cogs.help._views import (
     STALE_WORDS,
     closing_words,
@@ -39,7 +40,6 @@ from cogs.help._views import (
     offer_words,
     session_starter,
     session_view,
-    teacher_notice,
     tell_words,
 )
 
@@ -80,6 +80,8 @@ class HelpDesk:
         self._threads: dict[int, int] = {}
         self._touched: dict[int, datetime] = {}
         self._not_sessions: set[int] = set()  # bot-made threads known not to be sessions
+        # The mentors channel's one live notice per subject's line.
+        self.notices = QueueNotices(bot, self.delivery)
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -99,6 +101,7 @@ class HelpDesk:
         tasks = [*self._tasks, *([self._resumed] if self._resumed else [])]
         for task in tasks:
             task.cancel()
+        self.notices.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def wait_resumed(self) -> None:
@@ -121,6 +124,7 @@ class HelpDesk:
             for guild_id in await self.delivery.guilds_with_queue():
                 if self.bot.owns_guild(guild_id):
                     await self.serve_queue(guild_id)
+            await self.notices.resume()
         except Exception:
             log.exception("could not finish the help flow's pending work at start-up")
 
@@ -129,6 +133,8 @@ class HelpDesk:
     async def settle(self, result: Result) -> None:
         """Carry out what a state change recorded; serve the queue if it freed a mentor."""
         await self.process(result.request.id)
+        # The request may have joined or left its subject's line.
+        self.notices.touch(result.request.guild_id, result.request.subject_id)
         if _frees_a_mentor(result):
             await self.serve_queue(result.request.guild_id)
 
@@ -141,6 +147,7 @@ class HelpDesk:
         """
         for routing in await self.service.serve_queue(guild_id):
             await self.process(routing.request.id)
+            self.notices.touch(guild_id, routing.request.subject_id)
 
     async def mentor_ready(self, guild_id: int, user_id: int) -> None:
         """A mentor said `/available on` or read the brief: serve the queue."""
@@ -241,7 +248,9 @@ class HelpDesk:
             return await self._tidy_offer(int(payload["offer_id"]), payload["reason"])
         request = await self.service.get(intent.request_id)
         if intent.kind is IntentKind.QUEUED:
-            return await self._tell_teacher(request, int(payload["waiting"]))
+            # The line is in the database: the subject's one live notice catches up with it.
+            self.notices.touch(request.guild_id, request.subject_id)
+            return "done"
         if intent.kind is IntentKind.TELL:
             text = tell_words(payload["about"], request, int(payload.get("position", 0)))
             return "done" if await self._dm(int(payload["user_id"]), text) else "failed"
@@ -331,30 +340,6 @@ class HelpDesk:
             return "skipped"  # the mentor deleted the DM: nothing left to tidy
         except SEND_ERRORS as exc:
             log.warning("could not tidy the offer of request %s (%s)", request_id, exc)
-            return "failed"
-        return "done"
-
-    async def _tell_teacher(self, request: HelpRequest, waiting: int) -> IntentOutcome:
-        settings = await self.bot.services.classes.get(request.guild_id)
-        if settings is None or settings.mentors_channel_id is None:
-            return "skipped"
-        role = settings.teacher_role_id
-        channel = self.bot.get_partial_messageable(settings.mentors_channel_id)
-        try:
-            await self._retrying(
-                f"queue notice for request {request.id}",
-                lambda: channel.send(
-                    teacher_notice(request, waiting, role),
-                    allowed_mentions=discord.AllowedMentions(
-                        everyone=False,
-                        users=False,
-                        replied_user=False,
-                        roles=[discord.Object(role)] if role else False,
-                    ),
-                ),
-            )
-        except SEND_ERRORS as exc:
-            log.warning("could not tell the teacher about request %s (%s)", request.id, exc)
             return "failed"
         return "done"
 

@@ -12,11 +12,14 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 import discord
+from discord import app_commands
 
 from bot.domain.classroom import Subject
 from bot.domain.help_intents import StaleReason, TellAbout
 from bot.domain.help_states import RequestState
+from bot.errors import InvalidInput
 from bot.services.help_requests import TOPIC_MAX_LENGTH, HelpRequest, Routing
+from bot.services.mentors import ASPECT_MAX
 from cogs._components import PersistentForm, PersistentItem
 from cogs._shared import bot_of, clip, require_teacher
 
@@ -36,8 +39,16 @@ class HelpHandlers(Protocol):
     async def on_rate(
         self, interaction: discord.Interaction, request_id: int, rating: int
     ) -> None: ...
+    async def on_confidence(
+        self, interaction: discord.Interaction, request_id: int, value: int
+    ) -> None: ...
     async def on_panel_ask(
-        self, interaction: discord.Interaction, subject_id: int, topic: str
+        self,
+        interaction: discord.Interaction,
+        subject_id: int,
+        topic: str,
+        aspect: str | None = None,
+        confidence: int | None = None,
     ) -> None: ...
     async def on_queue_action(
         self, interaction: discord.Interaction, action: str, request_id: int
@@ -68,7 +79,34 @@ def topic_line(request: HelpRequest) -> str:
     return clip(request.topic, TOPIC_MAX_LENGTH) if request.topic else "*(no topic given)*"
 
 
+async def aspect_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """Aspects of the chosen subject, from its assessments and badges (at most 25)."""
+    subject = getattr(interaction.namespace, "subject", None)
+    if interaction.guild_id is None or not isinstance(subject, str) or not subject.strip():
+        return []
+    known = await bot_of(interaction).services.progress.known_aspects(interaction.guild_id, subject)
+    typed = current.casefold().strip()
+    return [app_commands.Choice(name=a, value=a) for a in known if typed in a.casefold()][:25]
+
+
+def parse_confidence(raw: str) -> int | None:
+    """The form's "how sure are you" box: empty, or a whole number 1–5."""
+    text = raw.strip()
+    if not text:
+        return None
+    if text not in {"1", "2", "3", "4", "5"}:
+        raise InvalidInput("Confidence is a number from 1 to 5 (or leave it empty).")
+    return int(text)
+
+
 # --- words ------------------------------------------------------------------------------------
+
+CONFIDENCE_AFTER_QUESTION = (
+    "One more tap, only you see it: **how sure are you about this now?** "
+    "1 (not at all) to 5 (very)."
+)
 
 
 def student_reply(routing: Routing) -> str:
@@ -114,13 +152,16 @@ def tell_words(about: TellAbout, request: HelpRequest, position: int = 0) -> str
     )
 
 
-def teacher_notice(request: HelpRequest, waiting: int, teacher_role_id: int | None) -> str:
-    """The mentors-channel notice when nobody is free. It never names the student."""
+def queue_notice_words(subject: str, waiting: int, teacher_role_id: int | None) -> str:
+    """The mentors channel's live notice for a subject's line. It never names a student."""
     ping = f"<@&{teacher_role_id}> " if teacher_role_id else ""
+    if waiting <= 0:
+        return f"✅ Nobody is waiting for a **{subject}** mentor any more. Thank you, mentors!"
+    who = "A student is waiting" if waiting == 1 else f"{waiting} students are waiting"
     return (
-        f"{ping}A student is waiting for a mentor in **{request.subject_name}** "
-        f"({waiting} in the queue). {request.subject_name} mentors: "
-        "`/available on` if you can help. Teachers: `/queue` shows the details."
+        f"{ping}⏳ {who} for a mentor in **{subject}**. {subject} mentors: `/available on` if "
+        "you can help. Teachers: `/queue` shows the details. (This message keeps itself up to "
+        "date.)"
     )
 
 
@@ -278,6 +319,27 @@ class RateButton(PersistentItem[Button], template=r"help:rate:(?P<id>\d+):(?P<ra
         await flow(interaction).on_rate(interaction, self.request_id, self.rating)
 
 
+class ConfidenceButton(
+    PersistentItem[Button], template=r"help:confidence:(?P<id>\d+):(?P<value>[1-5])"
+):
+    """ "How sure are you now?" 1–5, asked once after a confirmed session."""
+
+    def __init__(self, request_id: int, value: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=str(value),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"help:confidence:{request_id}:{value}",
+            )
+        )
+        self.request_id = request_id
+        self.value = value
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        """Record the answer."""
+        await flow(interaction).on_confidence(interaction, self.request_id, self.value)
+
+
 class PanelButton(PersistentItem[Button], template=r"help:panel:(?P<subject>\d+)"):
     """One subject on the help panel: opens a short form for the (optional) topic."""
 
@@ -295,7 +357,8 @@ class PanelButton(PersistentItem[Button], template=r"help:panel:(?P<subject>\d+)
 
 
 class TopicModal(PersistentForm, title="Ask for help"):
-    """The optional topic, asked after a panel click (a slash option can't follow a button)."""
+    """The optional topic, aspect and confidence, asked after a panel click (a slash option
+    can't follow a button)."""
 
     topic: discord.ui.TextInput[TopicModal] = discord.ui.TextInput(
         label="What are you stuck on? (optional)",
@@ -304,6 +367,20 @@ class TopicModal(PersistentForm, title="Ask for help"):
         required=False,
         placeholder="e.g. question 4, adding fractions",
     )
+    aspect: discord.ui.TextInput[TopicModal] = discord.ui.TextInput(
+        label="Which part of the subject? (optional)",
+        style=discord.TextStyle.short,
+        max_length=ASPECT_MAX,
+        required=False,
+        placeholder="e.g. fractions",
+    )
+    confidence: discord.ui.TextInput[TopicModal] = discord.ui.TextInput(
+        label="How sure are you about it? 1–5 (optional)",
+        style=discord.TextStyle.short,
+        max_length=1,
+        required=False,
+        placeholder="1 = not at all, 5 = very",
+    )
 
     def __init__(self, subject_id: int) -> None:
         super().__init__(timeout=600, custom_id=f"help:topic:{subject_id}")
@@ -311,7 +388,13 @@ class TopicModal(PersistentForm, title="Ask for help"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         """File the request."""
-        await flow(interaction).on_panel_ask(interaction, self.subject_id, self.topic.value)
+        await flow(interaction).on_panel_ask(
+            interaction,
+            self.subject_id,
+            self.topic.value,
+            aspect=self.aspect.value or None,
+            confidence=parse_confidence(self.confidence.value),
+        )
 
 
 QUEUE_ACTIONS = {
@@ -359,6 +442,7 @@ PERSISTENT_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     TeacherButton,
     ProposeButton,
     RateButton,
+    ConfidenceButton,
     PanelButton,
     QueueSelect,
 )
@@ -385,6 +469,11 @@ def session_view(request_id: int) -> discord.ui.View:
 def rating_view(request_id: int) -> discord.ui.View:
     """1–5 under "Did this help?"."""
     return view_of(*(RateButton(request_id, n) for n in range(1, 6)))
+
+
+def confidence_view(request_id: int) -> discord.ui.View:
+    """1–5 under "how sure are you now?"."""
+    return view_of(*(ConfidenceButton(request_id, n) for n in range(1, 6)))
 
 
 def panel_view(subjects: list[Subject]) -> discord.ui.View:

@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 BADGE_CHECK_JOB = "badge-role-check"
 BADGE_CHECK_SECONDS = 3600
-BADGE_CHECK_PAUSE_S = 0.1  # at most 10 checks a second: a fifth of Discord's global budget
 
 
 def badge_expiry_job(badge_id: int) -> str:
@@ -80,7 +79,8 @@ class MentorsCog(commands.Cog):
         """Make records follow Discord: a badge role removed by hand, or a mentor who left.
 
         Without the (privileged) members intent no member events arrive, so once an hour each
-        badge holder is fetched: about ten requests per class, paced at ten a second.
+        badge holder is fetched: about ten requests per class, paced at ten a second
+        (``bot.pacing.badge_check_pause_s``).
         """
         service = self.bot.services.mentors
         for settings in await self.bot.services.classes.configured_classes():
@@ -88,7 +88,7 @@ class MentorsCog(commands.Cog):
                 continue  # checked by the process running that class's shard
             for user_id in sorted(await service.badge_holders(settings.guild_id)):
                 # Spread the fetches out so help flows never queue behind a burst of checks.
-                await asyncio.sleep(BADGE_CHECK_PAUSE_S)
+                await asyncio.sleep(self.bot.pacing.badge_check_pause_s)
                 try:
                     roles = await fetch_member_roles(self.bot, settings.guild_id, user_id)
                 except discord.NotFound:

@@ -18,6 +18,7 @@ from bot.domain.gains import PERIOD_LABELS, GainPeriod, PublicGains, public_gain
 from bot.domain.score_csv import MAX_BYTES, Member
 from bot.errors import InvalidInput, NotTeacher
 from bot.services.progress import WeeklyGains
+from cogs._discord_api import fetch_member_payload, list_member_payloads
 from cogs._shared import (
     NO_PINGS,
     bot_of,
@@ -70,12 +71,12 @@ async def class_roster(
     teacher_role = settings.teacher_role_id if settings else None
     payloads: list[dict[str, Any]] = []
     try:
-        payloads = [dict(m) for m in await bot.http.get_members(guild_id, 1000, None)]
+        payloads = await list_member_payloads(bot, guild_id)
     except discord.Forbidden:
         ids = set(await bot.services.progress.known_students(guild_id)) | set(extra_ids)
         for user_id in sorted(ids)[:ROSTER_FETCH_CAP]:
             try:
-                payloads.append(dict(await bot.http.get_member(guild_id, user_id)))
+                payloads.append(await fetch_member_payload(bot, guild_id, user_id))
             except discord.NotFound:
                 continue
     members = []
@@ -103,7 +104,7 @@ async def display_names(
             names[user_id] = cached.display_name
             continue
         try:
-            member = _member(dict(await bot.http.get_member(guild_id, user_id)))
+            member = _member(await fetch_member_payload(bot, guild_id, user_id))
         except discord.HTTPException:
             member = None
         names[user_id] = member.display_name if member else f"Student {str(user_id)[-4:]}"

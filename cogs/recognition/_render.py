@@ -129,9 +129,12 @@ def award_reply(result: AwardResult) -> str:
 
 
 def _rank_label(entry: RankedEntry, tied: set[int]) -> str:
-    if entry.rank in MEDALS and entry.rank not in tied:
-        return MEDALS[entry.rank]
-    return f"**{'=' if entry.rank in tied else ''}{entry.rank}.**"
+    # Tied places share the medal and say they are tied ("🥇 **=1.**"); the next place is
+    # counted after them (two firsts, then third: 🥉).
+    if entry.rank in tied:
+        label = f"**={entry.rank}.**"
+        return f"{MEDALS[entry.rank]} {label}" if entry.rank in MEDALS else label
+    return MEDALS.get(entry.rank, f"**{entry.rank}.**")
 
 
 def _board_lines(entries: list[RankedEntry], caller_id: int | None = None) -> list[str]:
@@ -259,6 +262,3 @@ def suggestion_text(suggestion: TutorSuggestion) -> str:
         f"{mentees}{rated}). Award it with one click, or choose someone else with `/award give`. "
         f"The weekly post goes out {when}."
     )
-
-
-# ----- the persistent "Award" button ------------------------------------------------------------

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from db.database import Database, DatabaseError, Migration, bundled_migrations
-from db.errors import StoreBusy, StoreReadOnly
+from db.database import (
+    CLAIM_RETENTION,
+    Database,
+    DatabaseError,
+    Migration,
+    bundled_migrations,
+    claiming,
+)
+from db.errors import InteractionTaken, StoreBusy, StoreReadOnly
 from tests.faults import read_only_file
 
 MIGRATIONS = [
@@ -224,3 +231,38 @@ async def test_opening_a_database_that_cannot_be_written_says_so(tmp_path: Path)
         old.commit()
     with read_only_file(path), pytest.raises(StoreReadOnly, match="permissions"):
         await Database.open(path)
+
+
+async def _claims(db: Database) -> list[int]:
+    async with (
+        db.reading() as conn,
+        conn.execute("SELECT interaction_id FROM interaction_claims") as cur,
+    ):
+        return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def test_an_interactions_first_write_claims_it_once(db: Database, tmp_path: Path) -> None:
+    """Two processes handed the same interaction: the second one's write is refused whole."""
+    other = await Database.open(tmp_path / "classmentor.db")
+    interaction = 1_300_000_000_000_000_000
+    try:
+        with claiming(interaction) as claim:
+            async with db.transaction() as conn:
+                await conn.execute("CREATE TABLE IF NOT EXISTS notes (text TEXT)")
+                await conn.execute("INSERT INTO notes VALUES ('first')")
+            assert claim.done
+            async with db.transaction() as conn:  # later writes for it need no new claim
+                await conn.execute("INSERT INTO notes VALUES ('second')")
+        with claiming(interaction), pytest.raises(InteractionTaken):
+            async with other.transaction() as conn:
+                await conn.execute("INSERT INTO notes VALUES ('from the other process')")
+        async with db.reading() as conn, conn.execute("SELECT text FROM notes") as cur:
+            assert [row[0] for row in await cur.fetchall()] == ["first", "second"]
+        # A claim older than 15 minutes (snowflakes carry their time) goes with the next one.
+        later = interaction + CLAIM_RETENTION + 1
+        with claiming(later):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO notes VALUES ('later')")
+        assert await _claims(db) == [later]
+    finally:
+        await other.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
+from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, point_discord_at
 from bot.simulator.classroom import TOKEN, Classroom
 from bot.simulator.testing import quick_discord_backoff
@@ -45,6 +46,9 @@ async def world(
 ) -> AsyncIterator[Classroom]:
     """A class server with people and channels, the bot running, not yet set up."""
     room = Classroom.create(sim, clock=clock, database=tmp_path / "classmentor.db")
+    # Steps are settled one at a time: no pause needed to keep within Discord's limits (a test
+    # of bursts sets production's pacing itself).
+    room.pacing = INSTANT
     await room.start()
     yield room
     await room.stop()

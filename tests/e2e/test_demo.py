@@ -66,6 +66,8 @@ def test_demo_plays_the_week_and_exits_zero(tmp_path: Path) -> None:
         "mentor thinks you're sorted",
         # points explained, /profile
         "ℹ Points: a help session the student confirms earns the mentor 10, +5 when rated 4 or 5",
+        # tied first places both get gold; the next place is third, with bronze
+        "🥇 **=1.** @Bob — 15 pts / 🥇 **=1.** @Carol — 15 pts / 🥉 @Alice — 5 pts",
         "▶ Bob: /profile",
         "↳ only Bob sees: [Bob's profile]",
         "ClassMentor in #announcements (everyone in the channel sees): 🎉 @Alice earned an award",

@@ -13,6 +13,7 @@ from bot.simulator import SimUser
 from tests.e2e.conftest import Classroom
 from tests.e2e.test_help_requests import make_mentor
 from tests.e2e.test_privacy import final
+from tests.e2e.test_progress import two_quizzes
 from tests.e2e.test_recognition import confirmed_session
 
 
@@ -113,6 +114,33 @@ async def test_the_gradebook_export(classroom: Classroom) -> None:
     assert rows["Alice"]["sessions_given"] == "1"
     assert rows["Alice"]["average_rating_as_mentor"] == "4.00"
     assert rows["Bob"]["sessions_received"] == "1" and rows["Bob"]["gold_stars"] == "1"
+
+
+async def test_letters_and_the_gradebook_carry_each_childs_own_gains(
+    classroom: Classroom,
+) -> None:
+    room = classroom
+    await two_quizzes(room)  # Math: Alice 40 -> 80, Bob 70 -> 65, Carol 50 -> 60
+
+    result = await room.slash(room.teacher, "letter student", student=room.alice)
+    (attachment,) = final(result).attachments
+    text = " ".join(pdf_text(attachment.data).split())
+    assert "Progress" in text
+    assert "Math: up 40 percentage points from Fractions quiz 1 to Fractions quiz 2" in text
+    for never in ("80%", "40%", "Bob", "Carol", "65", "+10", "10 percentage"):
+        assert never not in text, never
+    # A letter praises: Bob's score fell and he has nothing else yet, so there is no letter.
+    nothing = await room.slash(room.teacher, "letter student", student=room.bob)
+    assert "nothing to praise Bob" in final(nothing).content
+
+    exported = await room.slash(room.teacher, "export")
+    (sheet,) = final(exported).attachments
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(sheet.data.decode("utf-8-sig")))}
+    assert "gain: Math" in rows["Alice"]
+    assert "gain: English" not in rows["Alice"], "a column per subject with gains"
+    assert rows["Alice"]["gain: Math"] == "40.0"
+    assert rows["Bob"]["gain: Math"] == "-5.0"
+    assert rows["Carol"]["gain: Math"] == "10.0"
 
 
 async def test_exports_in_a_class_not_set_up(world: Classroom) -> None:

@@ -197,9 +197,9 @@ async def test_leaderboard_with_ties_and_own_rank(classroom: Classroom) -> None:
     assert embed["title"] == "🏅 This week (Mon 16 Nov – Sun 22 Nov)"
     lines = embed["description"].splitlines()
     assert lines == [
-        f"**=1.** <@{classroom.alice.id}> — 15 pts",
-        f"**=1.** <@{classroom.bob.id}> — 15 pts",
-        f"**=1.** <@{classroom.carol.id}> — 15 pts",
+        f"🥇 **=1.** <@{classroom.alice.id}> — 15 pts",
+        f"🥇 **=1.** <@{classroom.bob.id}> — 15 pts",
+        f"🥇 **=1.** <@{classroom.carol.id}> — 15 pts",
         f"**4.** <@{classroom.dan.id}> — 10 pts ← you",
     ]
     assert "You: #4 of 4 with 10 points" in embed["footer"]["text"]
@@ -209,6 +209,21 @@ async def test_leaderboard_with_ties_and_own_rank(classroom: Classroom) -> None:
     assert "confirmed help sessions only" in embed["footer"]["text"]
     last_week = await classroom.slash(classroom.alice, "leaderboard", period="last_week")
     assert "No points in this period yet" in last_week.embeds[0]["description"]
+
+
+async def test_tied_first_places_both_get_gold_and_the_next_gets_bronze(
+    classroom: Classroom,
+) -> None:
+    await confirmed_session(classroom, classroom.alice, classroom.dan, rating=5)  # 15
+    await confirmed_session(classroom, classroom.bob, classroom.dan, rating=4)  # 15
+    await confirmed_session(classroom, classroom.carol, classroom.dan, rating=2)  # 10
+    board = await classroom.slash(classroom.teacher, "leaderboard")
+    (embed,) = board.embeds
+    assert embed["description"].splitlines() == [
+        f"🥇 **=1.** <@{classroom.alice.id}> — 15 pts",
+        f"🥇 **=1.** <@{classroom.bob.id}> — 15 pts",
+        f"🥉 <@{classroom.carol.id}> — 10 pts",
+    ]
 
 
 # ----- the weekly post -------------------------------------------------------------------------

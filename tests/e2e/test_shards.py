@@ -156,6 +156,37 @@ async def test_weekly_posts_once_per_class_across_processes_and_a_rolling_restar
     await help_flow(school.rooms[3])
 
 
+async def test_an_interaction_both_processes_receive_is_written_once(school: School) -> None:
+    """A rolling restart: the old and the new B both get each shard-1 interaction."""
+    room = school.rooms[1]
+    new_b = school.process(1)
+    await new_b.start()
+    assert school.sim.gateway.connected_shards() == {0: 1, 1: 2}
+    try:
+        for n in range(3):
+            reply = await room.slash(
+                room.teacher, "award give", student=room.alice, kind="gold_star", reason=f"R{n}"
+            )
+            expect(reply, "received **Gold star")
+        await school.sim.settle()
+        assert school.a.bot is not None
+        services = school.a.bot.services
+        awards = await services.mentors.profile(room.guild.id, room.alice.id, full=True)
+        assert dict(awards.awards) == {"gold_star": 3}, "each award written once"
+        shouts = [m for m in room.sim.messages(room.announcements) if "Gold star" in m.content]
+        assert sum(m.content.count("Gold star") for m in shouts) == 3
+        assert school.a.db is not None
+        async with (
+            school.a.db.reading() as conn,
+            conn.execute("SELECT COUNT(*) FROM interaction_claims") as cur,
+        ):
+            row = await cur.fetchone()
+        assert row is not None and row[0] >= 3
+    finally:
+        await school.b.stop()
+        school.b = new_b
+
+
 async def test_a_session_opened_by_the_other_process_stays_open_while_people_talk(
     school: School,
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.domain.gains import GainPeriod
 from bot.domain.score_csv import Member
-from bot.errors import InvalidInput, NotFound
+from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.progress import ImportRejected
 from bot.wiring import Services
 from db.database import Database
@@ -115,6 +115,13 @@ async def test_confidence_is_validated(
         await services.progress.record_confidence_before(request, 6)
     with pytest.raises(NotFound):
         await services.progress.record_confidence_after(request + 99, 3)
+    with pytest.raises(Conflict, match="Only the student"):
+        await services.progress.record_confidence_after(request, 3, student_id=BOB)
+    assert not await services.progress.awaits_confidence_after(request)
+    await services.progress.record_confidence_before(request, 2)
+    assert await services.progress.awaits_confidence_after(request)
+    await services.progress.record_confidence_after(request, 3, student_id=ALICE)
+    assert not await services.progress.awaits_confidence_after(request)
 
 
 async def test_weekly_gains_is_public_safe(

@@ -17,7 +17,9 @@ from bot.services.help_requests.results import TELL_BOTH, QueueNotice, Routing
 from bot.services.help_requests.routing import Router, ended_reason
 from db import help_outbox as outbox_sql
 from db import help_requests as help_sql
+from db import queue_notices as notice_sql
 from db.database import Database
+from db.queue_notices import QueueNoticeState
 
 
 class HelpDelivery:
@@ -138,3 +140,42 @@ class HelpDelivery:
         """Classes with requests waiting in line (served at start-up)."""
         async with self._db.reading() as conn:
             return await help_sql.guilds_with_queued(conn)
+
+    # --- the mentors channel's live queue notice ----------------------------------------------
+
+    async def queue_notice(self, guild_id: int, subject_id: int) -> QueueNoticeState | None:
+        """How many wait for a subject and which message shows it; ``None`` if it is gone."""
+        async with self._db.reading() as conn:
+            return await notice_sql.state(conn, guild_id, subject_id)
+
+    async def queue_notice_posted(
+        self, notice: QueueNoticeState, channel_id: int, message_id: int
+    ) -> None:
+        """A fresh notice message now shows ``notice.waiting``."""
+        async with self._db.transaction() as conn:
+            await notice_sql.posted(
+                conn,
+                notice.guild_id,
+                notice.subject_id,
+                channel_id,
+                message_id,
+                notice.waiting,
+                self._clock.now(),
+            )
+
+    async def queue_notice_shown(self, notice: QueueNoticeState) -> None:
+        """The live notice was edited to show ``notice.waiting``."""
+        async with self._db.transaction() as conn:
+            await notice_sql.shown(
+                conn, notice.guild_id, notice.subject_id, notice.waiting, self._clock.now()
+            )
+
+    async def queue_notice_closed(self, notice: QueueNoticeState) -> None:
+        """The line is empty: the next request waiting gets a new notice (and its ping)."""
+        async with self._db.transaction() as conn:
+            await notice_sql.closed(conn, notice.guild_id, notice.subject_id)
+
+    async def queue_notices_to_refresh(self) -> list[tuple[int, int]]:
+        """(class, subject) with a live notice or someone waiting: refreshed at start-up."""
+        async with self._db.reading() as conn:
+            return await notice_sql.to_refresh(conn)

@@ -185,7 +185,7 @@ class Router:
         excluded = await help_sql.excluded_mentors(conn, request.id)
         if request.state is RequestState.OFFERED and request.mentor_id is not None:
             excluded |= {request.mentor_id}
-        chosen = choose_mentor(candidates, request.student_id, excluded)
+        chosen = choose_mentor(candidates, request.student_id, excluded, aspect=request.aspect)
         return chosen.user_id if chosen else None
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.config import MentoringConfig
 from bot.domain.classroom import ClassSettings
+from bot.domain.gains import check_confidence
 from bot.domain.help_intents import IntentKind
 from bot.domain.help_requests import CloseReason, HelpRequest
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
@@ -38,13 +39,33 @@ from bot.services.help_requests.results import (
 )
 from bot.services.help_requests.routing import Router
 from bot.services.help_requests.words import clean_topic, gone_words, state_words
+from bot.services.mentors import clean_aspect
 from bot.services.recognition import credit_session
 from db import classes as class_sql
 from db import help_outbox as outbox_sql
 from db import help_requests as help_sql
 from db import mentors as mentor_sql
+from db import scores as score_sql
 from db.database import Connection, Database
 from db.errors import IntegrityError
+
+
+@dataclasses.dataclass(frozen=True)
+class Asked:
+    """What a student may add to a request besides the topic (both optional)."""
+
+    aspect: str | None = None
+    confidence: int | None = None
+
+
+def checked_confidence(value: int | None) -> int | None:
+    """A "how sure are you" answer, 1–5, or none."""
+    if value is None:
+        return None
+    try:
+        return check_confidence(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 class HelpService:
@@ -113,24 +134,49 @@ class HelpService:
     # --- asking -------------------------------------------------------------------------------
 
     async def ask(
-        self, guild_id: int, student_id: int, subject_name: str, topic: str | None
+        self,
+        guild_id: int,
+        student_id: int,
+        subject_name: str,
+        topic: str | None,
+        *,
+        aspect: str | None = None,
+        confidence: int | None = None,
     ) -> Routing:
-        """File a request and route it: an offer to the fairest free mentor, or a place in line."""
+        """File a request and route it: an offer to the fairest free mentor, or a place in line.
+
+        ``aspect`` (a topic within the subject, e.g. "fractions") makes mentors badged for it go
+        first; ``confidence`` is the student's "how sure are you, 1–5", kept for their gains.
+        """
         settings = await self._classes.require_configured(guild_id)
         cleaned = clean_topic(topic)
+        asked = Asked(clean_aspect(aspect), checked_confidence(confidence))
         subject = await self._classes.subject(guild_id, subject_name)
-        return await self._file(settings, student_id, subject.id, cleaned)
+        return await self._file(settings, student_id, subject.id, cleaned, asked)
 
     async def ask_subject(
-        self, guild_id: int, student_id: int, subject_id: int, topic: str
+        self,
+        guild_id: int,
+        student_id: int,
+        subject_id: int,
+        topic: str,
+        *,
+        aspect: str | None = None,
+        confidence: int | None = None,
     ) -> Routing:
         """File a request for a subject by id (the help panel's buttons carry the id)."""
         topic = clean_topic(topic)
+        asked = Asked(clean_aspect(aspect), checked_confidence(confidence))
         settings = await self._classes.require_configured(guild_id)
-        return await self._file(settings, student_id, subject_id, topic)
+        return await self._file(settings, student_id, subject_id, topic, asked)
 
     async def _file(
-        self, settings: ClassSettings, student_id: int, subject_id: int, topic: str
+        self,
+        settings: ClassSettings,
+        student_id: int,
+        subject_id: int,
+        topic: str,
+        asked: Asked,
     ) -> Routing:
         """Write the request and route it, in one transaction."""
         guild_id = settings.guild_id
@@ -163,7 +209,12 @@ class HelpService:
                     student_id=student_id,
                     topic=topic,
                     now=now,
+                    aspect=asked.aspect,
                 )
+                if asked.confidence is not None:
+                    await score_sql.set_confidence(
+                        conn, request_id, before=asked.confidence, after=None, now=now
+                    )
                 await help_sql.add_event(
                     conn,
                     request_id,
