@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.domain.classroom import is_teacher
+from cogs._discord_api import remove_member_role
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
@@ -109,8 +110,8 @@ class DiscordMembers:
         """Take badge roles off before a privacy deletion (gone already is fine)."""
         for role_id in role_ids:
             try:
-                await self._bot.http.remove_role(
-                    guild_id, user_id, role_id, reason="Privacy deletion"
+                await remove_member_role(
+                    self._bot, guild_id, user_id, role_id, reason="Privacy deletion"
                 )
             except discord.NotFound:
                 pass
