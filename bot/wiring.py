@@ -13,6 +13,7 @@ from bot.jobs import Jobs
 from bot.services import Services
 from bot.services.classes import ClassService
 from bot.services.help_requests import HelpService
+from bot.services.lessons import LessonService
 from bot.services.letters import LetterService
 from bot.services.mentors import MentorService
 from bot.services.privacy import PrivacyService
@@ -34,6 +35,7 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         privacy=PrivacyService(db, clock, classes, config.privacy),
         letters=LetterService(db, clock, classes),
         progress=ProgressService(db, clock, classes),
+        lessons=LessonService(db, clock, classes, config.mentoring),
     )
 
 

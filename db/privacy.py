@@ -463,6 +463,52 @@ REGISTRY: tuple[TableEntry, ...] = (
             ),
         ),
     ),
+    TableEntry(
+        # A lesson's mentors: who the teacher chose (the lesson badge itself lives in badges).
+        "lesson_mentors",
+        person_columns=("user_id",),
+        export=(
+            (
+                "lessons_mentored",
+                "SELECT s.name AS subject, l.aspect, l.started_at, l.ended_at"
+                " FROM lesson_mentors m JOIN lessons l ON l.id = m.lesson_id"
+                " JOIN subjects s ON s.id = l.subject_id"
+                " WHERE l.guild_id = :g AND m.user_id = :u ORDER BY l.id",
+            ),
+        ),
+        erase=(
+            Step(
+                "deleted",
+                "lessons you mentored in",
+                "DELETE FROM lesson_mentors WHERE user_id = :u AND lesson_id IN"
+                " (SELECT id FROM lessons WHERE guild_id = :g)",
+            ),
+        ),
+        shown=(
+            (
+                "lessons mentored",
+                "SELECT COUNT(*) FROM lesson_mentors WHERE user_id = :u AND lesson_id IN"
+                " (SELECT id FROM lessons WHERE guild_id = :g)",
+            ),
+        ),
+    ),
+    TableEntry(
+        # A lesson names the teacher who started or ended it; nothing about students.
+        "lessons",
+        person_columns=("started_by", "ended_by"),
+        erase=(
+            Step(
+                "anonymised",
+                "lessons started as a teacher",
+                "UPDATE lessons SET started_by = NULL WHERE guild_id = :g AND started_by = :u",
+            ),
+            Step(
+                "anonymised",
+                "lessons ended as a teacher",
+                "UPDATE lessons SET ended_by = NULL WHERE guild_id = :g AND ended_by = :u",
+            ),
+        ),
+    ),
     # No personal data: subject names and the bot's own bookkeeping. Waiting shout-outs point at
     # an award (deleting the award deletes its row) and corrections at a posted message.
     TableEntry("shout_out_outbox"),

@@ -1,0 +1,260 @@
+"""Lessons: a teacher opens one for a subject (and aspect) with chosen mentors; it ends by hand or
+at its end time. Requests during the lesson prefer its mentors (see :mod:`bot.domain.matching`).
+
+Starting checks everything first (:meth:`LessonService.plan_start`): nothing is written and
+nobody is given a role until the plan is known to be good.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.config import MentoringConfig
+from bot.domain.classroom import ClassSettings, Subject
+from bot.domain.durations import InvalidDuration, parse_until
+from bot.domain.lessons import Celebration, Lesson, LessonCounts, parse_mentions
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.services.classes import ClassService
+from bot.services.mentors import clean_aspect
+from db import lessons as lesson_sql
+from db import mentors as mentor_sql
+from db.database import Database
+from db.errors import IntegrityError
+
+NO_LESSON = "There's no lesson open. A teacher starts one with `/lesson start`."
+
+
+@dataclass(frozen=True)
+class LessonPlan:
+    """A checked `/lesson start`: who mentors, until when, and who needs a lesson badge."""
+
+    settings: ClassSettings
+    subject: Subject
+    aspect: str | None
+    ends_at: datetime | None
+    mentor_ids: list[int]
+    need_badge: list[int]  # named mentors without a current badge for the subject
+
+
+@dataclass(frozen=True)
+class LessonStatus:
+    """What `/lesson status` shows."""
+
+    lesson: Lesson
+    mentors: list[int]
+    counts: LessonCounts
+
+
+@dataclass(frozen=True)
+class EndedLesson:
+    """A lesson this call closed, with what it gave out (lesson badges to take back)."""
+
+    lesson: Lesson
+    mentors: list[int]
+    lesson_badges: list[int]
+    counts: LessonCounts
+
+
+class LessonService:
+    """Use cases of lessons."""
+
+    def __init__(
+        self, db: Database, clock: Clock, classes: ClassService, config: MentoringConfig
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._classes = classes
+        self._config = config
+
+    async def plan_start(
+        self,
+        guild_id: int,
+        subject_name: str,
+        aspect: str | None,
+        mentors: str | None,
+        until: str | None,
+    ) -> LessonPlan:
+        """Check a `/lesson start` without changing anything; one clear error otherwise."""
+        settings = await self._classes.require_configured(guild_id)
+        subject = await self._classes.subject(guild_id, subject_name)
+        aspect = clean_aspect(aspect)
+        now = self._clock.now()
+        ends_at = None
+        if until:
+            try:
+                ends_at = parse_until(until, now, settings.zone)
+            except InvalidDuration as exc:
+                raise InvalidInput(f"`until`: {exc}") from None
+        async with self._db.reading() as conn:
+            if await lesson_sql.open_lesson(conn, guild_id) is not None:
+                raise Conflict(
+                    "A lesson is already open in this class. End it with `/lesson end` first."
+                )
+            holders = [
+                b.user_id for b in await mentor_sql.current_badges(conn, guild_id, subject.id)
+            ]
+        if mentors:
+            try:
+                mentor_ids = parse_mentions(mentors)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+        else:
+            mentor_ids = holders
+        if not mentor_ids:
+            raise InvalidInput(
+                f"No mentors available for {subject.name}: name the lesson's mentors "
+                "(`mentors: @Alice @Bob`) or badge some with `/mentor grant` first."
+            )
+        need_badge = [uid for uid in mentor_ids if uid not in holders]
+        return LessonPlan(settings, subject, aspect, ends_at, mentor_ids, need_badge)
+
+    async def record_start(self, plan: LessonPlan, teacher_id: int) -> Lesson:
+        """Open the lesson and make its mentors available until it ends (one transaction)."""
+        now = self._clock.now()
+        available_until = plan.ends_at or now + timedelta(hours=self._config.availability_hours)
+        try:
+            async with self._db.transaction() as conn:
+                lesson_id = await lesson_sql.insert_lesson(
+                    conn,
+                    guild_id=plan.settings.guild_id,
+                    subject_id=plan.subject.id,
+                    aspect=plan.aspect,
+                    started_by=teacher_id,
+                    now=now,
+                    ends_at=plan.ends_at,
+                )
+                for uid in plan.mentor_ids:
+                    await lesson_sql.add_mentor(conn, lesson_id, uid, None)
+                    await mentor_sql.ensure_mentor(
+                        conn,
+                        plan.settings.guild_id,
+                        uid,
+                        now=now,
+                        session_limit=self._config.mentor_session_limit,
+                    )
+                    await mentor_sql.set_available_until(
+                        conn, plan.settings.guild_id, uid, available_until
+                    )
+                lesson = await lesson_sql.get_lesson(conn, lesson_id)
+        except IntegrityError:
+            raise Conflict(
+                "A lesson is already open in this class. End it with `/lesson end` first."
+            ) from None
+        assert lesson is not None
+        return lesson
+
+    async def attach_badge(self, lesson: Lesson, user_id: int, badge_id: int) -> None:
+        """Remember the lesson badge given to a mentor, to take it back when the lesson ends."""
+        async with self._db.transaction() as conn:
+            await lesson_sql.add_mentor(conn, lesson.id, user_id, badge_id)
+
+    async def set_panel(self, lesson: Lesson, channel_id: int, message_id: int) -> None:
+        """Remember the lesson's help panel message."""
+        async with self._db.transaction() as conn:
+            await lesson_sql.set_panel(conn, lesson.id, channel_id, message_id)
+
+    async def last_panel(self, guild_id: int) -> tuple[int, int] | None:
+        """The help panel the previous lesson posted, to refresh instead of posting again."""
+        async with self._db.reading() as conn:
+            return await lesson_sql.last_panel(conn, guild_id)
+
+    async def status(self, guild_id: int) -> LessonStatus:
+        """The open lesson, its mentors and what happened so far."""
+        await self._classes.require_configured(guild_id)
+        async with self._db.reading() as conn:
+            lesson = await lesson_sql.open_lesson(conn, guild_id)
+            if lesson is None:
+                raise NotFound(NO_LESSON)
+            mentors = [uid for uid, _ in await lesson_sql.mentors(conn, lesson.id)]
+            counts = await lesson_sql.counts(conn, lesson, self._clock.now())
+        return LessonStatus(lesson, mentors, counts)
+
+    async def open_lesson(self, guild_id: int) -> Lesson | None:
+        """The class's open lesson, if any."""
+        async with self._db.reading() as conn:
+            return await lesson_sql.open_lesson(conn, guild_id)
+
+    async def end(self, guild_id: int, by: int) -> EndedLesson:
+        """`/lesson end`: close the class's open lesson."""
+        await self._classes.require_configured(guild_id)
+        lesson = await self.open_lesson(guild_id)
+        if lesson is None:
+            raise NotFound(NO_LESSON)
+        ended = await self._end(lesson.id, by)
+        if ended is None:
+            raise Conflict("That lesson has just ended.")
+        return ended
+
+    async def end_if_due(self, lesson_id: int) -> EndedLesson | None:
+        """The lesson's end time came: close it (None if it is not due or already ended)."""
+        async with self._db.reading() as conn:
+            lesson = await lesson_sql.get_lesson(conn, lesson_id)
+        if lesson is None or not lesson.open or lesson.ends_at is None:
+            return None
+        if lesson.ends_at > self._clock.now():
+            return None
+        return await self._end(lesson_id, None)
+
+    async def _end(self, lesson_id: int, by: int | None) -> EndedLesson | None:
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            if not await lesson_sql.end_lesson(conn, lesson_id, now, by):
+                return None
+            lesson = await lesson_sql.get_lesson(conn, lesson_id)
+            assert lesson is not None
+            mentors = await lesson_sql.mentors(conn, lesson_id)
+            for uid, _ in mentors:
+                # Lesson mentors were made available for the lesson; they stop with it.
+                await mentor_sql.set_available_until(conn, lesson.guild_id, uid, None)
+            counts = await lesson_sql.counts(conn, lesson)
+        return EndedLesson(
+            lesson,
+            [uid for uid, _ in mentors],
+            [badge for _, badge in mentors if badge is not None],
+            counts,
+        )
+
+    async def ending_lessons(self) -> list[Lesson]:
+        """Open lessons with an end time, to rebuild their timers at start-up."""
+        async with self._db.reading() as conn:
+            return await lesson_sql.ending_lessons(conn)
+
+    async def cancel_start(self, lesson_id: int) -> EndedLesson | None:
+        """Undo a start Discord refused half-way: the lesson is removed, no celebration."""
+        async with self._db.transaction() as conn:
+            lesson = await lesson_sql.get_lesson(conn, lesson_id)
+            if lesson is None:
+                return None
+            mentors = await lesson_sql.mentors(conn, lesson_id)
+            for uid, _ in mentors:
+                await mentor_sql.set_available_until(conn, lesson.guild_id, uid, None)
+            await lesson_sql.delete_lesson(conn, lesson_id)
+        return EndedLesson(
+            lesson,
+            [uid for uid, _ in mentors],
+            [badge for _, badge in mentors if badge is not None],
+            LessonCounts(0, 0, 0),
+        )
+
+    async def pending_celebrations(self) -> list[Lesson]:
+        """Ended lessons whose celebration post has not gone out (a crash, Discord down)."""
+        async with self._db.reading() as conn:
+            return await lesson_sql.pending_celebrations(conn)
+
+    async def celebration(self, lesson_id: int) -> Celebration | None:
+        """The celebration of an ended lesson, or None when it was already posted."""
+        async with self._db.reading() as conn:
+            if not await lesson_sql.is_celebration_pending(conn, lesson_id):
+                return None
+            lesson = await lesson_sql.get_lesson(conn, lesson_id)
+            assert lesson is not None
+            mentors = [uid for uid, _ in await lesson_sql.mentors(conn, lesson_id)]
+            counts = await lesson_sql.counts(conn, lesson)
+        return Celebration(lesson, counts, mentors)
+
+    async def celebrated(self, lesson_id: int, message_id: int | None) -> None:
+        """The celebration went out: never again."""
+        async with self._db.transaction() as conn:
+            await lesson_sql.mark_celebrated(conn, lesson_id, message_id)

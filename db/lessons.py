@@ -1,0 +1,174 @@
+"""SQL for lessons and their mentors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.lessons import Lesson, LessonCounts
+from db.timefmt import from_db, opt_from_db, to_db
+
+_SELECT = "SELECT l.*, s.name AS subject_name FROM lessons l JOIN subjects s ON s.id = l.subject_id"
+
+
+def _lesson(row: Any) -> Lesson:
+    return Lesson(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        subject_id=row["subject_id"],
+        subject_name=row["subject_name"],
+        aspect=row["aspect"],
+        started_by=row["started_by"],
+        started_at=from_db(row["started_at"]),
+        ends_at=opt_from_db(row["ends_at"]),
+        ended_at=opt_from_db(row["ended_at"]),
+        panel_channel_id=row["panel_channel_id"],
+        panel_message_id=row["panel_message_id"],
+    )
+
+
+async def open_lesson(conn: aiosqlite.Connection, guild_id: int) -> Lesson | None:
+    """The class's open lesson, if any."""
+    async with conn.execute(
+        f"{_SELECT} WHERE l.guild_id = ? AND l.ended_at IS NULL", (guild_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return _lesson(row) if row else None
+
+
+async def get_lesson(conn: aiosqlite.Connection, lesson_id: int) -> Lesson | None:
+    """A lesson by id."""
+    async with conn.execute(f"{_SELECT} WHERE l.id = ?", (lesson_id,)) as cur:
+        row = await cur.fetchone()
+    return _lesson(row) if row else None
+
+
+async def last_panel(conn: aiosqlite.Connection, guild_id: int) -> tuple[int, int] | None:
+    """(channel, message) of the newest help panel a lesson posted in this class."""
+    async with conn.execute(
+        "SELECT panel_channel_id, panel_message_id FROM lessons WHERE guild_id = ?"
+        " AND panel_message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+        (guild_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+async def insert_lesson(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    subject_id: int,
+    aspect: str | None,
+    started_by: int,
+    now: datetime,
+    ends_at: datetime | None,
+) -> int:
+    """A new open lesson (``IntegrityError`` when one is already open)."""
+    rows = await conn.execute_fetchall(
+        "INSERT INTO lessons (guild_id, subject_id, aspect, started_by, started_at, ends_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (guild_id, subject_id, aspect, started_by, to_db(now), ends_at and to_db(ends_at)),
+    )
+    return int(next(iter(rows))[0])
+
+
+async def add_mentor(
+    conn: aiosqlite.Connection, lesson_id: int, user_id: int, badge_id: int | None
+) -> None:
+    """Name a lesson mentor (and the lesson badge given for the lesson, if any)."""
+    await conn.execute(
+        "INSERT INTO lesson_mentors (lesson_id, user_id, badge_id) VALUES (?, ?, ?)"
+        " ON CONFLICT (lesson_id, user_id) DO UPDATE SET badge_id = excluded.badge_id",
+        (lesson_id, user_id, badge_id),
+    )
+
+
+async def mentors(conn: aiosqlite.Connection, lesson_id: int) -> list[tuple[int, int | None]]:
+    """(user id, lesson badge id) of a lesson's mentors, in the order named."""
+    async with conn.execute(
+        "SELECT user_id, badge_id FROM lesson_mentors WHERE lesson_id = ? ORDER BY rowid",
+        (lesson_id,),
+    ) as cur:
+        return [(int(r[0]), r[1]) for r in await cur.fetchall()]
+
+
+async def set_panel(
+    conn: aiosqlite.Connection, lesson_id: int, channel_id: int, message_id: int
+) -> None:
+    """Remember the help panel the lesson posted or refreshed."""
+    await conn.execute(
+        "UPDATE lessons SET panel_channel_id = ?, panel_message_id = ? WHERE id = ?",
+        (channel_id, message_id, lesson_id),
+    )
+
+
+async def end_lesson(
+    conn: aiosqlite.Connection, lesson_id: int, now: datetime, by: int | None
+) -> bool:
+    """Close an open lesson; False if it had already ended (the conditional update lost)."""
+    cur = await conn.execute(
+        "UPDATE lessons SET ended_at = ?, ended_by = ?, celebration = 'pending'"
+        " WHERE id = ? AND ended_at IS NULL",
+        (to_db(now), by, lesson_id),
+    )
+    return cur.rowcount == 1
+
+
+async def ending_lessons(conn: aiosqlite.Connection) -> list[Lesson]:
+    """Every open lesson with an end time, to rebuild the timers at start-up."""
+    async with conn.execute(
+        f"{_SELECT} WHERE l.ended_at IS NULL AND l.ends_at IS NOT NULL ORDER BY l.ends_at"
+    ) as cur:
+        return [_lesson(r) for r in await cur.fetchall()]
+
+
+async def counts(
+    conn: aiosqlite.Connection, lesson: Lesson, until: datetime | None = None
+) -> LessonCounts:
+    """Requests filed for the lesson's subject during it, sessions confirmed, students helped."""
+    end = to_db(until or lesson.ended_at or datetime.max.replace(tzinfo=lesson.started_at.tzinfo))
+    async with conn.execute(
+        "SELECT COUNT(*),"
+        " COALESCE(SUM(state = 'resolved'), 0),"
+        " COUNT(DISTINCT CASE WHEN state = 'resolved' THEN student_id END)"
+        " FROM help_requests WHERE guild_id = ? AND subject_id = ?"
+        " AND created_at >= ? AND created_at <= ?",
+        (lesson.guild_id, lesson.subject_id, to_db(lesson.started_at), end),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return LessonCounts(int(row[0]), int(row[1]), int(row[2]))
+
+
+async def pending_celebrations(conn: aiosqlite.Connection) -> list[Lesson]:
+    """Ended lessons whose celebration post has not gone out yet."""
+    async with conn.execute(f"{_SELECT} WHERE l.celebration = 'pending' ORDER BY l.id") as cur:
+        return [_lesson(r) for r in await cur.fetchall()]
+
+
+async def is_celebration_pending(conn: aiosqlite.Connection, lesson_id: int) -> bool:
+    """Whether the lesson's celebration still has to be posted."""
+    async with conn.execute(
+        "SELECT 1 FROM lessons WHERE id = ? AND celebration = 'pending'", (lesson_id,)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+async def mark_celebrated(
+    conn: aiosqlite.Connection, lesson_id: int, message_id: int | None
+) -> bool:
+    """The celebration went out (conditional: only the first marker wins)."""
+    cur = await conn.execute(
+        "UPDATE lessons SET celebration = 'posted', celebration_message_id = ?"
+        " WHERE id = ? AND celebration = 'pending'",
+        (message_id, lesson_id),
+    )
+    return cur.rowcount == 1
+
+
+async def delete_lesson(conn: aiosqlite.Connection, lesson_id: int) -> None:
+    """Remove a lesson that never really started (its mentors go with it)."""
+    await conn.execute("DELETE FROM lessons WHERE id = ?", (lesson_id,))

@@ -1,0 +1,137 @@
+"""Lessons through the simulated Discord: start, lesson mentors first, end, celebration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.simulator import SimMessage, SimUser
+from tests.e2e.conftest import Classroom
+from tests.e2e.test_help_requests import accept_first_offer, ask, click, make_mentor, offers
+
+
+def celebrations(room: Classroom) -> list[SimMessage]:
+    return [m for m in room.sim.messages(room.announcements) if "That's a wrap" in m.content]
+
+
+def has_role(room: Classroom, user: SimUser, name: str) -> bool:
+    member = room.guild.members[user.id]
+    return any(role.name == name for role in room.guild.roles.values() if role.id in member.roles)
+
+
+async def read_brief(room: Classroom, user: SimUser) -> None:
+    await room.acknowledge(user)
+    await room.sim.settle()
+
+
+async def test_lesson_mentors_are_preferred_and_the_lesson_ends_with_a_celebration(
+    classroom: Classroom,
+) -> None:
+    room = classroom
+    # Alice mentors Math all term; Bob too. Alice has been idle longest: normally she'd be first.
+    await make_mentor(room, room.alice)
+    await make_mentor(room, room.bob)
+    started = await room.slash(
+        room.teacher,
+        "lesson start",
+        subject="Math",
+        aspect="fractions",
+        mentors=f"<@{room.bob.id}> <@{room.carol.id}>",
+        until="50m",
+    )
+    await room.sim.settle()
+    assert "lesson is open" in started.content, started.content
+    assert started.ephemeral
+    # Carol had no badge: she gets a lesson badge (and the brief); Bob keeps his own.
+    assert has_role(room, room.carol, "Math Mentor")
+    await read_brief(room, room.carol)
+    # The help panel for the lesson's subject is in #help.
+    panel = room.latest(room.help_channel)
+    assert "Math (fractions)" in panel.content
+    assert [label for label, _, _ in panel.buttons()] == ["Math"]
+
+    status = await room.slash(room.teacher, "lesson status")
+    text = str(status.embeds)
+    assert str(room.bob.id) in text and str(room.carol.id) in text
+
+    # Dan asks: the offer goes to a lesson mentor (Bob), not to Alice who was idle longest.
+    await ask(room, room.dan, topic="adding fractions")
+    assert offers(room, room.alice) == []
+    assert len(offers(room, room.bob)) == 1
+    thread = await accept_first_offer(room, room.bob)
+    starter = room.sim.messages(thread)[0]
+    prompt = await click(room, room.dan, starter, "Solved")
+    assert prompt.message is not None
+    rated = await click(room, room.dan, prompt.message, "5")
+    assert "Solved!" in rated.content
+
+    ended = await room.slash(room.teacher, "lesson end")
+    await room.sim.settle()
+    assert "has ended" in ended.content, ended.content
+    (post,) = celebrations(room)
+    assert "Math (fractions)" in post.content
+    assert f"<@{room.bob.id}>" in post.content and f"<@{room.carol.id}>" in post.content
+    assert post.pinged_user_ids == []  # thanks by name, pinging nobody
+    assert str(room.dan.id) not in post.content  # never who asked
+    # The lesson badge went with the lesson; Bob's own badge stays.
+    assert not has_role(room, room.carol, "Math Mentor")
+    assert has_role(room, room.bob, "Math Mentor")
+    # Ending again: one clear message, no second celebration.
+    again = await room.slash(room.teacher, "lesson end")
+    assert "no lesson open" in again.content
+    assert len(celebrations(room)) == 1
+
+
+async def test_bad_lesson_input_changes_nothing(classroom: Classroom) -> None:
+    room = classroom
+    student = await room.slash(room.alice, "lesson start", subject="Math")
+    assert "teacher" in student.content.lower()
+    nobody = await room.slash(room.teacher, "lesson start", subject="Math")
+    assert "No mentors available" in nobody.content
+    past = await room.slash(
+        room.teacher, "lesson start", subject="Math", mentors=f"<@{room.bob.id}>", until="00:01"
+    )
+    assert "until" in past.content
+    garbled = await room.slash(room.teacher, "lesson start", subject="Math", mentors="Bob please")
+    assert "mentions" in garbled.content
+    status = await room.slash(room.teacher, "lesson status")
+    assert "no lesson open" in status.content
+    assert room.sim.messages(room.help_channel) == []
+
+
+async def test_one_lesson_at_a_time(classroom: Classroom) -> None:
+    room = classroom
+    first = await room.slash(
+        room.teacher, "lesson start", subject="Math", mentors=f"<@{room.bob.id}>"
+    )
+    assert "lesson is open" in first.content
+    second = await room.slash(
+        room.teacher, "lesson start", subject="English", mentors=f"<@{room.carol.id}>"
+    )
+    assert "already open" in second.content
+    assert not has_role(room, room.carol, "English Mentor")
+    refused = await room.slash(room.alice, "lesson end")
+    assert "teacher" in refused.content.lower()
+    still = await room.slash(room.teacher, "lesson status")
+    assert "Math" in str(still.embeds), still.content
+
+
+async def test_a_lesson_ends_by_its_time_even_across_a_restart(classroom: Classroom) -> None:
+    room = classroom
+    started = await room.slash(
+        room.teacher, "lesson start", subject="Math", mentors=f"<@{room.carol.id}>", until="30m"
+    )
+    await room.sim.settle()
+    assert "lesson is open" in started.content
+    assert has_role(room, room.carol, "Math Mentor")
+    await room.restart()
+    await room.sim.settle()
+    await room.advance(timedelta(minutes=31))
+    assert not has_role(room, room.carol, "Math Mentor")
+    assert len(celebrations(room)) == 1
+    status = await room.slash(room.teacher, "lesson status")
+    assert "no lesson open" in status.content
+    # A second restart posts nothing again.
+    await room.restart()
+    await room.sim.settle()
+    await room.advance(timedelta(minutes=5))
+    assert len(celebrations(room)) == 1
