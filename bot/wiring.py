@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.jobs import Jobs
 from bot.services import Services
 from bot.services.classes import ClassService
+from bot.services.goals import GoalService
 from bot.services.help_requests import HelpService
 from bot.services.lessons import LessonService
 from bot.services.letters import LetterService
@@ -36,6 +37,7 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         letters=LetterService(db, clock, classes),
         progress=ProgressService(db, clock, classes),
         lessons=LessonService(db, clock, classes, config.mentoring),
+        goals=GoalService(db, clock, classes),
     )
 
 

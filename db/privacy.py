@@ -509,6 +509,18 @@ REGISTRY: tuple[TableEntry, ...] = (
             ),
         ),
     ),
+    TableEntry(
+        # A class goal names the teacher who set it; the figures are the class's, not a person's.
+        "goals",
+        person_columns=("set_by",),
+        erase=(
+            Step(
+                "anonymised",
+                "class goals set as a teacher",
+                "UPDATE goals SET set_by = NULL WHERE guild_id = :g AND set_by = :u",
+            ),
+        ),
+    ),
     # No personal data: subject names and the bot's own bookkeeping. Waiting shout-outs point at
     # an award (deleting the award deletes its row) and corrections at a posted message.
     TableEntry("shout_out_outbox"),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.services.classes import ClassService
+    from bot.services.goals import GoalService
     from bot.services.help_requests import HelpService
     from bot.services.lessons import LessonService
     from bot.services.letters import LetterService
@@ -33,3 +34,4 @@ class Services:
     letters: LetterService
     progress: ProgressService
     lessons: LessonService
+    goals: GoalService

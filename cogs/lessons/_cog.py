@@ -24,6 +24,7 @@ from bot.services.lessons import EndedLesson, LessonPlan
 from cogs._shared import NO_PINGS, guild_id_of, require_teacher, subject_autocomplete
 from cogs.help import mentor_ready
 from cogs.help._views import panel_view
+from cogs.lessons._goals import GoalsCog
 from cogs.lessons._views import celebration_text, status_embed
 
 if TYPE_CHECKING:
@@ -267,5 +268,6 @@ class LessonsCog(commands.Cog):
 
 
 async def setup(bot: ClassMentorBot) -> None:
-    """Extension entry point."""
+    """Extension entry point: lessons and class goals."""
     await bot.add_cog(LessonsCog(bot))
+    await bot.add_cog(GoalsCog(bot))

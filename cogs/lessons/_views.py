@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import discord
 
+from bot.domain.goals import Goal, GoalState, amount, progress_bar
 from bot.domain.lessons import Celebration
+from bot.services.goals import GoalProgress
 from bot.services.lessons import LessonStatus
 
 
@@ -41,3 +43,46 @@ def celebration_text(celebration: Celebration) -> str:
         names = ", ".join(f"<@{uid}>" for uid in celebration.mentors)
         lines.append(f"🙌 Thank you to our lesson mentors: {names}!")
     return "\n".join(lines)
+
+
+def goal_line(progress: GoalProgress) -> str:
+    """``▰▰▰▱▱▱▱▱▱▱ 30% · 3/10 confirmed help sessions → free reading time``."""
+    goal = progress.goal
+    return (
+        f"{progress_bar(progress.value, goal.target)} · {amount(goal.metric, progress.value)}"
+        f"/{amount(goal.metric, goal.target)} {goal.metric.label} → **{goal.reward}**"
+    )
+
+
+def goal_embed(progress: GoalProgress) -> discord.Embed:
+    """`/goal status`: the goal, its progress bar and deadline."""
+    goal = progress.goal
+    embed = discord.Embed(title="🎯 Class goal", colour=discord.Colour.gold())
+    embed.description = goal_line(progress)
+    if goal.deadline is not None:
+        embed.add_field(name="Deadline", value=f"<t:{int(goal.deadline.timestamp())}:D>")
+    embed.set_footer(text="Counting from when the goal was set. Everyone's help counts!")
+    return embed
+
+
+def goal_post_text(progress: GoalProgress) -> str:
+    """The goal's one public post: reached (with the reward), or closed with encouragement."""
+    goal = progress.goal
+    target = f"{amount(goal.metric, goal.target)} {goal.metric.label}"
+    if goal.state is GoalState.REACHED:
+        return (
+            f"🏆 **Class goal reached!** Together you got to {target}. "
+            f"Your reward: **{goal.reward}**. Well done, everyone! 🎉"
+        )
+    return (
+        f"⏳ Our class goal ({target}) has closed at {amount(goal.metric, progress.value)}: "
+        "not this time, but every bit of help counted. Let's set a new goal and go again! 💪"
+    )
+
+
+def goal_teacher_note(goal: Goal) -> str:
+    """The private word to the teacher who set the goal."""
+    return (
+        f"🎯 Your class reached its goal ({amount(goal.metric, goal.target)} "
+        f"{goal.metric.label})! Time to grant the reward: **{goal.reward}**."
+    )

@@ -18,6 +18,7 @@ from bot.domain.gains import PERIOD_LABELS, GainPeriod, PublicGains, public_gain
 from bot.domain.score_csv import MAX_BYTES, Member
 from bot.errors import InvalidInput, NotTeacher
 from bot.services.progress import WeeklyGains
+from cogs._progress_hook import class_progressed
 from cogs._shared import (
     NO_PINGS,
     bot_of,
@@ -214,6 +215,7 @@ class ProgressCog(commands.Cog):
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
+        await class_progressed(self.bot, guild_id_of(interaction))
 
     @score_group.command(name="remove", description="Delete a student's score (teacher)")
     @app_commands.describe(
@@ -268,6 +270,7 @@ class ProgressCog(commands.Cog):
         await interaction.followup.send(
             import_summary(result), ephemeral=True, allowed_mentions=NO_PINGS
         )
+        await class_progressed(self.bot, guild_id)
 
     @score_group.command(name="template", description="A CSV to fill in, with your class (teacher)")
     @app_commands.describe(subject="Fill in this subject on every row")

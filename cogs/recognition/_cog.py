@@ -26,6 +26,7 @@ from bot.domain.classroom import ClassSettings
 from bot.domain.points import AWARD_LABELS, AwardKind
 from bot.domain.shoutouts import MAX_REASON_LENGTH, Award, PostKind, suggestion_weekday
 from bot.domain.weeks import Period
+from cogs._progress_hook import class_progressed
 from cogs._shared import (
     NO_PINGS,
     clip,
@@ -330,10 +331,11 @@ class RecognitionCog(commands.Cog):
             await interaction.response.send_message(
                 award_reply(result), ephemeral=True, allowed_mentions=NO_PINGS
             )
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        reply = award_reply(result) + await self._tell_privately(student, result.award)
-        await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            reply = award_reply(result) + await self._tell_privately(student, result.award)
+            await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_PINGS)
+        await class_progressed(self.bot, guild_id_of(interaction))
 
     async def _tell_privately(self, student: discord.Member, award: Award) -> str:
         text = (

@@ -31,3 +31,26 @@ CREATE TABLE lesson_mentors (
     badge_id   INTEGER REFERENCES badges(id) ON DELETE SET NULL,
     PRIMARY KEY (lesson_id, user_id)
 );
+
+-- Class goals: one open at a time. Reaching it, or its deadline passing, is a conditional update
+-- of ``state`` from 'open' (one winner even when two sessions confirm at the same moment) that
+-- also sets ``post`` to 'pending' in the same transaction; the post goes out once, then 'posted'.
+CREATE TABLE goals (
+    id          INTEGER PRIMARY KEY,
+    guild_id    INTEGER NOT NULL REFERENCES classes(guild_id) ON DELETE CASCADE,
+    metric      TEXT NOT NULL CHECK (metric IN ('sessions', 'students_helped', 'stars',
+                                                'average_gain')),
+    target      REAL NOT NULL CHECK (target > 0),
+    reward      TEXT NOT NULL CHECK (length(reward) BETWEEN 1 AND 200),
+    deadline    TEXT,
+    set_by      INTEGER,
+    set_at      TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'open'
+                CHECK (state IN ('open', 'reached', 'cancelled', 'expired')),
+    closed_at   TEXT,
+    final_value REAL,                        -- the metric when the goal closed
+    post        TEXT CHECK (post IS NULL OR post IN ('pending', 'posted')),
+    message_id  INTEGER
+);
+CREATE UNIQUE INDEX goals_one_open ON goals (guild_id) WHERE state = 'open';
+CREATE INDEX goals_post_pending ON goals (guild_id) WHERE post = 'pending';
