@@ -172,3 +172,67 @@ async def mark_celebrated(
 async def delete_lesson(conn: aiosqlite.Connection, lesson_id: int) -> None:
     """Remove a lesson that never really started (its mentors go with it)."""
     await conn.execute("DELETE FROM lessons WHERE id = ?", (lesson_id,))
+
+
+async def lesson_sessions(
+    conn: aiosqlite.Connection, lesson: Lesson, until: datetime
+) -> list[tuple[int, int, datetime]]:
+    """(student, mentor, accepted at) of the sessions confirmed in the lesson's subject during it."""
+    async with conn.execute(
+        "SELECT student_id, mentor_id, accepted_at FROM help_requests"
+        " WHERE guild_id = ? AND subject_id = ? AND state = 'resolved' AND mentor_id IS NOT NULL"
+        " AND accepted_at >= ? AND accepted_at <= ? ORDER BY accepted_at",
+        (lesson.guild_id, lesson.subject_id, to_db(lesson.started_at), to_db(until)),
+    ) as cur:
+        return [(int(r[0]), int(r[1]), from_db(r[2])) for r in await cur.fetchall()]
+
+
+async def lesson_assessment(
+    conn: aiosqlite.Connection, lesson: Lesson, until: datetime
+) -> tuple[int, str] | None:
+    """(id, name) of the assessment whose scores were recorded during the lesson, newest first."""
+    async with conn.execute(
+        "SELECT a.id, a.name FROM scores s JOIN assessments a ON a.id = s.assessment_id"
+        " WHERE s.guild_id = ? AND s.subject_id = ? AND s.recorded_at BETWEEN ? AND ?"
+        " ORDER BY s.recorded_at DESC, s.id DESC LIMIT 1",
+        (lesson.guild_id, lesson.subject_id, to_db(lesson.started_at), to_db(until)),
+    ) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+async def assessment_percents(conn: aiosqlite.Connection, assessment_id: int) -> dict[int, float]:
+    """Each student's percentage on one assessment."""
+    async with conn.execute(
+        "SELECT user_id, 100.0 * score / out_of FROM scores WHERE assessment_id = ?",
+        (assessment_id,),
+    ) as cur:
+        return {int(r[0]): float(r[1]) for r in await cur.fetchall()}
+
+
+async def add_prize(
+    conn: aiosqlite.Connection,
+    lesson_id: int,
+    kind: str,
+    mentor_id: int,
+    mentee_id: int,
+    gain: float | None,
+) -> None:
+    """Record one prize row (a pair, or one member of a winning group)."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO lesson_prizes (lesson_id, kind, mentor_id, mentee_id, gain)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (lesson_id, kind, mentor_id, mentee_id, gain),
+    )
+
+
+async def prizes(
+    conn: aiosqlite.Connection, lesson_id: int
+) -> list[tuple[str, int, int, float | None]]:
+    """(kind, mentor, mentee or member, gain) of a lesson's prizes."""
+    async with conn.execute(
+        "SELECT kind, mentor_id, mentee_id, gain FROM lesson_prizes WHERE lesson_id = ?"
+        " ORDER BY kind, gain DESC, mentor_id, rowid",
+        (lesson_id,),
+    ) as cur:
+        return [(str(r[0]), int(r[1]), int(r[2]), r[3]) for r in await cur.fetchall()]

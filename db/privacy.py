@@ -464,6 +464,28 @@ REGISTRY: tuple[TableEntry, ...] = (
         ),
     ),
     TableEntry(
+        # Lesson prizes name a mentor and a classmate (or a group's members).
+        "lesson_prizes",
+        person_columns=("mentor_id", "mentee_id"),
+        export=(
+            (
+                "lesson_prizes",
+                "SELECT p.kind, s.name AS subject, l.ended_at, p.gain FROM lesson_prizes p"
+                " JOIN lessons l ON l.id = p.lesson_id JOIN subjects s ON s.id = l.subject_id"
+                " WHERE l.guild_id = :g AND (p.mentor_id = :u OR p.mentee_id = :u)"
+                " ORDER BY l.id",
+            ),
+        ),
+        erase=(
+            Step(
+                "deleted",
+                "lesson prizes",
+                "DELETE FROM lesson_prizes WHERE (mentor_id = :u OR mentee_id = :u)"
+                " AND lesson_id IN (SELECT id FROM lessons WHERE guild_id = :g)",
+            ),
+        ),
+    ),
+    TableEntry(
         # A lesson's mentors: who the teacher chose (the lesson badge itself lives in badges).
         "lesson_mentors",
         person_columns=("user_id",),

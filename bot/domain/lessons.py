@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.gains import Gain, PublicGains, ScorePoint, chronological
+
 MAX_LESSON_MENTORS = 10
+PAIR_PRIZE_POINTS = 10  # each person of a winning pair ("biggest gains pair" in the ledger)
+# Gains are shown to one decimal: pairs that look equal are equal (ties share the prize).
+TIE_TOLERANCE = 0.05
 _MENTION = re.compile(r"<@!?(\d{15,21})>")
 
 
@@ -71,9 +77,70 @@ def parse_mentions(text: str) -> list[int]:
 
 
 @dataclass(frozen=True)
+class PairPrize:
+    """A mentor and mentee who won the "biggest gains" prize, and their gain in points."""
+
+    mentor_id: int
+    mentee_id: int
+    gain: float
+
+
+@dataclass(frozen=True)
 class Celebration:
     """What the end-of-lesson post says; public, so counts and praise only, never who asked."""
 
     lesson: Lesson
     counts: LessonCounts
     mentors: list[int]
+    assessment: str | None = None  # the lesson's quiz, when the teacher recorded one
+    pair_prizes: list[PairPrize] = field(default_factory=list)
+    most_correct: list[list[int]] = field(default_factory=list)  # each group: mentor first
+    points: int = PAIR_PRIZE_POINTS
+    gains: PublicGains | None = None  # into the lesson's assessment: gains only, improvers only
+    goal_line: str | None = None
+
+
+def pair_winners(pairs: Iterable[tuple[int, int, float]]) -> list[PairPrize]:
+    """The pair(s) with the biggest positive gain; ties share. Nobody wins without a rise."""
+    ranked = sorted(pairs, key=lambda p: (-p[2], p[0], p[1]))
+    if not ranked or ranked[0][2] <= 0:
+        return []
+    best = ranked[0][2]
+    return [PairPrize(m, s, g) for m, s, g in ranked if best - g <= TIE_TOLERANCE]
+
+
+def most_correct_groups(
+    groups: Mapping[int, Iterable[int]], percent: Mapping[int, float]
+) -> list[list[int]]:
+    """The group(s) (a mentor and the classmates they helped) with the highest combined score.
+
+    Combined = the members' mean percentage on the lesson's assessment, so a bigger group does
+    not win by size; a group needs at least two members who took it. Ties share.
+    """
+    scored: list[tuple[float, list[int]]] = []
+    for mentor, mentees in groups.items():
+        members = [mentor, *sorted(set(mentees) - {mentor})]
+        took = [percent[m] for m in members if m in percent]
+        if len(took) >= 2:
+            scored.append((sum(took) / len(took), [m for m in members if m in percent]))
+    if not scored:
+        return []
+    best = max(score for score, _ in scored)
+    return sorted(
+        (members for score, members in scored if best - score <= TIE_TOLERANCE),
+        key=lambda members: members[0],
+    )
+
+
+def assessment_gains(points: Iterable[ScorePoint], assessment: str) -> list[Gain]:
+    """Each student's gain into ``assessment``: from their previous result in the subject."""
+    by_user: dict[int, list[ScorePoint]] = {}
+    for p in chronological(points):
+        by_user.setdefault(p.user_id, []).append(p)
+    gains = []
+    for user_points in by_user.values():
+        for index, point in enumerate(user_points):
+            if point.assessment.casefold() == assessment.casefold() and index > 0:
+                gains.append(Gain(point.user_id, user_points[index - 1], point))
+    gains.sort(key=lambda g: (-g.points, g.user_id))
+    return gains

@@ -14,13 +14,29 @@ from bot.clock import Clock
 from bot.config import MentoringConfig
 from bot.domain.classroom import ClassSettings, Subject
 from bot.domain.durations import InvalidDuration, parse_until
-from bot.domain.lessons import Celebration, Lesson, LessonCounts, parse_mentions
+from bot.domain.gains import ClassGains, DayRange, public_gains
+from bot.domain.lessons import (
+    PAIR_PRIZE_POINTS,
+    Celebration,
+    Lesson,
+    LessonCounts,
+    PairPrize,
+    assessment_gains,
+    most_correct_groups,
+    pair_winners,
+    parse_mentions,
+)
+from bot.domain.points import LedgerReason
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.classes import ClassService
 from bot.services.mentors import clean_aspect
+from bot.services.progress import pair_gains
+from db import classes as class_sql
+from db import ledger as ledger_sql
 from db import lessons as lesson_sql
 from db import mentors as mentor_sql
-from db.database import Database
+from db import scores as score_sql
+from db.database import Connection, Database
 from db.errors import IntegrityError
 
 NO_LESSON = "There's no lesson open. A teacher starts one with `/lesson start`."
@@ -209,12 +225,61 @@ class LessonService:
                 # Lesson mentors were made available for the lesson; they stop with it.
                 await mentor_sql.set_available_until(conn, lesson.guild_id, uid, None)
             counts = await lesson_sql.counts(conn, lesson)
+            await self._award_prizes(conn, lesson, now)
         return EndedLesson(
             lesson,
             [uid for uid, _ in mentors],
             [badge for _, badge in mentors if badge is not None],
             counts,
         )
+
+    async def _award_prizes(self, conn: Connection, lesson: Lesson, now: datetime) -> None:
+        """Decide the lesson's prizes once, in the transaction that ends it.
+
+        Biggest gains pair: the progress issue's pair rule over the sessions confirmed during
+        the lesson (ties share; each winner gets points in the ledger once). Most correct
+        answers: the group(s) of a mentor and those they helped with the best mean result on the
+        assessment recorded during the lesson.
+        """
+        settings = await class_sql.get_class(conn, lesson.guild_id)
+        assert settings is not None
+        sessions = await lesson_sql.lesson_sessions(conn, lesson, now)
+        mentee_points = []
+        for mentee in sorted({student for student, _, _ in sessions}):
+            mentee_points += await score_sql.subject_points(
+                conn, lesson.guild_id, lesson.subject_id, user_id=mentee
+            )
+        pairs = pair_gains(mentee_points, sessions, DayRange(None, None), settings)
+        winners = pair_winners((p.mentor_id, p.mentee_id, p.gain.points) for p in pairs)
+        rewarded: set[int] = set()
+        for prize in winners:
+            await lesson_sql.add_prize(
+                conn, lesson.id, "gains_pair", prize.mentor_id, prize.mentee_id, prize.gain
+            )
+            for person in (prize.mentor_id, prize.mentee_id):
+                if person in rewarded:
+                    continue  # in two winning pairs: the prize once
+                rewarded.add(person)
+                await ledger_sql.add_entry(
+                    conn,
+                    guild_id=lesson.guild_id,
+                    user_id=person,
+                    points=PAIR_PRIZE_POINTS,
+                    reason=LedgerReason.GAINS_PAIR,
+                    created_at=now,
+                    subject_id=lesson.subject_id,
+                    lesson_id=lesson.id,
+                )
+        assessment = await lesson_sql.lesson_assessment(conn, lesson, now)
+        if assessment is None:
+            return
+        percents = await lesson_sql.assessment_percents(conn, assessment[0])
+        groups: dict[int, set[int]] = {}
+        for student, mentor, _ in sessions:
+            groups.setdefault(mentor, set()).add(student)
+        for group in most_correct_groups(groups, percents):
+            for member in group:
+                await lesson_sql.add_prize(conn, lesson.id, "most_correct", group[0], member, None)
 
     async def ending_lessons(self) -> list[Lesson]:
         """Open lessons with an end time, to rebuild their timers at start-up."""
@@ -252,7 +317,36 @@ class LessonService:
             assert lesson is not None
             mentors = [uid for uid, _ in await lesson_sql.mentors(conn, lesson_id)]
             counts = await lesson_sql.counts(conn, lesson)
-        return Celebration(lesson, counts, mentors)
+            prizes = await lesson_sql.prizes(conn, lesson_id)
+            until = lesson.ended_at or self._clock.now()
+            assessment = await lesson_sql.lesson_assessment(conn, lesson, until)
+            points = (
+                await score_sql.subject_points(conn, lesson.guild_id, lesson.subject_id)
+                if assessment
+                else []
+            )
+        groups: dict[int, list[int]] = {}
+        for kind, mentor, member, _ in prizes:
+            if kind == "most_correct":
+                groups.setdefault(mentor, []).append(member)
+        gains = (
+            public_gains(ClassGains(assessment_gains(points, assessment[1])))
+            if assessment
+            else None
+        )
+        return Celebration(
+            lesson,
+            counts,
+            mentors,
+            assessment=assessment[1] if assessment else None,
+            pair_prizes=[
+                PairPrize(mentor, mentee, gain or 0.0)
+                for kind, mentor, mentee, gain in prizes
+                if kind == "gains_pair"
+            ],
+            most_correct=list(groups.values()),
+            gains=gains,
+        )
 
     async def celebrated(self, lesson_id: int, message_id: int | None) -> None:
         """The celebration went out: never again."""

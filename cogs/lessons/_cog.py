@@ -25,7 +25,8 @@ from cogs._shared import NO_PINGS, guild_id_of, require_teacher, subject_autocom
 from cogs.help import mentor_ready
 from cogs.help._views import panel_view
 from cogs.lessons._goals import GoalsCog
-from cogs.lessons._views import celebration_text, status_embed
+from cogs.lessons._views import celebration_text, goal_line, status_embed
+from cogs.progress import chart_file, public_gains_chart
 
 if TYPE_CHECKING:
     from bot.app import ClassMentorBot
@@ -250,13 +251,22 @@ class LessonsCog(commands.Cog):
             celebration = await self.service.celebration(lesson_id)
             if celebration is None:
                 return  # already posted
-            settings = await self.bot.services.classes.get(celebration.lesson.guild_id)
+            guild_id = celebration.lesson.guild_id
+            goal = await self.bot.services.goals.progress(guild_id)
+            if goal is not None:
+                celebration = dataclasses.replace(celebration, goal_line=goal_line(goal))
+            settings = await self.bot.services.classes.get(guild_id)
             channel_id = settings.announcements_channel_id if settings else None
             message_id = None
             if channel_id is not None:
+                files = []
+                if celebration.gains is not None:
+                    title = f"Gains on {celebration.assessment}"
+                    chart = await public_gains_chart(self.bot, guild_id, title, celebration.gains)
+                    files.append(chart_file(chart))
                 try:
                     sent = await self.bot.get_partial_messageable(channel_id).send(
-                        celebration_text(celebration), allowed_mentions=NO_PINGS
+                        celebration_text(celebration), files=files, allowed_mentions=NO_PINGS
                     )
                     message_id = sent.id
                 except discord.HTTPException:

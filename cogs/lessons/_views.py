@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.domain.gains import signed
 from bot.domain.goals import Goal, GoalState, amount, progress_bar
 from bot.domain.lessons import Celebration
 from bot.services.goals import GoalProgress
@@ -42,7 +43,38 @@ def celebration_text(celebration: Celebration) -> str:
     if celebration.mentors:
         names = ", ".join(f"<@{uid}>" for uid in celebration.mentors)
         lines.append(f"🙌 Thank you to our lesson mentors: {names}!")
+    lines.append(_pair_prize_line(celebration))
+    if celebration.most_correct:
+        groups = " and ".join(
+            " & ".join(f"<@{uid}>" for uid in group) for group in celebration.most_correct
+        )
+        quiz = f" on **{celebration.assessment}**" if celebration.assessment else ""
+        lines.append(f"✅ Most correct answers{quiz}: {groups}. Brilliant teamwork!")
+    if celebration.gains is not None:
+        lines.append(
+            f"📈 Class average gain on **{celebration.assessment}**: "
+            f"{signed(celebration.gains.average)} points (chart below: gains only)."
+        )
+    if celebration.goal_line:
+        lines.append(f"🎯 Class goal: {celebration.goal_line}")
     return "\n".join(lines)
+
+
+def _pair_prize_line(celebration: Celebration) -> str:
+    prizes = celebration.pair_prizes
+    if prizes:
+        pairs = " and ".join(
+            f"<@{p.mentor_id}> & <@{p.mentee_id}> ({signed(p.gain)} points)" for p in prizes
+        )
+        shared = " (shared!)" if len(prizes) > 1 else ""
+        return f"🏅 Biggest gains pair prize{shared}: {pairs}. +{celebration.points} points each!"
+    if celebration.assessment is None:
+        return (
+            "🏅 No quiz scores were recorded in this lesson, so no pair prize yet. Teachers: "
+            "record a quiz with `/score add` (or `/score import` a CSV) during the next lesson "
+            "and the pair with the biggest gain wins a prize."
+        )
+    return "🏅 No pair prize this time: keep going, the next lesson's quiz is a fresh start!"
 
 
 def goal_line(progress: GoalProgress) -> str:

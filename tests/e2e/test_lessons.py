@@ -135,3 +135,101 @@ async def test_a_lesson_ends_by_its_time_even_across_a_restart(classroom: Classr
     await room.sim.settle()
     await room.advance(timedelta(minutes=5))
     assert len(celebrations(room)) == 1
+
+
+async def ledger_prizes(room: Classroom) -> list[tuple[int, int]]:
+    assert room.db is not None
+    async with (
+        room.db.reading() as conn,
+        conn.execute(
+            "SELECT user_id, points FROM ledger WHERE reason = 'gains_pair' ORDER BY user_id"
+        ) as cur,
+    ):
+        return [(int(r[0]), int(r[1])) for r in await cur.fetchall()]
+
+
+async def run_session(room: Classroom, student: SimUser) -> SimUser:
+    """The student asks, whoever is offered accepts, the student confirms; returns the mentor."""
+    room.clock.advance(timedelta(minutes=2))
+    await ask(room, student, topic="adding fractions")
+    mentor = next(m for m in (room.alice, room.bob) if offers(room, m))
+    accepted = await click(room, mentor, offers(room, mentor)[-1], "Accept")
+    assert "You accepted" in accepted.content
+    prompt = await click(room, student, room.thread_starter(), "Solved")
+    assert prompt.message is not None
+    rated = await click(room, student, prompt.message, "5")
+    assert "Solved!" in rated.content
+    return mentor
+
+
+async def test_a_full_lesson_names_the_pair_with_the_biggest_gain(classroom: Classroom) -> None:
+    room = classroom
+    assert room.bot is not None
+    progress = room.bot.services.progress
+    yesterday = (room.clock.now() - timedelta(days=1)).date().isoformat()
+    for student, score in ((room.alice, 90), (room.bob, 80), (room.carol, 40), (room.dan, 50)):
+        await progress.add_score(
+            room.guild.id,
+            room.teacher.id,
+            subject_name="Math",
+            assessment="Fractions quiz 1",
+            user_id=student.id,
+            score=score,
+            day=yesterday,
+        )
+    started = await room.slash(
+        room.teacher,
+        "lesson start",
+        subject="Math",
+        aspect="fractions",
+        mentors=f"<@{room.alice.id}> <@{room.bob.id}>",
+        until="50m",
+    )
+    assert "lesson is open" in started.content
+    await room.sim.settle()
+    await read_brief(room, room.alice)
+    await read_brief(room, room.bob)
+
+    carol_mentor = await run_session(room, room.carol)
+    dan_mentor = await run_session(room, room.dan)
+    assert {carol_mentor, dan_mentor} == {room.alice, room.bob}
+    # The quiz at the end of the lesson: Carol +50 points, Dan +10.
+    for student, score in ((carol_mentor, 95), (dan_mentor, 85), (room.carol, 90), (room.dan, 60)):
+        added = await room.slash(
+            room.teacher,
+            "score add",
+            student=student,
+            subject="Math",
+            assessment="Fractions quiz 2",
+            score=score,
+        )
+        assert "Recorded" in added.content, added.content
+
+    ended = await room.slash(room.teacher, "lesson end")
+    await room.sim.settle()
+    assert "has ended" in ended.content
+    (post,) = celebrations(room)
+    prize_line = next(line for line in post.content.splitlines() if "Biggest gains pair" in line)
+    assert f"<@{carol_mentor.id}> & <@{room.carol.id}>" in prize_line
+    assert "+50" in prize_line
+    assert str(room.dan.id) not in prize_line  # who did not win is not named there
+    assert "2 help sessions confirmed, 2 classmates helped" in post.content
+    assert "Most correct answers on **Fractions quiz 2**" in post.content
+    assert post.attachments  # the gains chart
+    assert "90" not in post.content and "60" not in post.content  # gains only, never raw scores
+    assert post.pinged_user_ids == []
+    # The pair's points are in the ledger, once each.
+    assert await ledger_prizes(room) == sorted(
+        [(carol_mentor.id, 10), (room.carol.id, 10)], key=lambda entry: entry[0]
+    )
+
+
+async def test_a_lesson_without_a_quiz_says_how_to_add_one(classroom: Classroom) -> None:
+    room = classroom
+    await room.slash(room.teacher, "lesson start", subject="Math", mentors=f"<@{room.bob.id}>")
+    await room.sim.settle()
+    await room.slash(room.teacher, "lesson end")
+    await room.sim.settle()
+    (post,) = celebrations(room)
+    assert "/score add" in post.content
+    assert await ledger_prizes(room) == []
