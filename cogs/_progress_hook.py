@@ -1,7 +1,8 @@
 """One call for "the class's figures moved": a session confirmed, a star given, a score recorded.
 
-Features call :func:`class_progressed` instead of dispatching an event, so "when is a class goal
-checked?" has one answer (the goals cog). It lives outside any feature package so the help,
+Features call :func:`class_progressed` (or :func:`session_confirmed`) instead of dispatching an
+event, so "when is a class goal checked?" has one answer (the goals cog) and "who is asked for a
+debrief?" another (the lessons cog). It lives outside any feature package so the help,
 recognition and progress cogs can call it without importing the lessons package (no cycles).
 """
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GOALS_COG = "GoalsCog"
+LESSONS_COG = "LessonsCog"
 
 
 async def class_progressed(bot: ClassMentorBot, guild_id: int) -> None:
@@ -28,3 +30,17 @@ async def class_progressed(bot: ClassMentorBot, guild_id: int) -> None:
         await check(guild_id)
     except Exception:
         log.exception("goal check failed for class %s; the sweep will retry", guild_id)
+
+
+async def session_confirmed(
+    bot: ClassMentorBot, guild_id: int, request_id: int, mentor_id: int, subject_name: str
+) -> None:
+    """A student confirmed a session: the mentor may add a private note; the goal is checked."""
+    cog = bot.get_cog(LESSONS_COG)
+    offer = getattr(cog, "offer_debrief", None)
+    if offer is not None:
+        try:
+            await offer(request_id, mentor_id, subject_name)
+        except Exception:
+            log.exception("could not offer the debrief for request %s", request_id)
+    await class_progressed(bot, guild_id)

@@ -236,3 +236,55 @@ async def prizes(
         (lesson_id,),
     ) as cur:
         return [(str(r[0]), int(r[1]), int(r[2]), r[3]) for r in await cur.fetchall()]
+
+
+async def is_mentor(conn: aiosqlite.Connection, lesson_id: int, user_id: int) -> bool:
+    """Whether the person is one of the lesson's mentors."""
+    async with conn.execute(
+        "SELECT 1 FROM lesson_mentors WHERE lesson_id = ? AND user_id = ?", (lesson_id, user_id)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+async def save_answers(
+    conn: aiosqlite.Connection, lesson_id: int, user_id: int, hard: str, helped: str, now: datetime
+) -> None:
+    """A lesson mentor's meeting answers (answering again replaces them)."""
+    await conn.execute(
+        "INSERT INTO meeting_answers (lesson_id, user_id, hard, helped, answered_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (lesson_id, user_id) DO UPDATE SET"
+        " hard = excluded.hard, helped = excluded.helped, answered_at = excluded.answered_at",
+        (lesson_id, user_id, hard, helped, to_db(now)),
+    )
+
+
+async def answers(conn: aiosqlite.Connection, lesson_id: int) -> list[tuple[int, str, str]]:
+    """(mentor, what was hard, what helped) of a lesson's meeting, in answer order."""
+    async with conn.execute(
+        "SELECT user_id, hard, helped FROM meeting_answers WHERE lesson_id = ?"
+        " ORDER BY answered_at, user_id",
+        (lesson_id,),
+    ) as cur:
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
+
+
+async def latest_lesson(conn: aiosqlite.Connection, guild_id: int) -> Lesson | None:
+    """The class's open lesson, or else the one that ended last."""
+    async with conn.execute(
+        f"{_SELECT} WHERE l.guild_id = ? ORDER BY l.ended_at IS NOT NULL, l.id DESC LIMIT 1",
+        (guild_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return _lesson(row) if row else None
+
+
+async def save_debrief(
+    conn: aiosqlite.Connection, request_id: int, mentor_id: int, text: str, now: datetime
+) -> bool:
+    """A mentor's note after a session; False if one was already written (one per session)."""
+    cur = await conn.execute(
+        "INSERT OR IGNORE INTO session_debriefs (request_id, mentor_id, text, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (request_id, mentor_id, text, to_db(now)),
+    )
+    return cur.rowcount == 1

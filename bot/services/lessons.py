@@ -15,6 +15,7 @@ from bot.config import MentoringConfig
 from bot.domain.classroom import ClassSettings, Subject
 from bot.domain.durations import InvalidDuration, parse_until
 from bot.domain.gains import ClassGains, DayRange, public_gains
+from bot.domain.help_states import RequestState
 from bot.domain.lessons import (
     PAIR_PRIZE_POINTS,
     Celebration,
@@ -27,11 +28,13 @@ from bot.domain.lessons import (
     parse_mentions,
 )
 from bot.domain.points import LedgerReason
+from bot.domain.text import TextRefused, clean_text
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.classes import ClassService
 from bot.services.mentors import clean_aspect
 from bot.services.progress import pair_gains
 from db import classes as class_sql
+from db import help_requests as help_sql
 from db import ledger as ledger_sql
 from db import lessons as lesson_sql
 from db import mentors as mentor_sql
@@ -40,6 +43,7 @@ from db.database import Connection, Database
 from db.errors import IntegrityError
 
 NO_LESSON = "There's no lesson open. A teacher starts one with `/lesson start`."
+ANSWER_MAX = 300  # a meeting answer or a debrief: a few sentences
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,15 @@ class LessonStatus:
     lesson: Lesson
     mentors: list[int]
     counts: LessonCounts
+
+
+@dataclass(frozen=True)
+class MeetingAnswers:
+    """`/lesson brief-answers`: the lesson and its mentors' answers."""
+
+    lesson: Lesson
+    mentors: list[int]
+    answers: list[tuple[int, str, str]]  # (mentor, what was hard, what helped)
 
 
 @dataclass(frozen=True)
@@ -352,3 +365,52 @@ class LessonService:
         """The celebration went out: never again."""
         async with self._db.transaction() as conn:
             await lesson_sql.mark_celebrated(conn, lesson_id, message_id)
+
+    async def record_answers(self, lesson_id: int, user_id: int, hard: str, helped: str) -> Lesson:
+        """A lesson mentor answers the meeting's two questions (for the teacher only)."""
+        try:
+            hard = clean_text(hard, what="Your first answer", max_length=ANSWER_MAX, multiline=True)
+            helped = clean_text(
+                helped, what="Your second answer", max_length=ANSWER_MAX, multiline=True
+            )
+        except TextRefused as exc:
+            raise InvalidInput(str(exc)) from None
+        async with self._db.transaction() as conn:
+            lesson = await lesson_sql.get_lesson(conn, lesson_id)
+            if lesson is None or not await lesson_sql.is_mentor(conn, lesson_id, user_id):
+                raise NotFound("These questions are for that lesson's mentors.")
+            await lesson_sql.save_answers(conn, lesson_id, user_id, hard, helped, self._clock.now())
+        return lesson
+
+    async def brief_answers(self, guild_id: int) -> MeetingAnswers:
+        """The open (or last) lesson's mentor meeting answers."""
+        await self._classes.require_configured(guild_id)
+        async with self._db.reading() as conn:
+            lesson = await lesson_sql.latest_lesson(conn, guild_id)
+            if lesson is None:
+                raise NotFound("No lessons yet: `/lesson start` opens one.")
+            mentors = [uid for uid, _ in await lesson_sql.mentors(conn, lesson.id)]
+            answers = await lesson_sql.answers(conn, lesson.id)
+        return MeetingAnswers(lesson, mentors, answers)
+
+    async def lesson_mentor_ids(self, lesson_id: int) -> list[int]:
+        """A lesson's mentors."""
+        async with self._db.reading() as conn:
+            return [uid for uid, _ in await lesson_sql.mentors(conn, lesson_id)]
+
+    async def record_debrief(self, request_id: int, mentor_id: int, text: str) -> None:
+        """The mentor's optional note after a confirmed session: at most 300 characters, once."""
+        try:
+            note = clean_text(text, what="Your note", max_length=ANSWER_MAX, multiline=True)
+        except TextRefused as exc:
+            raise InvalidInput(str(exc)) from None
+        async with self._db.transaction() as conn:
+            request = await help_sql.get_request(conn, request_id)
+            if request is None or request.mentor_id != mentor_id:
+                raise NotFound("Only the mentor of that session can add a note to it.")
+            if request.state is not RequestState.RESOLVED:
+                raise Conflict("Notes are for sessions the student confirmed.")
+            if not await lesson_sql.save_debrief(
+                conn, request_id, mentor_id, note, self._clock.now()
+            ):
+                raise Conflict("You already added a note to this session. Thank you!")

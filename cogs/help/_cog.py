@@ -18,7 +18,7 @@ from bot.domain.help_states import RequestState
 from bot.errors import UserFacingError
 from bot.services.help_requests import Closed, Routing
 from cogs._discord_api import add_thread_member
-from cogs._progress_hook import class_progressed
+from cogs._progress_hook import session_confirmed
 from cogs._shared import (
     NO_PINGS,
     guild_id_of,
@@ -211,7 +211,11 @@ class HelpCog(commands.Cog):
         else:
             await interaction.response.edit_message(content=text, view=None)
         await self.desk.settle(resolved)
-        await class_progressed(self.bot, resolved.request.guild_id)
+        request = resolved.request
+        if request.mentor_id is not None:
+            await session_confirmed(
+                self.bot, request.guild_id, request.id, request.mentor_id, request.subject_name
+            )
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

@@ -21,11 +21,24 @@ from discord.ext import commands
 from bot.domain.lessons import Lesson
 from bot.errors import InvalidInput, UserFacingError
 from bot.services.lessons import EndedLesson, LessonPlan
-from cogs._shared import NO_PINGS, guild_id_of, require_teacher, subject_autocomplete
+from cogs._shared import (
+    NO_PINGS,
+    guild_id_of,
+    only_pings,
+    require_teacher,
+    subject_autocomplete,
+)
 from cogs.help import mentor_ready
 from cogs.help._views import panel_view
+from cogs.lessons._forms import (
+    PERSISTENT_ITEMS,
+    debrief_text,
+    debrief_view,
+    meeting_text,
+    meeting_view,
+)
 from cogs.lessons._goals import GoalsCog
-from cogs.lessons._views import celebration_text, goal_line, status_embed
+from cogs.lessons._views import answers_embed, celebration_text, goal_line, status_embed
 from cogs.progress import chart_file, public_gains_chart
 
 if TYPE_CHECKING:
@@ -57,7 +70,9 @@ class LessonsCog(commands.Cog):
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def cog_load(self) -> None:
-        """Rebuild this process's lesson end timers; post celebrations a crash left pending."""
+        """Re-add the forms' buttons, rebuild this process's lesson end timers, and post the
+        celebrations a crash left pending."""
+        self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
         for lesson in await self.service.ending_lessons():
             if self.bot.owns_guild(lesson.guild_id):  # other shards' processes keep theirs
                 self._schedule_end(lesson)
@@ -67,6 +82,7 @@ class LessonsCog(commands.Cog):
 
     async def cog_unload(self) -> None:
         """Stop the resume task (what is unfinished stays pending for the next start)."""
+        self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -134,6 +150,7 @@ class LessonsCog(commands.Cog):
         panel = await self._post_panel(lesson, plan)
         for uid in plan.mentor_ids:
             await mentor_ready(self.bot, guild.id, uid)
+        await self._invite_to_meeting(lesson, plan)
         names = ", ".join(f"<@{uid}>" for uid in plan.mentor_ids)
         ends = f" until <t:{int(lesson.ends_at.timestamp())}:t>" if lesson.ends_at else ""
         where = f" The help panel is in <#{panel}>." if panel else ""
@@ -171,6 +188,40 @@ class LessonsCog(commands.Cog):
             grant = dataclasses.replace(grant, expires_at=lesson.ends_at)
             result = await mentors_cog.give_badge(member, grant, actor)
             await self.service.attach_badge(lesson, uid, result.badge.id)
+
+    async def _invite_to_meeting(self, lesson: Lesson, plan: LessonPlan) -> None:
+        """Each lesson mentor gets the meeting's two questions: by DM, else in #mentors."""
+        guild = self.bot.get_guild(lesson.guild_id)
+        text = meeting_text(lesson, guild.name if guild else "your class")
+        for uid in plan.mentor_ids:
+            try:
+                channel = await self.bot.create_dm(discord.Object(uid))
+                await channel.send(text, view=meeting_view(lesson.id), allowed_mentions=NO_PINGS)
+                continue
+            except discord.HTTPException:
+                pass  # DMs closed (50007): the mentors channel, pinging only them
+            if plan.settings.mentors_channel_id is None:
+                continue
+            try:
+                await self.bot.get_partial_messageable(plan.settings.mentors_channel_id).send(
+                    f"<@{uid}>, your DMs are closed, so here are the lesson's questions:\n{text}",
+                    view=meeting_view(lesson.id),
+                    allowed_mentions=only_pings(uid),
+                )
+            except discord.HTTPException:
+                log.warning("lesson %s: could not send the meeting questions to %s", lesson.id, uid)
+
+    async def offer_debrief(self, request_id: int, mentor_id: int, subject_name: str) -> None:
+        """After a confirmed session: the mentor's optional note, asked by DM (never public)."""
+        try:
+            channel = await self.bot.create_dm(discord.Object(mentor_id))
+            await channel.send(
+                debrief_text(subject_name),
+                view=debrief_view(request_id),
+                allowed_mentions=NO_PINGS,
+            )
+        except discord.HTTPException:
+            pass  # optional: with DMs closed the mentor is not asked in public
 
     async def _post_panel(self, lesson: Lesson, plan: LessonPlan) -> int | None:
         """Refresh the last lesson's help panel for this subject, or post a new one."""
@@ -224,6 +275,17 @@ class LessonsCog(commands.Cog):
         status = await self.service.status(guild_id_of(interaction))
         await interaction.response.send_message(
             embed=status_embed(status), ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    @lesson_group.command(
+        name="brief-answers", description="The lesson mentors' meeting answers (teacher)"
+    )
+    async def brief_answers(self, interaction: discord.Interaction) -> None:
+        """What the mentors found hard and what helped: private to the teacher."""
+        await require_teacher(interaction, "read the mentors' answers")
+        answers = await self.service.brief_answers(guild_id_of(interaction))
+        await interaction.response.send_message(
+            embed=answers_embed(answers), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
     # --- the end ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from bot.domain.gains import signed
 from bot.domain.goals import Goal, GoalState, amount, progress_bar
 from bot.domain.lessons import Celebration
 from bot.services.goals import GoalProgress
-from bot.services.lessons import LessonStatus
+from bot.services.lessons import LessonStatus, MeetingAnswers
 
 
 def _plural(n: int, word: str) -> str:
@@ -118,3 +118,29 @@ def goal_teacher_note(goal: Goal) -> str:
         f"🎯 Your class reached its goal ({amount(goal.metric, goal.target)} "
         f"{goal.metric.label})! Time to grant the reward: **{goal.reward}**."
     )
+
+
+def answers_embed(meeting: MeetingAnswers) -> discord.Embed:
+    """`/lesson brief-answers`: each mentor's two answers; who hasn't answered yet."""
+    lesson = meeting.lesson
+    embed = discord.Embed(
+        title=f"🧑‍🏫 Mentor meeting: {lesson.topic}", colour=discord.Colour.blue()
+    )
+    embed.description = (
+        "What your lesson mentors found hard, and what helped them (private to teachers)."
+    )
+    for uid, hard, helped in meeting.answers[:20]:
+        embed.add_field(
+            name=f"Mentor {str(uid)[-4:]}",
+            value=f"<@{uid}>\n**Hard:** {hard}\n**Helped:** {helped}"[:1024],
+            inline=False,
+        )
+    answered = {uid for uid, _, _ in meeting.answers}
+    waiting = [uid for uid in meeting.mentors if uid not in answered]
+    if waiting:
+        embed.add_field(
+            name="Not answered yet", value=" ".join(f"<@{uid}>" for uid in waiting), inline=False
+        )
+    if not meeting.answers:
+        embed.description += "\nNo answers yet."
+    return embed

@@ -176,3 +176,22 @@ BEGIN
     SELECT guild_id, subject_id, span, period, user_id, points
     FROM ledger_point_totals WHERE guild_id = NEW.guild_id;
 END;
+
+-- The mentor meeting before a lesson: each lesson mentor's two answers, for the teacher only.
+CREATE TABLE meeting_answers (
+    lesson_id    INTEGER NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,
+    user_id      INTEGER NOT NULL,
+    hard         TEXT NOT NULL CHECK (length(hard) BETWEEN 1 AND 300),
+    helped       TEXT NOT NULL CHECK (length(helped) BETWEEN 1 AND 300),
+    answered_at  TEXT NOT NULL,
+    PRIMARY KEY (lesson_id, user_id)
+);
+
+-- A mentor's optional note after a confirmed session ("What was hard for them? What worked?"),
+-- stored with the session, never public: the teacher reads them in `/insights`.
+CREATE TABLE session_debriefs (
+    request_id  INTEGER PRIMARY KEY REFERENCES help_requests(id) ON DELETE CASCADE,
+    mentor_id   INTEGER NOT NULL,
+    text        TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 300),
+    created_at  TEXT NOT NULL
+);

@@ -23,7 +23,8 @@ async def open_session(room: Classroom, student: SimUser, mentor: SimUser) -> Si
     """A student asks, the mentor accepts; returns the thread's starter message."""
     room.clock.advance(timedelta(minutes=2))  # past the asking cool-down
     asked = await ask(room, student, topic="fractions")
-    assert asked.ephemeral
+    assert asked.ephemeral, asked.content
+    assert offers(room, mentor), (asked.content, [m.content[:80] for m in room.sim.dms(mentor)])
     accepted = await click(room, mentor, offers(room, mentor)[-1], "Accept")
     assert "You accepted" in accepted.content, accepted.content
     return room.thread_starter()
@@ -56,8 +57,10 @@ async def test_the_session_that_crosses_the_target_posts_once(classroom: Classro
     assert post.pinged_user_ids == [] and post.pinged_role_ids == []
     # The teacher is told privately, to grant the reward.
     assert any(REWARD in m.content for m in room.sim.dms(room.teacher))
-    # The goal is closed: a third session and a restart post nothing more.
-    await confirm(room, room.carol, await open_session(room, room.carol, room.alice))
+    # The goal is closed: a third session (Bob's first: fairness offers it to him) and a restart
+    # post nothing more.
+    await make_mentor(room, room.bob)
+    await confirm(room, room.carol, await open_session(room, room.carol, room.bob))
     await room.restart()
     await room.sim.settle()
     assert len(goal_posts(room)) == 1

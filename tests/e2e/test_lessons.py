@@ -75,8 +75,8 @@ async def test_lesson_mentors_are_preferred_and_the_lesson_ends_with_a_celebrati
     # The lesson badge went with the lesson; Bob's own badge stays.
     assert not has_role(room, room.carol, "Math Mentor")
     assert has_role(room, room.bob, "Math Mentor")
-    # Ending again: one clear message, no second celebration.
-    again = await room.slash(room.teacher, "lesson end")
+    # Ending again (the owner counts as a teacher): one clear message, no second celebration.
+    again = await room.slash(room.owner, "lesson end")
     assert "no lesson open" in again.content
     assert len(celebrations(room)) == 1
 
@@ -189,12 +189,59 @@ async def test_a_full_lesson_names_the_pair_with_the_biggest_gain(classroom: Cla
     await room.sim.settle()
     await read_brief(room, room.alice)
     await read_brief(room, room.bob)
+    # The mentor meeting: each lesson mentor has the two questions in their DMs.
+    for mentor, hard, helped in (
+        (room.alice, "Common denominators confused me", "Drawing pizza slices"),
+        (room.bob, "Simplifying at the end", "Practising with a friend"),
+    ):
+        invite = next(m for m in room.sim.dms(mentor) if "two quick questions" in m.content)
+        assert "What did you find hard about fractions when you learned it?" in invite.content
+        form = await click(room, mentor, invite, "Answer the two questions")
+        assert form.modal is not None
+        labels = form.modal.fields()
+        sent = await room.sim.submit_modal(
+            mentor, form.modal, dict(zip(labels, (hard, helped), strict=True))
+        )
+        assert sent.ephemeral and "teacher" in sent.content
+    # A classmate can't open a mentor's form.
+    invite = next(m for m in room.sim.dms(room.alice) if "two quick questions" in m.content)
+    refused = await click(room, room.dan, invite, "Answer the two questions")
+    assert refused.modal is None and "lesson's mentors" in refused.content
+    answers = await room.slash(room.teacher, "lesson brief-answers")
+    assert answers.ephemeral
+    assert "Drawing pizza slices" in str(answers.embeds)
+    assert "Practising with a friend" in str(answers.embeds)
+    nosy = await room.slash(room.carol, "lesson brief-answers")
+    assert "teacher" in nosy.content.lower() and not nosy.embeds
 
     carol_mentor = await run_session(room, room.carol)
     dan_mentor = await run_session(room, room.dan)
     assert {carol_mentor, dan_mentor} == {room.alice, room.bob}
+    # The debrief: optional, private, at most 300 characters, once per session.
+    question = next(m for m in room.sim.dms(carol_mentor) if "What was hard for them" in m.content)
+    form = await click(room, carol_mentor, question, "Add a note")
+    assert form.modal is not None
+    (field,) = form.modal.fields()
+    saved = await room.sim.submit_modal(
+        carol_mentor, form.modal, {field: "Mixed numbers; drawing it out worked"}
+    )
+    assert saved.ephemeral and "teacher only" in saved.content
+    again = await click(room, carol_mentor, question, "Add a note")
+    assert again.modal is not None
+    twice = await room.sim.submit_modal(carol_mentor, again.modal, {field: "again"})
+    assert "already added a note" in twice.content
+    assert all("Mixed numbers" not in m.content for m in room.public_messages())
     # The quiz at the end of the lesson: Carol +50 points, Dan +10.
-    for student, score in ((carol_mentor, 95), (dan_mentor, 85), (room.carol, 90), (room.dan, 60)):
+    for mentor, score in ((carol_mentor, 95), (dan_mentor, 85)):
+        await progress.add_score(
+            room.guild.id,
+            room.teacher.id,
+            subject_name="Math",
+            assessment="Fractions quiz 2",
+            user_id=mentor.id,
+            score=score,
+        )
+    for student, score in ((room.carol, 90), (room.dan, 60)):
         added = await room.slash(
             room.teacher,
             "score add",
@@ -233,3 +280,26 @@ async def test_a_lesson_without_a_quiz_says_how_to_add_one(classroom: Classroom)
     (post,) = celebrations(room)
     assert "/score add" in post.content
     assert await ledger_prizes(room) == []
+
+
+async def test_meeting_questions_fall_back_to_the_mentors_channel(classroom: Classroom) -> None:
+    room = classroom
+    room.carol.dms_open = False
+    started = await room.slash(
+        room.teacher, "lesson start", subject="Math", mentors=f"<@{room.carol.id}>"
+    )
+    await room.sim.settle()
+    assert "lesson is open" in started.content
+    (invite,) = [
+        m for m in room.sim.messages(room.mentors_channel) if "two quick questions" in m.content
+    ]
+    assert invite.pinged_user_ids == [room.carol.id]
+    assert "What did you find hard about Math when you learned it?" in invite.content
+    form = await click(room, room.carol, invite, "Answer the two questions")
+    assert form.modal is not None
+    labels = form.modal.fields()
+    # Discord caps each answer at 300 characters; an invisible answer gets a clear message.
+    sent = await room.sim.submit_modal(
+        room.carol, form.modal, dict(zip(labels, ("\u200b\u200b", "practice"), strict=True))
+    )
+    assert "visible" in sent.content
