@@ -7,6 +7,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.domain.insights import RequestFacts
 from bot.domain.lessons import Lesson, LessonCounts
 from db.timefmt import from_db, opt_from_db, to_db
 
@@ -288,3 +289,38 @@ async def save_debrief(
         (request_id, mentor_id, text, to_db(now)),
     )
     return cur.rowcount == 1
+
+
+async def request_facts(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    subject_id: int,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[RequestFacts]:
+    """A subject's help requests filed in a window, with any mentor's note (no student ids)."""
+    async with conn.execute(
+        "SELECT h.topic, h.aspect, h.state, h.created_at, h.accepted_at, h.rating, d.text"
+        " FROM help_requests h LEFT JOIN session_debriefs d ON d.request_id = h.id"
+        " WHERE h.guild_id = ? AND h.subject_id = ?"
+        " AND (? IS NULL OR h.created_at >= ?) AND (? IS NULL OR h.created_at < ?)"
+        " ORDER BY h.created_at",
+        (
+            guild_id,
+            subject_id,
+            *(2 * [since and to_db(since)]),
+            *(2 * [until and to_db(until)]),
+        ),
+    ) as cur:
+        return [
+            RequestFacts(
+                topic=r[0],
+                aspect=r[1],
+                state=r[2],
+                created_at=from_db(r[3]),
+                accepted_at=opt_from_db(r[4]),
+                rating=r[5],
+                debrief=r[6],
+            )
+            for r in await cur.fetchall()
+        ]

@@ -8,14 +8,23 @@ nobody is given a role until the plan is known to be good.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from bot.clock import Clock
 from bot.config import MentoringConfig
 from bot.domain.classroom import ClassSettings, Subject
 from bot.domain.durations import InvalidDuration, parse_until
-from bot.domain.gains import ClassGains, DayRange, public_gains
+from bot.domain.gains import (
+    PERIOD_LABELS,
+    ClassGains,
+    DayRange,
+    GainPeriod,
+    local_day,
+    period_days,
+    public_gains,
+)
 from bot.domain.help_states import RequestState
+from bot.domain.insights import Insights, summarise
 from bot.domain.lessons import (
     PAIR_PRIZE_POINTS,
     Celebration,
@@ -414,3 +423,27 @@ class LessonService:
                 conn, request_id, mentor_id, note, self._clock.now()
             ):
                 raise Conflict("You already added a note to this session. Thank you!")
+
+    async def insights(
+        self, guild_id: int, subject_name: str, period: GainPeriod = GainPeriod.TERM
+    ) -> tuple[str, str, Insights]:
+        """(subject, period label, summary) of what the class struggled with (teachers only)."""
+        settings = await self._classes.require_configured(guild_id)
+        subject = await self._classes.subject(guild_id, subject_name)
+        async with self._db.reading() as conn:
+            term = await score_sql.get_term(conn, guild_id)
+            days = period_days(period, local_day(self._clock.now(), settings.zone), term)
+            since = (
+                datetime.combine(days.first, time(0), settings.zone).astimezone(UTC)
+                if days.first
+                else None
+            )
+            until = (
+                datetime.combine(days.last + timedelta(days=1), time(0), settings.zone).astimezone(
+                    UTC
+                )
+                if days.last
+                else None
+            )
+            facts = await lesson_sql.request_facts(conn, guild_id, subject.id, since, until)
+        return subject.name, PERIOD_LABELS[period], summarise(facts)

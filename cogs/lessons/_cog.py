@@ -18,6 +18,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain.gains import PERIOD_LABELS, GainPeriod
 from bot.domain.lessons import Lesson
 from bot.errors import InvalidInput, UserFacingError
 from bot.services.lessons import EndedLesson, LessonPlan
@@ -38,7 +39,13 @@ from cogs.lessons._forms import (
     meeting_view,
 )
 from cogs.lessons._goals import GoalsCog
-from cogs.lessons._views import answers_embed, celebration_text, goal_line, status_embed
+from cogs.lessons._views import (
+    answers_embed,
+    celebration_text,
+    goal_line,
+    insights_embed,
+    status_embed,
+)
 from cogs.progress import chart_file, public_gains_chart
 
 if TYPE_CHECKING:
@@ -286,6 +293,33 @@ class LessonsCog(commands.Cog):
         answers = await self.service.brief_answers(guild_id_of(interaction))
         await interaction.response.send_message(
             embed=answers_embed(answers), ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    @app_commands.command(name="insights", description="What the class struggled with (teacher)")
+    @app_commands.describe(subject="The subject", period="Which requests (default: this term)")
+    @app_commands.choices(
+        period=[
+            app_commands.Choice(name=label, value=period.value)
+            for period, label in PERIOD_LABELS.items()
+        ]
+    )
+    @app_commands.autocomplete(subject=subject_autocomplete)
+    @app_commands.guild_only()
+    async def insights(
+        self,
+        interaction: discord.Interaction,
+        subject: app_commands.Range[str, 1, 40],
+        period: app_commands.Choice[str] | None = None,
+    ) -> None:
+        """Topics and aspects asked about, median wait, unserved, low ratings, mentors' notes."""
+        await require_teacher(interaction, "see insights")
+        name, label, summary = await self.service.insights(
+            guild_id_of(interaction),
+            subject,
+            GainPeriod(period.value) if period else GainPeriod.TERM,
+        )
+        await interaction.response.send_message(
+            embed=insights_embed(name, label, summary), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
     # --- the end ----------------------------------------------------------------------------

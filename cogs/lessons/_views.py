@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import discord
 
 from bot.domain.gains import signed
 from bot.domain.goals import Goal, GoalState, amount, progress_bar
+from bot.domain.insights import Insights
 from bot.domain.lessons import Celebration
 from bot.services.goals import GoalProgress
 from bot.services.lessons import LessonStatus, MeetingAnswers
@@ -143,4 +146,31 @@ def answers_embed(meeting: MeetingAnswers) -> discord.Embed:
         )
     if not meeting.answers:
         embed.description += "\nNo answers yet."
+    return embed
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def insights_embed(subject: str, period: str, insights: Insights) -> discord.Embed:
+    """`/insights`: what the class struggled with; counts and mentors' notes, never who asked."""
+    embed = discord.Embed(
+        title=f"🔍 Insights: {subject} ({period})", colour=discord.Colour.dark_teal()
+    )
+    embed.description = f"{_plural(insights.requests, 'help request')}. Private to teachers."
+    topics = "\n".join(f"{n} × {topic}" for topic, n in insights.topics) or "no topics given"
+    embed.add_field(name="Most asked-about topics", value=topics[:1024], inline=False)
+    aspects = "\n".join(f"{n} × {aspect}" for aspect, n in insights.aspects) or "none"
+    embed.add_field(name="Requests per aspect", value=aspects[:1024], inline=False)
+    wait = _duration(insights.median_wait) if insights.median_wait is not None else "no sessions"
+    embed.add_field(name="Median time to a mentor", value=wait)
+    embed.add_field(name="Unserved requests", value=str(insights.unserved))
+    embed.add_field(name="Low ratings (1–2 of 5)", value=str(insights.low_ratings))
+    notes = "\n".join(f"• {note}" for note in insights.debriefs[-8:]) or "no notes yet"
+    embed.add_field(name="Mentors' notes after sessions", value=notes[:1024], inline=False)
     return embed

@@ -303,3 +303,42 @@ async def test_meeting_questions_fall_back_to_the_mentors_channel(classroom: Cla
         room.carol, form.modal, dict(zip(labels, ("\u200b\u200b", "practice"), strict=True))
     )
     assert "visible" in sent.content
+
+
+async def test_insights_summarise_what_the_class_struggled_with(classroom: Classroom) -> None:
+    room = classroom
+    await make_mentor(room, room.alice)
+    # Carol asks and gives up before anyone takes it: an unserved request.
+    await room.slash(room.alice, "available off")
+    await ask(room, room.carol, topic="Long division")
+    cancelled = await room.slash(room.carol, "helpme cancel")
+    assert "Cancelled" in cancelled.content
+    await room.slash(room.alice, "available on")
+    # Dan is helped with the same topic, waits 4 minutes, and rates it 2 (a low rating).
+    room.clock.advance(timedelta(minutes=2))
+    await ask(room, room.dan, topic="long  division")
+    room.clock.advance(timedelta(minutes=4))
+    accepted = await click(room, room.alice, offers(room, room.alice)[-1], "Accept")
+    assert "You accepted" in accepted.content
+    prompt = await click(room, room.dan, room.thread_starter(), "Solved")
+    assert prompt.message is not None
+    await click(room, room.dan, prompt.message, "2")
+    question = next(m for m in room.sim.dms(room.alice) if "What was hard for them" in m.content)
+    form = await click(room, room.alice, question, "Add a note")
+    assert form.modal is not None
+    (field,) = form.modal.fields()
+    await room.sim.submit_modal(room.alice, form.modal, {field: "Carrying the remainder"})
+
+    refused = await room.slash(room.carol, "insights", subject="Math")
+    assert "teacher" in refused.content.lower() and not refused.embeds
+    result = await room.slash(room.teacher, "insights", subject="Math")
+    assert result.ephemeral
+    text = str(result.embeds)
+    assert "2 help requests" in text
+    assert "2 × Long division" in text  # same topic, however it was typed
+    assert "2 × no aspect named" in text
+    assert "Median time to a mentor" in text and "4 min" in text
+    assert "'Unserved requests', 'value': '1'" in text
+    assert "'Low ratings (1–2 of 5)', 'value': '1'" in text
+    assert "Carrying the remainder" in text
+    assert str(room.carol.id) not in text and str(room.dan.id) not in text  # never who asked
