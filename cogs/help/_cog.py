@@ -134,8 +134,9 @@ class HelpCog(commands.Cog):
         """Open requests, their ages and who is on what; only the teacher sees it."""
         await require_teacher(interaction, "see the help queue")
         requests = await self.service.open_requests(guild_id_of(interaction))
+        from_board = await self.service.taken_from_board([r.id for r in requests])
         await interaction.response.send_message(
-            embed=queue_embed(requests, self.bot.clock.now()),
+            embed=queue_embed(requests, self.bot.clock.now(), frozenset(from_board)),
             view=queue_view(requests),
             ephemeral=True,
             allowed_mentions=NO_PINGS,

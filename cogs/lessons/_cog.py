@@ -39,6 +39,7 @@ from cogs.lessons._forms import (
     meeting_view,
 )
 from cogs.lessons._goals import GoalsCog
+from cogs.lessons._rounds import ROUNDS_ITEMS, board_embed, board_view
 from cogs.lessons._views import (
     answers_embed,
     celebration_text,
@@ -79,7 +80,7 @@ class LessonsCog(commands.Cog):
     async def cog_load(self) -> None:
         """Re-add the forms' buttons, rebuild this process's lesson end timers, and post the
         celebrations a crash left pending."""
-        self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
+        self.bot.add_dynamic_items(*PERSISTENT_ITEMS, *ROUNDS_ITEMS)
         for lesson in await self.service.ending_lessons():
             if self.bot.owns_guild(lesson.guild_id):  # other shards' processes keep theirs
                 self._schedule_end(lesson)
@@ -89,7 +90,7 @@ class LessonsCog(commands.Cog):
 
     async def cog_unload(self) -> None:
         """Stop the resume task (what is unfinished stays pending for the next start)."""
-        self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
+        self.bot.remove_dynamic_items(*PERSISTENT_ITEMS, *ROUNDS_ITEMS)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -320,6 +321,18 @@ class LessonsCog(commands.Cog):
         )
         await interaction.response.send_message(
             embed=insights_embed(name, label, summary), ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    @app_commands.command(name="rounds", description="Mentors: the live board of who's waiting")
+    @app_commands.guild_only()
+    async def rounds(self, interaction: discord.Interaction) -> None:
+        """Waiting requests in your subjects (topic, aspect, waiting time; never names)."""
+        entries = await self.bot.services.help.board(guild_id_of(interaction), interaction.user.id)
+        await interaction.response.send_message(
+            embed=board_embed(entries, self.bot.clock.now()),
+            view=board_view(entries),
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
         )
 
     # --- the end ----------------------------------------------------------------------------

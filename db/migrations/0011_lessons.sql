@@ -195,3 +195,7 @@ CREATE TABLE session_debriefs (
     text        TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 300),
     created_at  TEXT NOT NULL
 );
+
+-- Mentor rounds: a request a mentor took from the live board (shown in the teacher's /queue).
+ALTER TABLE help_requests ADD COLUMN taken_from_board INTEGER NOT NULL DEFAULT 0
+    CHECK (taken_from_board IN (0, 1));
