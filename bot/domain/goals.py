@@ -108,3 +108,11 @@ def progress_bar(value: float, target: float, width: int = BAR_WIDTH) -> str:
     share = 0.0 if target <= 0 else max(0.0, min(1.0, value / target))
     filled = int(share * width + 1e-9)
     return "▰" * filled + "▱" * (width - filled) + f" {int(share * 100 + 1e-9)}%"
+
+
+def progress_line(goal: Goal, value: float) -> str:
+    """``▰▰▰▱▱▱▱▱▱▱ 30% · 3/10 confirmed help sessions → **free reading time**``."""
+    return (
+        f"{progress_bar(value, goal.target)} · {amount(goal.metric, value)}"
+        f"/{amount(goal.metric, goal.target)} {goal.metric.label} → **{goal.reward}**"
+    )

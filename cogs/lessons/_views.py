@@ -7,7 +7,7 @@ from datetime import timedelta
 import discord
 
 from bot.domain.gains import signed
-from bot.domain.goals import Goal, GoalState, amount, progress_bar
+from bot.domain.goals import Goal, GoalState, amount, progress_line
 from bot.domain.insights import Insights
 from bot.domain.lessons import Celebration
 from bot.services.goals import GoalProgress
@@ -82,11 +82,7 @@ def _pair_prize_line(celebration: Celebration) -> str:
 
 def goal_line(progress: GoalProgress) -> str:
     """``▰▰▰▱▱▱▱▱▱▱ 30% · 3/10 confirmed help sessions → free reading time``."""
-    goal = progress.goal
-    return (
-        f"{progress_bar(progress.value, goal.target)} · {amount(goal.metric, progress.value)}"
-        f"/{amount(goal.metric, goal.target)} {goal.metric.label} → **{goal.reward}**"
-    )
+    return progress_line(progress.goal, progress.value)
 
 
 def goal_embed(progress: GoalProgress) -> discord.Embed:

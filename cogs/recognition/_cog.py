@@ -23,6 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.classroom import ClassSettings
+from bot.domain.goals import progress_line
 from bot.domain.points import AWARD_LABELS, AwardKind
 from bot.domain.shoutouts import MAX_REASON_LENGTH, Award, PostKind, suggestion_weekday
 from bot.domain.weeks import Period
@@ -202,13 +203,16 @@ class RecognitionCog(commands.Cog):
             return
         # Public-safe: gains only, and only of those who improved (None when nobody has one).
         gains = await weekly_gains_post(self.bot, guild_id)
+        goal = await self.bot.services.goals.progress(guild_id)
         await self._deliver(
             ClaimedPost(
                 guild_id=guild_id,
                 kind=PostKind.LEADERBOARD,
                 week_key=summary.week_key,
                 channel_id=summary.channel_id,
-                content="📣 **Weekly shout-outs!**" + (f"\n{gains[0]}" if gains else ""),
+                content="📣 **Weekly shout-outs!**"
+                + (f"\n{gains[0]}" if gains else "")
+                + (f"\n🎯 Class goal: {progress_line(goal.goal, goal.value)}" if goal else ""),
                 embed=weekly_post_embed(summary),
                 file=gains[1] if gains else None,
             ),

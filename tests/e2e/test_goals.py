@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -129,3 +129,15 @@ async def test_a_goal_past_its_deadline_closes_with_encouragement(classroom: Cla
     assert "1" in closing[0].content and closing[0].pinged_user_ids == []
     assert goal_posts(room) == []
     assert "no goal" in (await room.slash(room.bob, "goal status")).content
+
+
+async def test_the_weekly_post_shows_the_goal_progress_bar(classroom: Classroom) -> None:
+    room = classroom
+    await room.slash(room.teacher, "goal set", metric="stars", target=3, reward=REWARD)
+    await room.slash(room.teacher, "award give", student=room.bob, kind="gold_star")
+    await room.sim.settle()
+    friday_post = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # the class's default weekly post
+    await room.advance(friday_post - room.clock.now())
+    (post,) = [m for m in room.sim.messages(room.announcements) if "Weekly shout-outs" in m.content]
+    assert "🎯 Class goal: ▰▰▰▱▱▱▱▱▱▱ 33% · 1/3 gold stars" in post.content
+    assert REWARD in post.content and post.pinged_user_ids == []
