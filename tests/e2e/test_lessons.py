@@ -342,3 +342,22 @@ async def test_insights_summarise_what_the_class_struggled_with(classroom: Class
     assert "'Low ratings (1–2 of 5)', 'value': '1'" in text
     assert "Carrying the remainder" in text
     assert str(room.carol.id) not in text and str(room.dan.id) not in text  # never who asked
+
+
+async def test_a_celebration_discord_refused_is_posted_once_after_a_restart(
+    classroom: Classroom,
+) -> None:
+    room = classroom
+    await room.slash(room.teacher, "lesson start", subject="Math", mentors=f"<@{room.bob.id}>")
+    await room.sim.settle()
+    room.sim.fail_next("POST /channels/{channel_id}/messages", 503)
+    ended = await room.slash(room.teacher, "lesson end")
+    await room.sim.settle()
+    assert "has ended" in ended.content
+    assert celebrations(room) == []  # Discord refused it: still pending in the database
+    await room.restart()
+    await room.sim.settle()
+    assert len(celebrations(room)) == 1
+    await room.restart()
+    await room.sim.settle()
+    assert len(celebrations(room)) == 1
