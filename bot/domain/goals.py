@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.text import has_visible, normalise_text
+
 REWARD_MAX = 200
 TARGET_MAX = 10_000
 BAR_WIDTH = 10
@@ -83,8 +85,8 @@ def check_target(metric: GoalMetric, target: float) -> float:
 
 def clean_reward(text: str) -> str:
     """The reward in the teacher's words, e.g. "15 minutes of free reading time"."""
-    reward = " ".join(text.split())
-    if not reward:
+    reward = normalise_text(text)
+    if not has_visible(reward):
         raise ValueError("Name the reward, e.g. `15 minutes of free reading time`.")
     if len(reward) > REWARD_MAX:
         raise ValueError(f"A reward is at most {REWARD_MAX} characters.")

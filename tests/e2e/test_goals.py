@@ -141,3 +141,26 @@ async def test_the_weekly_post_shows_the_goal_progress_bar(classroom: Classroom)
     (post,) = [m for m in room.sim.messages(room.announcements) if "Weekly shout-outs" in m.content]
     assert "🎯 Class goal: ▰▰▰▱▱▱▱▱▱▱ 33% · 1/3 gold stars" in post.content
     assert REWARD in post.content and post.pinged_user_ids == []
+
+
+async def test_a_class_average_gain_goal_is_reached_by_the_quiz(classroom: Classroom) -> None:
+    room = classroom
+    assert room.bot is not None
+    await room.slash(room.teacher, "goal set", metric="average_gain", target=5, reward=REWARD)
+    await room.bot.services.progress.add_score(
+        room.guild.id,
+        room.teacher.id,
+        subject_name="Math",
+        assessment="Quiz 1",
+        user_id=room.carol.id,
+        score=50,
+    )
+    assert goal_posts(room) == []
+    added = await room.slash(
+        room.teacher, "score add", student=room.carol, subject="Math", assessment="Quiz 2", score=70
+    )
+    await room.sim.settle()
+    assert "Recorded" in added.content
+    (post,) = goal_posts(room)
+    assert "+5.0 points of class average gain" in post.content
+    assert "70" not in post.content  # gains only, never raw scores
