@@ -43,6 +43,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.privacy",
     "cogs.letters",
     "cogs.progress",
+    "cogs.lessons",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
 # Commands anyone may use before /setup (everything else replies with a hint to run it).

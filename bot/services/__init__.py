@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.services.classes import ClassService
+    from bot.services.goals import GoalService
     from bot.services.help_requests import HelpService
+    from bot.services.lessons import LessonService
     from bot.services.letters import LetterService
     from bot.services.mentors import MentorService
     from bot.services.privacy import PrivacyService
@@ -31,3 +33,5 @@ class Services:
     privacy: PrivacyService
     letters: LetterService
     progress: ProgressService
+    lessons: LessonService
+    goals: GoalService
