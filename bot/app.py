@@ -43,6 +43,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.privacy",
     "cogs.letters",
     "cogs.progress",
+    "cogs.lessons",
     "cogs.dashboard",
 )
 COMMAND_HASH_KEY = "command_tree_hash"

@@ -14,7 +14,9 @@ from bot.pacing import Pacing
 from bot.services import Services
 from bot.services.classes import ClassService
 from bot.services.dashboard import DashboardService
+from bot.services.goals import GoalService
 from bot.services.help_requests import HelpService
+from bot.services.lessons import LessonService
 from bot.services.letters import LetterService, gains_from
 from bot.services.mentors import MentorService
 from bot.services.privacy import PrivacyService
@@ -37,6 +39,8 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         privacy=PrivacyService(db, clock, classes, config.privacy),
         letters=LetterService(db, clock, classes, gains=gains_from(progress)),
         progress=progress,
+        lessons=LessonService(db, clock, classes, config.mentoring),
+        goals=GoalService(db, clock, classes),
         dashboard=DashboardService(db, clock, classes),
     )
 

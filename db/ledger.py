@@ -38,26 +38,31 @@ async def add_entry(
     session_id: int | None = None,
     award_id: int | None = None,
     created_by: int | None = None,
+    lesson_id: int | None = None,
 ) -> int:
     """Append one entry and return its id.
 
     A second ``session`` entry for the same session (or a second ``award``/``undo`` entry for
     the same award) raises ``sqlite3.IntegrityError``: nothing is ever counted twice.
     """
+    columns = [
+        ("guild_id", guild_id),
+        ("user_id", user_id),
+        ("points", points),
+        ("reason", LedgerReason(reason).value),
+        ("subject_id", subject_id),
+        ("session_id", session_id),
+        ("award_id", award_id),
+        ("created_by", created_by),
+        ("created_at", to_db(created_at)),
+    ]
+    if lesson_id is not None:  # only lesson prizes name a lesson (the column came in 0011)
+        columns.append(("lesson_id", lesson_id))
+    names = ", ".join(name for name, _ in columns)
+    marks = ", ".join("?" for _ in columns)
     rows = await conn.execute_fetchall(
-        "INSERT INTO ledger (guild_id, user_id, points, reason, subject_id, session_id,"
-        " award_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (
-            guild_id,
-            user_id,
-            points,
-            LedgerReason(reason).value,
-            subject_id,
-            session_id,
-            award_id,
-            created_by,
-            to_db(created_at),
-        ),
+        f"INSERT INTO ledger ({names}) VALUES ({marks}) RETURNING id",
+        tuple(value for _, value in columns),
     )
     return int(next(iter(rows))[0])
 

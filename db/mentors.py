@@ -251,7 +251,11 @@ async def mentor_candidates(
                    AND r.accepted_at IS NOT NULL) AS last_session_end,
                EXISTS (SELECT 1 FROM help_requests r
                  WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
-                   AND r.student_id = :student AND r.accepted_at >= :recent) AS helped_recently
+                   AND r.student_id = :student AND r.accepted_at >= :recent) AS helped_recently,
+               EXISTS (SELECT 1 FROM lessons l
+                 JOIN lesson_mentors lm ON lm.lesson_id = l.id AND lm.user_id = m.user_id
+                 WHERE l.guild_id = m.guild_id AND l.subject_id = b.subject_id
+                   AND l.ended_at IS NULL) AS in_lesson
           FROM badges b
           JOIN mentors m ON m.guild_id = b.guild_id AND m.user_id = b.user_id
          WHERE b.guild_id = :guild AND b.subject_id = :subject AND b.ended_at IS NULL
@@ -276,6 +280,7 @@ async def mentor_candidates(
             idle_since=from_db(max(filter(None, (row["last_session_end"], row["granted_at"])))),
             helped_asker_recently=bool(row["helped_recently"]),
             badge_aspect=row["aspect"],
+            in_lesson=bool(row["in_lesson"]),
         )
         for row in rows
     ]

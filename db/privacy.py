@@ -185,6 +185,47 @@ REGISTRY: tuple[TableEntry, ...] = (
         ),
     ),
     TableEntry(
+        # A mentor's private note after a session: the mentor's words about the student's help.
+        "session_debriefs",
+        person_columns=("mentor_id",),
+        export=(
+            (
+                "session_debriefs_written",
+                "SELECT d.text, d.created_at FROM session_debriefs d"
+                " JOIN help_requests h ON h.id = d.request_id"
+                " WHERE h.guild_id = :g AND d.mentor_id = :u ORDER BY d.created_at",
+            ),
+        ),
+        erase=(
+            Step(
+                "deleted",
+                "notes you wrote after helping",
+                "DELETE FROM session_debriefs WHERE mentor_id = :u AND request_id IN"
+                " (SELECT id FROM help_requests WHERE guild_id = :g)",
+            ),
+            Step(
+                "deleted",
+                "mentors' notes about sessions that helped you",
+                "DELETE FROM session_debriefs WHERE request_id IN"
+                " (SELECT id FROM help_requests WHERE guild_id = :g AND student_id = :u)",
+            ),
+        ),
+        retention=(
+            Step(
+                "deleted",
+                "mentors' notes after sessions",
+                "DELETE FROM session_debriefs WHERE created_at < :cutoff",
+            ),
+        ),
+        shown=(
+            (
+                "notes written after helping",
+                "SELECT COUNT(*) FROM session_debriefs WHERE mentor_id = :u AND request_id IN"
+                " (SELECT id FROM help_requests WHERE guild_id = :g)",
+            ),
+        ),
+    ),
+    TableEntry(
         # How sure a student felt before and after a session (self-reported): theirs alone.
         "help_confidence",
         export=(
@@ -460,6 +501,122 @@ REGISTRY: tuple[TableEntry, ...] = (
                 "privacy requests made as a teacher",
                 "UPDATE privacy_audit SET teacher_id = NULL WHERE guild_id = :g"
                 " AND teacher_id = :u",
+            ),
+        ),
+    ),
+    TableEntry(
+        # A lesson mentor's answers to the mentor meeting: theirs, read only by the teacher.
+        "meeting_answers",
+        person_columns=("user_id",),
+        export=(
+            (
+                "mentor_meeting_answers",
+                "SELECT s.name AS subject, l.aspect, a.hard, a.helped, a.answered_at"
+                " FROM meeting_answers a JOIN lessons l ON l.id = a.lesson_id"
+                " JOIN subjects s ON s.id = l.subject_id"
+                " WHERE l.guild_id = :g AND a.user_id = :u ORDER BY a.answered_at",
+            ),
+        ),
+        erase=(
+            Step(
+                "deleted",
+                "mentor meeting answers",
+                "DELETE FROM meeting_answers WHERE user_id = :u AND lesson_id IN"
+                " (SELECT id FROM lessons WHERE guild_id = :g)",
+            ),
+        ),
+        retention=(
+            Step(
+                "deleted",
+                "mentor meeting answers",
+                "DELETE FROM meeting_answers WHERE answered_at < :cutoff",
+            ),
+        ),
+        shown=(
+            (
+                "mentor meeting answers",
+                "SELECT COUNT(*) FROM meeting_answers WHERE user_id = :u AND lesson_id IN"
+                " (SELECT id FROM lessons WHERE guild_id = :g)",
+            ),
+        ),
+    ),
+    TableEntry(
+        # Lesson prizes name a mentor and a classmate (or a group's members).
+        "lesson_prizes",
+        person_columns=("mentor_id", "mentee_id"),
+        export=(
+            (
+                "lesson_prizes",
+                "SELECT p.kind, s.name AS subject, l.ended_at, p.gain FROM lesson_prizes p"
+                " JOIN lessons l ON l.id = p.lesson_id JOIN subjects s ON s.id = l.subject_id"
+                " WHERE l.guild_id = :g AND (p.mentor_id = :u OR p.mentee_id = :u)"
+                " ORDER BY l.id",
+            ),
+        ),
+        erase=(
+            Step(
+                "deleted",
+                "lesson prizes",
+                "DELETE FROM lesson_prizes WHERE (mentor_id = :u OR mentee_id = :u)"
+                " AND lesson_id IN (SELECT id FROM lessons WHERE guild_id = :g)",
+            ),
+        ),
+    ),
+    TableEntry(
+        # A lesson's mentors: who the teacher chose (the lesson badge itself lives in badges).
+        "lesson_mentors",
+        person_columns=("user_id",),
+        export=(
+            (
+                "lessons_mentored",
+                "SELECT s.name AS subject, l.aspect, l.started_at, l.ended_at"
+                " FROM lesson_mentors m JOIN lessons l ON l.id = m.lesson_id"
+                " JOIN subjects s ON s.id = l.subject_id"
+                " WHERE l.guild_id = :g AND m.user_id = :u ORDER BY l.id",
+            ),
+        ),
+        erase=(
+            Step(
+                "deleted",
+                "lessons you mentored in",
+                "DELETE FROM lesson_mentors WHERE user_id = :u AND lesson_id IN"
+                " (SELECT id FROM lessons WHERE guild_id = :g)",
+            ),
+        ),
+        shown=(
+            (
+                "lessons mentored",
+                "SELECT COUNT(*) FROM lesson_mentors WHERE user_id = :u AND lesson_id IN"
+                " (SELECT id FROM lessons WHERE guild_id = :g)",
+            ),
+        ),
+    ),
+    TableEntry(
+        # A lesson names the teacher who started or ended it; nothing about students.
+        "lessons",
+        person_columns=("started_by", "ended_by"),
+        erase=(
+            Step(
+                "anonymised",
+                "lessons started as a teacher",
+                "UPDATE lessons SET started_by = NULL WHERE guild_id = :g AND started_by = :u",
+            ),
+            Step(
+                "anonymised",
+                "lessons ended as a teacher",
+                "UPDATE lessons SET ended_by = NULL WHERE guild_id = :g AND ended_by = :u",
+            ),
+        ),
+    ),
+    TableEntry(
+        # A class goal names the teacher who set it; the figures are the class's, not a person's.
+        "goals",
+        person_columns=("set_by",),
+        erase=(
+            Step(
+                "anonymised",
+                "class goals set as a teacher",
+                "UPDATE goals SET set_by = NULL WHERE guild_id = :g AND set_by = :u",
             ),
         ),
     ),

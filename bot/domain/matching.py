@@ -1,7 +1,7 @@
 """Choosing which mentor to offer a help request to, fairly.
 
-When the request names an aspect of the subject (e.g. "fractions"), mentors badged for that
-aspect go first. Within that, the goal is that help spreads across the class: a mentor who has
+During a lesson, the mentors the teacher chose for it go first. When the request names an aspect
+of the subject (e.g. "fractions"), mentors badged for that aspect go next. Within that, the goal is that help spreads across the class: a mentor who has
 not recently helped this asker goes first, then whoever has run the fewest sessions this week, then whoever has
 been idle longest. The same inputs always give the same answer (user id breaks ties), so
 a re-run after a restart offers the request to the same mentor.
@@ -35,6 +35,8 @@ class MentorCandidate:
     helped_asker_recently: bool
     # The aspect named on the mentor's badge for this subject (e.g. "fractions"), if any.
     badge_aspect: str | None = None
+    # Chosen by the teacher as a mentor of the class's open lesson in this subject.
+    in_lesson: bool = False
 
     def badged_for(self, aspect: str | None) -> bool:
         """Whether the badge names this aspect (case-insensitively); False without an aspect."""
@@ -77,10 +79,11 @@ def _fairness_key(c: MentorCandidate) -> tuple[bool, int, datetime, int]:
 
 def _ranking_key(
     aspect: str | None,
-) -> Callable[[MentorCandidate], tuple[bool, tuple[bool, int, datetime, int]]]:
-    def key(c: MentorCandidate) -> tuple[bool, tuple[bool, int, datetime, int]]:
-        # Badged for the request's aspect first (False sorts first), then fairness.
-        return (not c.badged_for(aspect), _fairness_key(c))
+) -> Callable[[MentorCandidate], tuple[bool, bool, tuple[bool, int, datetime, int]]]:
+    def key(c: MentorCandidate) -> tuple[bool, bool, tuple[bool, int, datetime, int]]:
+        # The open lesson's mentors first, then badged for the request's aspect (False sorts
+        # first), then fairness.
+        return (not c.in_lesson, not c.badged_for(aspect), _fairness_key(c))
 
     return key
 
@@ -93,7 +96,8 @@ def rank_mentors(
 ) -> list[MentorCandidate]:
     """Eligible candidates, best first.
 
-    Order: mentors badged for the request's ``aspect`` (when one is named), then mentors who have
+    Order: mentors of the class's open lesson in the subject, then mentors badged for the
+    request's ``aspect`` (when one is named), then mentors who have
     NOT helped this asker recently (so help spreads across classmates), then fewest sessions this
     week, then idle longest (earliest ``idle_since``), then lowest ``user_id`` so the result is
     deterministic.

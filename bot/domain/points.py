@@ -82,6 +82,8 @@ class LedgerReason(StrEnum):
     SESSION = "session"
     AWARD = "award"
     GOAL = "goal"
+    # The mentor/mentee pair with the biggest gain in a lesson (a prize of its own kind).
+    GAINS_PAIR = "gains_pair"
     UNDO = "undo"
 
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.services.classes import ClassService
     from bot.services.dashboard import DashboardService
+    from bot.services.goals import GoalService
     from bot.services.help_requests import HelpService
+    from bot.services.lessons import LessonService
     from bot.services.letters import LetterService
     from bot.services.mentors import MentorService
     from bot.services.privacy import PrivacyService
@@ -32,4 +34,6 @@ class Services:
     privacy: PrivacyService
     letters: LetterService
     progress: ProgressService
+    lessons: LessonService
+    goals: GoalService
     dashboard: DashboardService

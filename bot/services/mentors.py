@@ -188,6 +188,12 @@ class MentorService:
             return None
         return badge if badge.expires_at <= self._clock.now() else None
 
+    async def current_badge_by_id(self, badge_id: int) -> Badge | None:
+        """A badge that has not ended yet, by id."""
+        async with self._db.reading() as conn:
+            badge = await mentor_sql.get_badge(conn, badge_id)
+        return badge if badge is not None and badge.current else None
+
     async def lesson_badges(self) -> list[Badge]:
         """Every current badge with an end time, to rebuild the timers at start-up."""
         async with self._db.reading() as conn:

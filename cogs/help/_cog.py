@@ -18,6 +18,7 @@ from bot.domain.help_states import RequestState
 from bot.errors import UserFacingError
 from bot.services.help_requests import Closed, Routing
 from cogs._discord_api import add_thread_member
+from cogs._progress_hook import session_confirmed
 from cogs._shared import (
     NO_PINGS,
     guild_id_of,
@@ -155,8 +156,9 @@ class HelpCog(commands.Cog):
         """Open requests, their ages and who is on what; only the teacher sees it."""
         await require_teacher(interaction, "see the help queue")
         requests = await self.service.open_requests(guild_id_of(interaction))
+        from_board = await self.service.taken_from_board([r.id for r in requests])
         await interaction.response.send_message(
-            embed=queue_embed(requests, self.bot.clock.now()),
+            embed=queue_embed(requests, self.bot.clock.now(), frozenset(from_board)),
             view=queue_view(requests),
             ephemeral=True,
             allowed_mentions=NO_PINGS,
@@ -239,6 +241,11 @@ class HelpCog(commands.Cog):
                 CONFIDENCE_AFTER_QUESTION, view=confidence_view(request_id), ephemeral=True
             )
         await self.desk.settle(resolved)
+        request = resolved.request
+        if request.mentor_id is not None:
+            await session_confirmed(
+                self.bot, request.guild_id, request.id, request.mentor_id, request.subject_name
+            )
 
     async def on_confidence(
         self, interaction: discord.Interaction, request_id: int, value: int

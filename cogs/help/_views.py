@@ -212,8 +212,11 @@ def closing_words(request: HelpRequest) -> str:
     return "🔒 The student closed this session. Thanks for your time!"
 
 
-def queue_embed(requests: list[HelpRequest], now: datetime) -> discord.Embed:
-    """The teacher's `/queue`: open requests, ages and who is on what (names allowed here)."""
+def queue_embed(
+    requests: list[HelpRequest], now: datetime, from_board: frozenset[int] = frozenset()
+) -> discord.Embed:
+    """The teacher's `/queue`: open requests, ages and who is on what (names allowed here);
+    ``from_board``: requests a mentor took from the rounds board."""
     embed = discord.Embed(title="Help requests", colour=discord.Colour.orange())
     lines = []
     for r in requests[:25]:
@@ -224,6 +227,8 @@ def queue_embed(requests: list[HelpRequest], now: datetime) -> discord.Embed:
             RequestState.ACTIVE: f"💬 with <@{r.mentor_id}>"
             + (f" in <#{r.thread_id}>" if r.thread_id else ""),
         }.get(r.state, r.state.value)
+        if r.id in from_board:
+            where += " · 🚶 taken from the board"
         lines.append(f"**#{r.id} {r.subject_name}** · <@{r.student_id}> · {age} min · {where}")
     embed.description = "\n".join(lines) or "No open requests. 🎉"
     return embed

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.domain.classroom import ClassSettings
 from bot.domain.mentoring import Badge
 from bot.errors import InvalidInput, UserFacingError
-from bot.services.mentors import GrantPlan, clean_aspect, ensure_not_bot
+from bot.services.mentors import GrantPlan, GrantResult, clean_aspect, ensure_not_bot
 from cogs._discord_api import fetch_member_roles, remove_member_role
 from cogs._shared import (
     NO_PINGS,
@@ -115,10 +115,19 @@ class MentorsCog(commands.Cog):
 
     async def expire_badge(self, badge_id: int) -> None:
         """A lesson badge's time is up: take the role away, then end the record."""
+        badge = await self.bot.services.mentors.due_to_expire(badge_id)
+        if badge is not None:
+            await self._end_lesson_badge(badge)
+
+    async def end_lesson_badge(self, badge_id: int) -> None:
+        """A lesson ended: its lesson badge ends now, even before its end time."""
+        badge = await self.bot.services.mentors.current_badge_by_id(badge_id)
+        self.bot.jobs.cancel(badge_expiry_job(badge_id))
+        if badge is not None:
+            await self._end_lesson_badge(badge)
+
+    async def _end_lesson_badge(self, badge: Badge) -> None:
         service = self.bot.services.mentors
-        badge = await service.due_to_expire(badge_id)
-        if badge is None:
-            return
         subject = await self.bot.services.classes.subject_by_id(badge.subject_id)
         if subject is not None and subject.role_id is not None:
             try:
@@ -182,19 +191,7 @@ class MentorsCog(commands.Cog):
             guild.id, subject, student.id, until, aspect
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        role = await self._badge_role(guild, plan)
-        if role not in student.roles:
-            try:
-                await student.add_roles(role, reason=f"Mentor badge from {interaction.user}")
-            except discord.Forbidden:
-                raise UserFacingError(
-                    f"Discord won't let me give the {role.name} role: move my role above it in "
-                    "Server Settings → Roles."
-                ) from None
-        result = await self.bot.services.mentors.record_grant(plan, student.id, interaction.user.id)
-        self._schedule_expiry(result.badge)
-        if result.send_brief:
-            await self._send_brief(plan.settings, guild, student)
+        result = await self.give_badge(student, plan, interaction.user)
         ends = (
             f" until <t:{int(result.badge.expires_at.timestamp())}:t>"
             if result.badge.expires_at
@@ -209,6 +206,28 @@ class MentorsCog(commands.Cog):
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
+
+    async def give_badge(
+        self,
+        student: discord.Member,
+        plan: GrantPlan,
+        actor: discord.abc.User,
+    ) -> GrantResult:
+        """Role on, record written, end timer set, brief sent on a first badge (also lessons)."""
+        role = await self._badge_role(student.guild, plan)
+        if role not in student.roles:
+            try:
+                await student.add_roles(role, reason=f"Mentor badge from {actor}")
+            except discord.Forbidden:
+                raise UserFacingError(
+                    f"Discord won't let me give the {role.name} role: move my role above it in "
+                    "Server Settings → Roles."
+                ) from None
+        result = await self.bot.services.mentors.record_grant(plan, student.id, actor.id)
+        self._schedule_expiry(result.badge)
+        if result.send_brief:
+            await self._send_brief(plan.settings, student.guild, student)
+        return result
 
     @mentor_group.command(name="colour", description="The colour of mentor badge roles (teacher)")
     @app_commands.describe(colour="A hex code like #2ecc71, or green, blue, orange, purple, teal")

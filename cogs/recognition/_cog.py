@@ -23,9 +23,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.classroom import ClassSettings
+from bot.domain.goals import progress_line
 from bot.domain.points import AWARD_LABELS, AwardKind
 from bot.domain.shoutouts import MAX_REASON_LENGTH, Award, PostKind, suggestion_weekday
 from bot.domain.weeks import Period
+from cogs._progress_hook import class_progressed
 from cogs._shared import (
     NO_PINGS,
     clip,
@@ -201,13 +203,16 @@ class RecognitionCog(commands.Cog):
             return
         # Public-safe: gains only, and only of those who improved (None when nobody has one).
         gains = await weekly_gains_post(self.bot, guild_id)
+        goal = await self.bot.services.goals.progress(guild_id)
         await self._deliver(
             ClaimedPost(
                 guild_id=guild_id,
                 kind=PostKind.LEADERBOARD,
                 week_key=summary.week_key,
                 channel_id=summary.channel_id,
-                content="📣 **Weekly shout-outs!**" + (f"\n{gains[0]}" if gains else ""),
+                content="📣 **Weekly shout-outs!**"
+                + (f"\n{gains[0]}" if gains else "")
+                + (f"\n🎯 Class goal: {progress_line(goal.goal, goal.value)}" if goal else ""),
                 embed=weekly_post_embed(summary),
                 file=gains[1] if gains else None,
             ),
@@ -330,10 +335,11 @@ class RecognitionCog(commands.Cog):
             await interaction.response.send_message(
                 award_reply(result), ephemeral=True, allowed_mentions=NO_PINGS
             )
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        reply = award_reply(result) + await self._tell_privately(student, result.award)
-        await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            reply = award_reply(result) + await self._tell_privately(student, result.award)
+            await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_PINGS)
+        await class_progressed(self.bot, guild_id_of(interaction))
 
     async def _tell_privately(self, student: discord.Member, award: Award) -> str:
         text = (

@@ -67,7 +67,7 @@ def test_demo_plays_the_week_and_exits_zero(tmp_path: Path) -> None:
         # points explained, /profile
         "ℹ Points: a help session the student confirms earns the mentor 10, +5 when rated 4 or 5",
         # tied first places both get gold; the next place is third, with bronze
-        "🥇 **=1.** @Bob — 15 pts / 🥇 **=1.** @Carol — 15 pts / 🥉 @Alice — 5 pts",
+        "🥇 **=1.** @Alice — 30 pts / 🥇 **=1.** @Carol — 30 pts / 🥉 @Bob — 15 pts",
         "▶ Bob: /profile",
         "↳ only Bob sees: [Bob's profile]",
         "ClassMentor in #announcements (everyone in the channel sees): 🎉 @Alice earned an award",
@@ -78,6 +78,21 @@ def test_demo_plays_the_week_and_exits_zero(tmp_path: Path) -> None:
         "Dan saw only his own gain, privately",
         "Class average gain this week: +",
         "no public message named a student who asked for help",
+        # the lesson (issue 12): goal, mentors, meeting, preference, celebration, insights
+        "class goal set: 2 confirmed help sessions",
+        "lesson started: Alice and Carol",
+        "#help (everyone in the channel sees): 🆘 **Stuck in today's Math (fractions) lesson?**",
+        "@Carol, your DMs are closed, so here are the lesson's questions",
+        "the mentor meeting's answers reached only the teacher",
+        "requests during the lesson went to the lesson mentors first",
+        "Alice added a private note after her session",
+        "🎉 **That's a wrap on today's Math (fractions) lesson!**",
+        "Thank you to our lesson mentors: @Alice, @Carol!",
+        "Biggest gains pair prize: @Alice & @Dan (+35 points). +10 points each!",
+        "lesson celebration: mentors thanked, Alice and Dan won the pair prize",
+        "🏆 **Class goal reached!**",
+        "the class goal was reached once: one post, pinging nobody",
+        "/insights showed the teacher what the class struggled with",
         "Demo finished in",
     ):
         assert moment in out, f"missing {moment!r} in the transcript:\n{out[-3000:]}"

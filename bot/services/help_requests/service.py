@@ -23,6 +23,7 @@ from bot.domain.gains import check_confidence
 from bot.domain.help_intents import IntentKind
 from bot.domain.help_requests import CloseReason, HelpRequest
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
+from bot.domain.rounds import BOARD_SIZE, BoardEntry, board_order
 from bot.errors import Conflict, InvalidInput, NotFound, RateLimited, UserFacingError
 from bot.services.classes import ClassService
 from bot.services.help_requests.delivery import HelpDelivery
@@ -45,6 +46,7 @@ from db import classes as class_sql
 from db import help_outbox as outbox_sql
 from db import help_requests as help_sql
 from db import mentors as mentor_sql
+from db import rounds as rounds_sql
 from db import scores as score_sql
 from db.database import Connection, Database
 from db.errors import IntegrityError
@@ -568,3 +570,102 @@ class HelpService:
                 if request.mentor_id is not None:
                     await self._router.tell(conn, request, request.mentor_id, "no_thread", now)
         return Closed(closed, request.state, stale)
+
+    # --- mentor rounds ---------------------------------------------------------------------------
+
+    async def board(self, guild_id: int, mentor_id: int) -> list[BoardEntry]:
+        """The live board for a mentor on their rounds: waiting requests they could take."""
+        async with self._db.reading() as conn:
+            state = await mentor_sql.get_mentor(conn, guild_id, mentor_id)
+            if state is None:
+                raise UserFacingError(
+                    "Rounds are for mentors. Your teacher chooses mentors for each subject."
+                )
+            if not state.available_at(self._clock.now()):
+                raise UserFacingError(
+                    "Rounds are for mentors who can help now: `/available on` first."
+                )
+            entries, aspects = await rounds_sql.board(conn, guild_id, mentor_id)
+        return board_order(entries, aspects)[:BOARD_SIZE]
+
+    async def take(self, request_id: int, mentor_id: int) -> Accepted:
+        """A mentor on their rounds takes a waiting request: exactly once, like Accept.
+
+        A take racing an offer's Accept or another take has one winner (the conditional update
+        from 'offered'); a pending offer to another mentor is withdrawn. Other requests keep
+        their places in line.
+        """
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            request = await self._router.require(conn, request_id)
+            if request.state not in (RequestState.QUEUED, RequestState.OFFERED):
+                raise Conflict(gone_words(request))
+            if request.student_id == mentor_id:
+                raise Conflict("That's your own request: another mentor will take it.")
+            if await mentor_sql.current_badge(conn, request.subject_id, mentor_id) is None:
+                raise Conflict(f"You don't have the {request.subject_name} mentor badge.")
+            state = await mentor_sql.get_mentor(conn, request.guild_id, mentor_id)
+            if state is None or not state.briefed:
+                raise Conflict("Read your mentor brief first (press *I've read this*).")
+            if not state.available_at(now):
+                raise Conflict("Switch on `/available on` to take requests.")
+            limit = await self._router.session_limit(conn, request.guild_id, mentor_id)
+            load = await help_sql.mentor_load(conn, request.guild_id, mentor_id, besides=request_id)
+            if load >= limit:
+                raise Conflict("You already have a request: finish that one first.")
+            stale: list[StaleOffer] = []
+            if request.state is RequestState.OFFERED:
+                pending = await help_sql.pending_offer(conn, request_id)
+                if pending is not None:
+                    stale.append(
+                        await self._router.withdraw(conn, pending, "withdrawn", "taken", now)
+                    )
+            else:
+                request = await self._router.step(
+                    conn,
+                    request,
+                    RequestState.OFFERED,
+                    actor=mentor_id,
+                    now=now,
+                    note="taken from the board",
+                    mentor_id=mentor_id,
+                    offer_expires_at=now,
+                )
+            offer_id = await help_sql.insert_offer(conn, request_id, mentor_id, now)
+            ensure_transition(RequestState.OFFERED, RequestState.ACTIVE)
+            won = await help_sql.move(
+                conn,
+                request_id,
+                expected=RequestState.OFFERED,
+                new=RequestState.ACTIVE,
+                expected_mentor=request.mentor_id,
+                fields={
+                    "mentor_id": mentor_id,
+                    "offer_expires_at": None,
+                    "accepted_at": now,
+                    "last_activity_at": now,
+                },
+            )
+            if not won:  # pragma: no cover - the transaction lock makes this belt and braces
+                raise Conflict(
+                    "Another mentor has just taken this request. Thanks for being ready!"
+                )
+            await help_sql.add_event(
+                conn,
+                request_id,
+                from_state=RequestState.OFFERED,
+                to_state=RequestState.ACTIVE,
+                actor_id=mentor_id,
+                now=now,
+                note="taken from the board",
+            )
+            await help_sql.decide_offer(conn, offer_id, "accepted", now)
+            await rounds_sql.mark_taken(conn, request_id)
+            await outbox_sql.add(conn, request_id, IntentKind.OPEN_SESSION, now)
+            taken = await self._router.require(conn, request_id)
+        return Accepted(taken, tuple(stale))
+
+    async def taken_from_board(self, request_ids: list[int]) -> set[int]:
+        """Which of these requests were taken from the board (for the teacher's /queue)."""
+        async with self._db.reading() as conn:
+            return await rounds_sql.taken_from_board(conn, request_ids)
