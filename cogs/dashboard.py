@@ -82,7 +82,7 @@ class DashboardCog(commands.Cog):
             base = _base_url(interaction)
             token = await service.create_projector_link(guild_id, interaction.user.id)
             text = (
-                f"Projector link: <{base}/projector/{token}>\nIt shows the class's gains this term "
+                f"Projector link: <{base}/projector/{token}>\nIt shows the class goal, the class's gains this term "
                 "(gains only), this week's help sessions and stars, mentors free now and how many "
                 "are waiting — never who asked, never scores. Anyone with "
                 "the link can watch it, so show it on the classroom screen only. Making a new "

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.web.access import Dashboard, parts, refuse, render
 from bot.web.gains import projector_chart, projector_gains
+from bot.web.goal import goal_meter
 from bot.web.live import KEEPALIVE, Screen
 from bot.web.render import AWARD_TITLES
 from bot.web.security import SECURITY_HEADERS
@@ -41,6 +42,7 @@ async def snapshot(dash: Dashboard, guild_id: int) -> dict[str, Any]:
         "waiting": view.waiting,
         "available": available,
         "gains": await projector_gains(dash, guild_id),
+        "goal": await goal_meter(dash, guild_id),
         "awards": [
             {
                 "name": names[award.user_id],

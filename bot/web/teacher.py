@@ -16,6 +16,7 @@ from bot.letters.content import safe_filename
 from bot.services.dashboard import RosterRow
 from bot.services.letters import gradebook_csv
 from bot.web.access import PERIODS, class_viewer, parts, period_of, render
+from bot.web.goal import goal_meter
 from bot.web.members import Viewer
 from bot.web.render import local_time
 
@@ -58,6 +59,7 @@ async def overview(request: web.Request) -> web.Response:
     settings, _ = await dash.services.dashboard.settings(viewer.guild_id)
     names = await dash.members.display_names(viewer.guild_id, data.available)
     weekly = await dash.services.progress.weekly_gains(viewer.guild_id)
+    goal = await goal_meter(dash, viewer.guild_id)
     return await _page(
         request,
         viewer,
@@ -65,6 +67,7 @@ async def overview(request: web.Request) -> web.Response:
         "overview",
         data=data,
         average_gain=f"{weekly.public.average:+.1f}" if weekly is not None else None,
+        goal=goal,
         gain_students=weekly.public.students if weekly is not None else 0,
         week_start=local_time(data.week_start, settings.zone),
         available=sorted(

@@ -47,6 +47,18 @@
     setText("p-waiting", data.waiting);
     showMentors(data.available);
     showAwards(data.awards || []);
+    var goal = document.getElementById("p-goal");
+    if (data.goal) {
+      setText("p-goal-value", data.goal.value);
+      setText("p-goal-target", data.goal.target);
+      setText("p-goal-label", data.goal.label);
+      setText("p-goal-reward", data.goal.reward);
+      setText("p-goal-percent", data.goal.percent);
+      document.getElementById("p-goal-meter").value = data.goal.percent;
+      goal.hidden = false;
+    } else {
+      goal.hidden = true;
+    }
     var section = document.getElementById("p-gains-section");
     if (data.gains) {
       var img = document.getElementById("p-gains");

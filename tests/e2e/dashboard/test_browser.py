@@ -113,11 +113,16 @@ async def test_teacher_sees_the_overview_and_downloads_the_gradebook(
         room.teacher, "award give", student=room.carol, kind="gold_star", reason="Kind"
     )
     await web.two_quizzes()
+    await room.slash(
+        room.teacher, "goal set", metric="sessions", target=4.0, reward="Free reading time"
+    )
     page = await log_in(web, browser, room.teacher)
     await page.get_by_role("link", name="Class 7B").click()
     await expect(page.get_by_role("heading", name="This week in Class 7B")).to_be_visible()
     await expect(page.locator("#confirmed")).to_have_text("1")
     await expect(page.locator("#available")).to_have_text("1")  # Alice, available for Math
+    await expect(page.locator("#goal-value")).to_have_text("1")  # of 4 confirmed sessions
+    await expect(page.get_by_role("progressbar", name="Class goal progress")).to_be_visible()
     await shot(page, "teacher-overview")
     for tab in ("Gains", "Mentors", "Insights", "Awards", "Roster", "Settings"):
         await page.get_by_role("link", name=tab, exact=True).click()
@@ -189,6 +194,9 @@ async def test_projector_shows_a_confirmed_session_live_and_survives_a_restart(
     web: WebClass, browser: Browser
 ) -> None:
     room = web.room
+    await room.slash(
+        room.teacher, "goal set", metric="sessions", target=4.0, reward="Free reading time"
+    )
     reply = await room.slash(room.teacher, "dashboard projector")
     match = re.search(r"<(http://[^>]+/projector/[^>]+)>", text_of(reply))
     assert match, text_of(reply)
@@ -201,6 +209,8 @@ async def test_projector_shows_a_confirmed_session_live_and_survives_a_restart(
 
     await web.confirmed_session(room.alice, room.bob)
     await expect(page.locator("#p-confirmed")).to_have_text("1", timeout=2000)
+    await expect(page.locator("#p-goal-percent")).to_have_text("25", timeout=2000)
+    await expect(page.locator("#p-goal-reward")).to_have_text("Free reading time")
     content = await page.content()
     assert "Bob" not in content, "the projector never says who asked"
 

@@ -43,6 +43,7 @@ async def test_stream_pushes_changes_and_ends_when_revoked(web: WebClass) -> Non
             "awards": [],
             "confirmed": 0,
             "gains": None,
+            "goal": None,
             "waiting": 0,
         }
         await room.slash(room.dan, "helpme ask", subject="English")  # no English mentor
