@@ -11,6 +11,7 @@ import json
 from aiohttp import web
 
 from bot.domain.gains import GainPeriod
+from bot.domain.weeks import Period
 from bot.errors import UserFacingError
 from bot.letters.content import safe_filename
 from bot.services.dashboard import RosterRow
@@ -96,8 +97,27 @@ async def insights(request: web.Request) -> web.Response:
     """What the class asked for help with."""
     viewer = await class_viewer(request, teacher=True)
     period = period_of(request)
-    data = await parts(request).services.dashboard.insights(viewer.guild_id, period)
-    return await _page(request, viewer, "insights.html", "insights", data=data, period=period)
+    dash = parts(request)
+    data = await dash.services.dashboard.insights(viewer.guild_id, period)
+    # Per subject, what `/insights` says (topics, aspects, waits, mentors' debrief notes); it
+    # knows the gains periods, so a month is shown as the term.
+    lesson_period = LESSON_PERIODS.get(period, GainPeriod.TERM)
+    subjects = []
+    for subject in await dash.services.classes.subjects(viewer.guild_id):
+        name, label, summary = await dash.services.lessons.insights(
+            viewer.guild_id, subject.name, lesson_period
+        )
+        if summary.requests:
+            subjects.append((name, label, summary))
+    return await _page(
+        request,
+        viewer,
+        "insights.html",
+        "insights",
+        data=data,
+        period=period,
+        subjects=subjects,
+    )
 
 
 async def awards(request: web.Request) -> web.Response:
@@ -249,6 +269,14 @@ async def class_settings(request: web.Request) -> web.Response:
         ("Mentor brief", "the class's own" if settings.mentor_brief else "the default"),
     ]
     return await _page(request, viewer, "settings.html", "settings", rows=rows)
+
+
+LESSON_PERIODS = {
+    Period.THIS_WEEK: GainPeriod.THIS_WEEK,
+    Period.LAST_WEEK: GainPeriod.LAST_WEEK,
+    Period.TERM: GainPeriod.TERM,
+    Period.ALL_TIME: GainPeriod.ALL_TIME,
+}
 
 
 def _channel(name: str | None) -> str:
