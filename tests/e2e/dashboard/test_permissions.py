@@ -227,9 +227,9 @@ async def test_a_taken_port_stops_start_up_with_a_clear_message(web: WebClass) -
 
 async def test_insights_show_what_insights_says_per_subject(web: WebClass) -> None:
     await web.confirmed_session(web.room.alice, web.room.bob)
-    async with await logged_in(web, web.room.teacher) as http:
-        async with http.get(web.class_url + "/insights?period=this_week") as response:
-            page = await response.text()
+    http = await logged_in(web, web.room.teacher)
+    async with http, http.get(web.class_url + "/insights?period=this_week") as response:
+        page = await response.text()
     assert "<h2>Math, this week</h2>" in page
     assert "1 requests" in page and "fractions (1)" in page
     assert "Bob" not in page  # nobody who asked is named
