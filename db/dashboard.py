@@ -220,6 +220,20 @@ async def scores_version(conn: aiosqlite.Connection, guild_id: int) -> str:
     return "|".join(str(value) for value in row) if row else ""
 
 
+async def requests_version(conn: aiosqlite.Connection, guild_id: int) -> str:
+    """Changes whenever a class's help requests or mentors' debrief notes change (a new request,
+    a step in one, a rating, a note, a privacy deletion)."""
+    async with conn.execute(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(state = 'resolved'), 0),"
+        " COALESCE(SUM(rating), 0), COALESCE(SUM(length(topic)), 0),"
+        " (SELECT COUNT(*) FROM session_debriefs d JOIN help_requests r ON r.id = d.request_id"
+        "  WHERE r.guild_id = :g) FROM help_requests WHERE guild_id = :g",
+        {"g": guild_id},
+    ) as cur:
+        row = await cur.fetchone()
+    return "|".join(str(value) for value in row) if row else ""
+
+
 # -- projector links ---------------------------------------------------------------------------
 async def replace_projector_link(
     conn: aiosqlite.Connection, guild_id: int, token_hash: str, by: int, now: datetime

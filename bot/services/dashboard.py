@@ -303,6 +303,13 @@ class DashboardService:
         async with self._db.reading() as conn:
             return f"{today}|{await dash_sql.scores_version(conn, guild_id)}"
 
+    async def requests_version(self, guild_id: int) -> str:
+        """A token that changes when the class's help requests (or the day) change."""
+        settings = await self._classes.require_configured(guild_id)
+        today = self._clock.now().astimezone(settings.zone).date()
+        async with self._db.reading() as conn:
+            return f"{today}|{await dash_sql.requests_version(conn, guild_id)}"
+
     # -- projector links -------------------------------------------------------------------
     async def create_projector_link(self, guild_id: int, teacher_id: int) -> str:
         """A new secret for the class's projector link; the old link stops working."""

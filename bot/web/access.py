@@ -54,6 +54,9 @@ class Dashboard:
     # Per class: (scores version, the projector's gains block), so a commit that changed no
     # score does not recompute gains for every projector update.
     projector_gains: dict[int, tuple[str, Any]] = field(default_factory=dict)
+    # Per (class, period): (help-requests version, the per-subject `/insights` summaries), since
+    # summarising a year of topics takes tens of milliseconds.
+    subject_insights: dict[tuple[int, str], tuple[str, Any]] = field(default_factory=dict)
 
 
 DASHBOARD_KEY = web.AppKey("classmentor_dashboard", Dashboard)

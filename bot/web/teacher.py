@@ -102,13 +102,19 @@ async def insights(request: web.Request) -> web.Response:
     # Per subject, what `/insights` says (topics, aspects, waits, mentors' debrief notes); it
     # knows the gains periods, so a month is shown as the term.
     lesson_period = LESSON_PERIODS.get(period, GainPeriod.TERM)
-    subjects = []
-    for subject in await dash.services.classes.subjects(viewer.guild_id):
-        name, label, summary = await dash.services.lessons.insights(
-            viewer.guild_id, subject.name, lesson_period
-        )
-        if summary.requests:
-            subjects.append((name, label, summary))
+    version = await dash.services.dashboard.requests_version(viewer.guild_id)
+    cached = dash.subject_insights.get((viewer.guild_id, lesson_period.value))
+    if cached is not None and cached[0] == version:
+        subjects = cached[1]
+    else:
+        subjects = []
+        for subject in await dash.services.classes.subjects(viewer.guild_id):
+            name, label, summary = await dash.services.lessons.insights(
+                viewer.guild_id, subject.name, lesson_period
+            )
+            if summary.requests:
+                subjects.append((name, label, summary))
+        dash.subject_insights[(viewer.guild_id, lesson_period.value)] = (version, subjects)
     return await _page(
         request,
         viewer,
