@@ -9,6 +9,7 @@ import aiosqlite
 
 from bot.domain.help_requests import CloseReason, HelpOffer, HelpRequest, OfferOutcome
 from bot.domain.help_states import RequestState
+from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 _SELECT = (
@@ -93,8 +94,7 @@ async def insert_request(
 
 async def get_request(conn: aiosqlite.Connection, request_id: int) -> HelpRequest | None:
     """A request by id."""
-    async with conn.execute(f"{_SELECT} WHERE r.id = ?", (request_id,)) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, f"{_SELECT} WHERE r.id = ?", (request_id,))
     return _request(row) if row else None
 
 
@@ -102,12 +102,12 @@ async def open_request_of(
     conn: aiosqlite.Connection, guild_id: int, student_id: int
 ) -> HelpRequest | None:
     """The student's open (queued, offered or active) request in a class, if any."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         f"{_SELECT} WHERE r.guild_id = ? AND r.student_id = ?"
         " AND r.state IN ('queued', 'offered', 'active')",
         (guild_id, student_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _request(row) if row else None
 
 
@@ -115,11 +115,11 @@ async def last_request_time(
     conn: aiosqlite.Connection, guild_id: int, student_id: int
 ) -> datetime | None:
     """When the student last asked for help in the class (for the cooldown)."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT MAX(created_at) FROM help_requests WHERE guild_id = ? AND student_id = ?",
         (guild_id, student_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return opt_from_db(row[0]) if row else None
 
 
@@ -203,17 +203,15 @@ async def insert_offer(
 
 async def pending_offer(conn: aiosqlite.Connection, request_id: int) -> HelpOffer | None:
     """The request's undecided offer, if any."""
-    async with conn.execute(
-        "SELECT * FROM help_offers WHERE request_id = ? AND outcome IS NULL", (request_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(
+        conn, "SELECT * FROM help_offers WHERE request_id = ? AND outcome IS NULL", (request_id,)
+    )
     return _offer(row) if row else None
 
 
 async def get_offer(conn: aiosqlite.Connection, offer_id: int) -> HelpOffer | None:
     """An offer by id."""
-    async with conn.execute("SELECT * FROM help_offers WHERE id = ?", (offer_id,)) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, "SELECT * FROM help_offers WHERE id = ?", (offer_id,))
     return _offer(row) if row else None
 
 
@@ -221,11 +219,11 @@ async def latest_offer_to(
     conn: aiosqlite.Connection, request_id: int, mentor_id: int
 ) -> HelpOffer | None:
     """The most recent offer of a request to one mentor."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT * FROM help_offers WHERE request_id = ? AND mentor_id = ? ORDER BY id DESC LIMIT 1",
         (request_id, mentor_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _offer(row) if row else None
 
 
@@ -261,30 +259,31 @@ async def set_offer_message(
 
 async def excluded_mentors(conn: aiosqlite.Connection, request_id: int) -> frozenset[int]:
     """Mentors not to offer this request again: they passed, or a teacher moved it on."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT DISTINCT mentor_id FROM help_offers"
         " WHERE request_id = ? AND outcome IN ('passed', 'withdrawn')",
         (request_id,),
-    ) as cur:
-        return frozenset(int(row[0]) for row in await cur.fetchall())
+    )
+    return frozenset(int(row[0]) for row in rows)
 
 
 async def mentor_load(
     conn: aiosqlite.Connection, guild_id: int, mentor_id: int, *, besides: int
 ) -> int:
     """How many requests are offered to or in session with a mentor, other than ``besides``."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COUNT(*) FROM help_requests WHERE guild_id = ? AND mentor_id = ?"
         " AND state IN ('offered', 'active') AND id != ?",
         (guild_id, mentor_id, besides),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
 async def queue_position(conn: aiosqlite.Connection, request: HelpRequest) -> tuple[int, int]:
     """(place in line, how many wait) among queued requests for the same subject; 1 = next."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COALESCE(SUM(queued_at < :at OR (queued_at = :at AND id <= :id)), 0), COUNT(*)"
         " FROM help_requests WHERE guild_id = :guild AND subject_id = :subject"
         " AND state = 'queued'",
@@ -294,8 +293,7 @@ async def queue_position(conn: aiosqlite.Connection, request: HelpRequest) -> tu
             "guild": request.guild_id,
             "subject": request.subject_id,
         },
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
     return int(row[0]), int(row[1])
 

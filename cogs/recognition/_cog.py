@@ -331,9 +331,10 @@ class RecognitionCog(commands.Cog):
                 award_reply(result), ephemeral=True, allowed_mentions=NO_PINGS
             )
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        # One reply after the DM (not a defer, the DM, then a follow-up): a REST call fewer, and
+        # the admission watchdog still defers if the DM is slow.
         reply = award_reply(result) + await self._tell_privately(student, result.award)
-        await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(reply, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def _tell_privately(self, student: discord.Member, award: Award) -> str:
         text = (
