@@ -81,15 +81,32 @@ async def insert_request(
     student_id: int,
     topic: str,
     now: datetime,
-) -> int:
+    subject_name: str,
+) -> HelpRequest:
     """A new request, queued; the unique index refuses a second open one for the student."""
-    cur = await conn.execute(
+    row = await first_row(
+        conn,
         "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, state, created_at,"
-        " queued_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-        (guild_id, subject_id, student_id, topic, to_db(now), to_db(now)),
+        " queued_at) VALUES (?, ?, ?, ?, 'queued', ?, ?) RETURNING *, ? AS subject_name",
+        (guild_id, subject_id, student_id, topic, to_db(now), to_db(now), subject_name),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    assert row is not None
+    return _request(row)
+
+
+async def asking_history(
+    conn: aiosqlite.Connection, guild_id: int, student_id: int
+) -> tuple[int | None, datetime | None]:
+    """(the student's open request's id, when they last asked) in a class, in one query."""
+    row = await first_row(
+        conn,
+        "SELECT MAX(CASE WHEN state IN ('queued', 'offered', 'active') THEN id END),"
+        " MAX(created_at) FROM help_requests WHERE guild_id = ? AND student_id = ?",
+        (guild_id, student_id),
+    )
+    if row is None:
+        return None, None
+    return row[0], opt_from_db(row[1])
 
 
 async def get_request(conn: aiosqlite.Connection, request_id: int) -> HelpRequest | None:
@@ -134,6 +151,40 @@ async def move(
 ) -> bool:
     """Change a request's state only if it is still ``expected`` (and offered to
     ``expected_mentor``, when given); the rowcount says whether this caller won."""
+    query, params = _move_query(request_id, expected, new, expected_mentor, fields)
+    cur = await conn.execute(query, params)
+    return cur.rowcount == 1
+
+
+async def move_returning(
+    conn: aiosqlite.Connection,
+    request: HelpRequest,
+    *,
+    expected: RequestState,
+    new: RequestState,
+    fields: dict[str, object] | None = None,
+) -> HelpRequest | None:
+    """:func:`move`, returning the changed request (``None`` if another caller won).
+
+    One statement (``UPDATE ... RETURNING``) instead of an update and a read back; the subject's
+    name, which the row does not hold, is the one ``request`` already carries.
+    """
+    query, params = _move_query(request.id, expected, new, None, fields)
+    row = await first_row(
+        conn,
+        query + " RETURNING *, :subject_name AS subject_name",
+        params | {"subject_name": request.subject_name},
+    )
+    return _request(row) if row else None
+
+
+def _move_query(
+    request_id: int,
+    expected: RequestState,
+    new: RequestState,
+    expected_mentor: int | None,
+    fields: dict[str, object] | None,
+) -> tuple[str, dict[str, object]]:
     fields = fields or {}
     unknown = set(fields) - _SETTABLE
     if unknown:
@@ -151,8 +202,7 @@ async def move(
     if expected_mentor is not None:
         query += " AND mentor_id = :expected_mentor"
         params["expected_mentor"] = expected_mentor
-    cur = await conn.execute(query, params)
-    return cur.rowcount == 1
+    return query, params
 
 
 async def add_event(
@@ -249,12 +299,15 @@ async def decide_offer(
 
 async def set_offer_message(
     conn: aiosqlite.Connection, offer_id: int, channel_id: int, message_id: int
-) -> None:
-    """Remember where an offer's Accept / Pass buttons were posted (to tidy them later)."""
-    await conn.execute(
-        "UPDATE help_offers SET channel_id = ?, message_id = ? WHERE id = ?",
+) -> HelpOffer | None:
+    """Remember where an offer's Accept / Pass buttons were posted (to tidy them later);
+    returns the offer as it is now (``None`` if it is gone), in the same statement."""
+    row = await first_row(
+        conn,
+        "UPDATE help_offers SET channel_id = ?, message_id = ? WHERE id = ? RETURNING *",
         (channel_id, message_id, offer_id),
     )
+    return _offer(row) if row else None
 
 
 async def excluded_mentors(conn: aiosqlite.Connection, request_id: int) -> frozenset[int]:

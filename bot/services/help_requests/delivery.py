@@ -37,8 +37,7 @@ class HelpDelivery:
         (the student cancelled, another mentor took it): the caller tidies them at once.
         """
         async with self._db.transaction() as conn:
-            await help_sql.set_offer_message(conn, offer_id, channel_id, message_id)
-            offer = await help_sql.get_offer(conn, offer_id)
+            offer = await help_sql.set_offer_message(conn, offer_id, channel_id, message_id)
             if offer is None or offer.outcome in (None, "accepted"):
                 return None
             request = await self._router.require(conn, offer.request_id)
