@@ -130,7 +130,7 @@ class HelpDelivery:
 
     async def finish_intent(self, intent_id: int, outcome: IntentOutcome) -> None:
         """An intent was carried out (or could not be, and its fallback took over)."""
-        async with self._db.transaction() as conn:
+        async with self._db.statement() as conn:  # one UPDATE: its own transaction
             await outbox_sql.finish(conn, intent_id, outcome, self._clock.now())
 
     async def guilds_with_queue(self) -> list[int]:
