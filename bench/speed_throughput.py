@@ -244,6 +244,13 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         private=True,
                     )
 
+                def public_award(i: int) -> Awaitable[InteractionResult]:
+                    # The default: a shout-out, posted from the outbox in coalesced batches.
+                    student = students[MENTORS + i % (STUDENTS - MENTORS)]
+                    return slash(
+                        teachers[-1 - i % TEACHERS], "award give", student=student, kind="effort"
+                    )
+
                 def board(i: int) -> Awaitable[InteractionResult]:
                     return slash(students[i % STUDENTS], "leaderboard", period="all_time")
 
@@ -270,7 +277,11 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         rounds,
                         min(count, len(askers)),
                         noop,
-                        {"/award give": (award, fine), "/helpme ask": (ask, fine)},
+                        {
+                            "/award give": (award, fine),
+                            "/award give (public)": (public_award, fine),
+                            "/helpme ask": (ask, fine),
+                        },
                     )
                     for name, values in blocks.items():
                         values.sort()
