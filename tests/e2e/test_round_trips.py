@@ -72,3 +72,17 @@ async def test_a_private_award_is_one_reply_after_the_dm(classroom: Classroom) -
     # Open the DM, send it, answer the teacher: no separate "thinking…" and follow-up.
     calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
     assert len(calls) <= 3, calls
+
+
+async def test_the_teacher_is_answered_before_the_shout_out_is_posted(
+    classroom: Classroom,
+) -> None:
+    first_request = len(classroom.sim.requests)
+    reply = await classroom.slash(
+        classroom.teacher, "award give", student=classroom.bob, kind="gold_star"
+    )
+    assert "Shout-out on its way" in reply.content
+    calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
+    # The reply, then the public post: two calls, in that order.
+    assert len(calls) == 2 and "/callback" in calls[0], calls
+    assert calls[1].endswith(f"/channels/{classroom.announcements.id}/messages"), calls
