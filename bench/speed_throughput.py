@@ -10,6 +10,11 @@ caps here, because every DM and mentors-channel post counts against the 50 reque
 with it on, ``/award give`` and ``/helpme ask`` measure Discord's cap, not the bot.
 ``--discord-limits`` turns enforcement on and reports the 429s hit. Failures (an error reply or
 no answer) and lost writes (rows counted after the run) are reported; both should be 0.
+
+``--rounds R`` measures instead ``/award give`` (private and public) and ``/helpme ask`` in R
+blocks, each block between two ``/noop`` blocks, and prints the median of the blocks' ratios: on
+a shared machine the load changes within seconds, so a ratio to the ``/noop`` measured around
+the same block is steadier than one to a ``/noop`` from a minute earlier.
 """
 
 from __future__ import annotations
