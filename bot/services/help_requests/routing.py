@@ -180,7 +180,7 @@ class Router:
         ``fresh``: the request was filed in this transaction (it has no past offers to read).
         """
         # The class's zone from the settings cache: not re-read inside every transaction.
-        settings = await self._classes.get(request.guild_id)
+        settings = await self._classes.get_in(conn, request.guild_id)
         zone = settings.zone if settings else None
         candidates = await mentor_sql.mentor_candidates(
             conn,

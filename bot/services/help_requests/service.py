@@ -18,11 +18,10 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import MentoringConfig
-from bot.domain.classroom import ClassSettings
+from bot.domain.classroom import ClassSettings, Subject
 from bot.domain.help_intents import IntentKind
 from bot.domain.help_requests import CloseReason, HelpRequest
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
-from bot.domain.text import normalise_text
 from bot.errors import Conflict, InvalidInput, NotFound, RateLimited, UserFacingError
 from bot.services.classes import ClassService
 from bot.services.help_requests.delivery import HelpDelivery
@@ -145,13 +144,9 @@ class HelpService:
         now = self._clock.now()
         try:
             async with self._db.transaction() as conn:
+                subject: Subject | None
                 if isinstance(subject_ref, str):
-                    subject = await class_sql.find_subject(
-                        conn, guild_id, normalise_text(subject_ref)[:40]
-                    )
-                    if subject is None:
-                        # Unknown: the friendly error listing the class's subjects.
-                        subject = await self._classes.subject(guild_id, subject_ref)
+                    subject = await self._classes.subject_in(conn, guild_id, subject_ref)
                 else:
                     subject = await class_sql.get_subject(conn, subject_ref)
                 if subject is None or subject.guild_id != guild_id:
