@@ -115,6 +115,11 @@ class ClassService:
         self._remember(settings)
         return settings
 
+    async def term(self, guild_id: int) -> Term | None:
+        """The class's term dates, when a teacher set them with `/setup term`."""
+        async with self._db.reading() as conn:
+            return await score_sql.get_term(conn, guild_id)
+
     async def set_term(self, guild_id: int, start: str, end: str) -> Term:
         """Set the term dates ("this term" in gains); dates as YYYY-MM-DD."""
         await self.require_configured(guild_id)
