@@ -10,6 +10,11 @@ caps here, because every DM and mentors-channel post counts against the 50 reque
 with it on, ``/award give`` and ``/helpme ask`` measure Discord's cap, not the bot.
 ``--discord-limits`` turns enforcement on and reports the 429s hit. Failures (an error reply or
 no answer) and lost writes (rows counted after the run) are reported; both should be 0.
+
+``--rounds R`` measures instead ``/award give`` (private and public) and ``/helpme ask`` in R
+blocks, each block between two ``/noop`` blocks, and prints the median of the blocks' ratios: on
+a shared machine the load changes within seconds, so a ratio to the ``/noop`` measured around
+the same block is steadier than one to a ``/noop`` from a minute earlier.
 """
 
 from __future__ import annotations
@@ -111,13 +116,52 @@ async def paced(
     return {"p50": pick(0.5), "p99": pick(0.99), "failures": float(failures)}
 
 
+async def interleaved(
+    rounds: int,
+    count: int,
+    noop: Callable[[int], Awaitable[InteractionResult]],
+    commands: dict[
+        str, tuple[Callable[[int], Awaitable[InteractionResult]], Callable[[str], bool]]
+    ],
+) -> dict[str, list[float]]:
+    """Each command in ``rounds`` blocks, each block between two ``/noop`` blocks.
+
+    On a shared machine the load changes within seconds: a ratio to the ``/noop`` measured
+    right before and after the same block is steadier than one to a ``/noop`` from a minute
+    earlier. Returns, per command, the ratio of each block (and ``/noop`` rates under "/noop").
+    """
+    block = max(1, count // rounds)
+    ratios: dict[str, list[float]] = {name: [] for name in commands}
+    ratios["/noop"] = []
+    used = dict.fromkeys(commands, 0)
+    noops = 0
+
+    async def floor() -> float:
+        nonlocal noops
+        base = noops
+        rate, _ = await load(block, lambda i: noop(base + i), lambda t: "ok" in t)
+        noops += block
+        ratios["/noop"].append(rate)
+        return rate
+
+    for _ in range(rounds):
+        for name, (make, ok) in commands.items():
+            before = await floor()
+            base = used[name]
+            rate, _ = await load(block, lambda i, m=make, b=base: m(b + i), ok)  # type: ignore[misc]
+            used[name] += block
+            after = await floor()
+            ratios[name].append(rate / ((before + after) / 2))
+    return ratios
+
+
 async def rows(db: Database, table: str) -> int:
     """Rows in a table (lost-write check)."""
     row = await db.fetch_one(f"SELECT COUNT(*) FROM {table}")
     return int(row[0]) if row else 0
 
 
-async def run(count: int, discord_limits: bool) -> dict[str, dict[str, float]]:
+async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, dict[str, float]]:
     """Build the class, then measure each command."""
     results: dict[str, dict[str, float]] = {}
     sim = DiscordSimulator(token=TOKEN, enforce_rate_limits=discord_limits, response_timeout=30)
@@ -205,6 +249,13 @@ async def run(count: int, discord_limits: bool) -> dict[str, dict[str, float]]:
                         private=True,
                     )
 
+                def public_award(i: int) -> Awaitable[InteractionResult]:
+                    # The default: a shout-out, posted from the outbox in coalesced batches.
+                    student = students[MENTORS + i % (STUDENTS - MENTORS)]
+                    return slash(
+                        teachers[-1 - i % TEACHERS], "award give", student=student, kind="effort"
+                    )
+
                 def board(i: int) -> Awaitable[InteractionResult]:
                     return slash(students[i % STUDENTS], "leaderboard", period="all_time")
 
@@ -226,6 +277,26 @@ async def run(count: int, discord_limits: bool) -> dict[str, dict[str, float]]:
                         kind="effort",
                         points=1 + n % 7,
                     )
+                if rounds:
+                    blocks = await interleaved(
+                        rounds,
+                        min(count, len(askers)),
+                        noop,
+                        {
+                            "/award give": (award, fine),
+                            "/award give (public)": (public_award, fine),
+                            "/helpme ask": (ask, fine),
+                        },
+                    )
+                    for name, values in blocks.items():
+                        values.sort()
+                        results[name] = {
+                            "rate": values[len(values) // 2],
+                            "ratio": values[0],
+                            "failures": values[-1],
+                            "lost": -1,
+                        }
+                    return results
                 with sim.count_rate_limits() as limited:
                     noop_before = await load(count, noop, lambda t: "ok" in t)
                     board_rate = await load(count, board, fine)
@@ -290,9 +361,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--discord-limits", action="store_true", help="enforce Discord's rate limits"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="instead: /award give and /helpme ask in R blocks, each between two /noop blocks;"
+        " prints the median and range of the blocks' ratios",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    results = asyncio.run(run(args.count, args.discord_limits))
+    results = asyncio.run(run(args.count, args.discord_limits, args.rounds))
+    if args.rounds:
+        print(f"{IN_FLIGHT} in flight, {args.rounds} rounds, {args.count} per command")
+        for name, figures in results.items():
+            unit = "/s" if name == "/noop" else " % of the /noop around it"
+            scale = 1 if name == "/noop" else 100
+            print(
+                f"  {name:<14} median {figures['rate'] * scale:7.1f}{unit}"
+                f"  (min {figures['ratio'] * scale:.1f}, max {figures['failures'] * scale:.1f})"
+            )
+        return 0
     print(f"{IN_FLIGHT} in flight, {args.count} interactions per command")
     print(
         f"  (/leaderboard ranks {CLASS_SIZE} students; /leaderboard* ranks ~1,000 after the awards)"

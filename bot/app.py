@@ -47,6 +47,10 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.dashboard",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
+# discord.py fires on_ready this long after the last server arrived (its default is 2 s). A
+# second is plenty on a healthy gateway and keeps "ready" within 2 s of connecting even with a
+# hundred classes; a server arriving later is handled like any other.
+GUILD_READY_TIMEOUT_S = 1.0
 # Commands anyone may use before /setup (everything else replies with a hint to run it).
 BEFORE_SETUP = frozenset({"setup"})
 # Per-user burst limit for commands, buttons and forms (never autocomplete, which is every
@@ -130,7 +134,7 @@ class ClassMentorBot(commands.Bot):
         jobs: Jobs,
         clock: Clock,
         extensions: tuple[str, ...] = EXTENSIONS,
-        guild_ready_timeout: float = 2.0,
+        guild_ready_timeout: float = GUILD_READY_TIMEOUT_S,
         metrics: BotMetrics | None = None,
         pacing: Pacing | None = None,
     ) -> None:

@@ -22,7 +22,10 @@ class Pacing:
     # At most one write (post or edit) per live queue notice per window: a burst of requests
     # makes one message and a few edits, well within a channel's ~5 messages per 5 s.
     queue_notice_window_s: float = 2.0
+    # At most one new shout-out message per channel per window: 2.5 per 5 s, half Discord's
+    # limit; what arrives meanwhile goes out together in the next one.
+    shout_out_window_s: float = 2.0
 
 
 # No pauses: for tests that step through a flow one settled action at a time.
-INSTANT = Pacing(badge_check_pause_s=0.0, queue_notice_window_s=0.0)
+INSTANT = Pacing(badge_check_pause_s=0.0, queue_notice_window_s=0.0, shout_out_window_s=0.0)

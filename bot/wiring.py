@@ -6,7 +6,7 @@ tested is what runs.
 
 from __future__ import annotations
 
-from bot.app import EXTENSIONS, ClassMentorBot, bot_class
+from bot.app import EXTENSIONS, GUILD_READY_TIMEOUT_S, ClassMentorBot, bot_class
 from bot.clock import Clock
 from bot.config import Config
 from bot.jobs import Jobs
@@ -51,7 +51,7 @@ def build_bot(
     clock: Clock,
     *,
     manual_jobs: bool = False,
-    guild_ready_timeout: float = 2.0,
+    guild_ready_timeout: float = GUILD_READY_TIMEOUT_S,
     extensions: tuple[str, ...] = EXTENSIONS,
     pacing: Pacing | None = None,
 ) -> ClassMentorBot:

@@ -9,6 +9,7 @@ import aiosqlite
 
 from bot.domain.points import AwardKind
 from bot.domain.shoutouts import Award
+from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 
@@ -45,7 +46,8 @@ async def insert_award(
     awarded_at: datetime,
 ) -> Award:
     """Record an award (its ledger entry is written separately, in the same transaction)."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "INSERT INTO awards (guild_id, user_id, kind, reason, points, private, week_key,"
         " awarded_by, awarded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
@@ -59,8 +61,7 @@ async def insert_award(
             awarded_by,
             to_db(awarded_at),
         ),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
     return award_from_row(row)
 

@@ -34,11 +34,11 @@ def _intent(row: Any) -> Intent:
 
 async def pending_for(conn: aiosqlite.Connection, request_id: int) -> list[Intent]:
     """A request's pending intents, in the order they were recorded."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM help_outbox WHERE request_id = ? AND done_at IS NULL ORDER BY id",
         (request_id,),
-    ) as cur:
-        return [_intent(row) for row in await cur.fetchall()]
+    )
+    return [_intent(row) for row in rows]
 
 
 async def requests_with_pending(conn: aiosqlite.Connection) -> list[tuple[int, int]]:

@@ -9,6 +9,7 @@ import aiosqlite
 
 from bot.domain.help_requests import CloseReason, HelpOffer, HelpRequest, OfferOutcome
 from bot.domain.help_states import RequestState
+from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 _SELECT = (
@@ -81,22 +82,39 @@ async def insert_request(
     student_id: int,
     topic: str,
     now: datetime,
+    subject_name: str,
     aspect: str | None = None,
-) -> int:
+) -> HelpRequest:
     """A new request, queued; the unique index refuses a second open one for the student."""
-    cur = await conn.execute(
+    row = await first_row(
+        conn,
         "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, aspect, state,"
-        " created_at, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
-        (guild_id, subject_id, student_id, topic, aspect, to_db(now), to_db(now)),
+        " created_at, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)"
+        " RETURNING *, ? AS subject_name",
+        (guild_id, subject_id, student_id, topic, aspect, to_db(now), to_db(now), subject_name),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    assert row is not None
+    return _request(row)
+
+
+async def asking_history(
+    conn: aiosqlite.Connection, guild_id: int, student_id: int
+) -> tuple[int | None, datetime | None]:
+    """(the student's open request's id, when they last asked) in a class, in one query."""
+    row = await first_row(
+        conn,
+        "SELECT MAX(CASE WHEN state IN ('queued', 'offered', 'active') THEN id END),"
+        " MAX(created_at) FROM help_requests WHERE guild_id = ? AND student_id = ?",
+        (guild_id, student_id),
+    )
+    if row is None:
+        return None, None
+    return row[0], opt_from_db(row[1])
 
 
 async def get_request(conn: aiosqlite.Connection, request_id: int) -> HelpRequest | None:
     """A request by id."""
-    async with conn.execute(f"{_SELECT} WHERE r.id = ?", (request_id,)) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, f"{_SELECT} WHERE r.id = ?", (request_id,))
     return _request(row) if row else None
 
 
@@ -104,12 +122,12 @@ async def open_request_of(
     conn: aiosqlite.Connection, guild_id: int, student_id: int
 ) -> HelpRequest | None:
     """The student's open (queued, offered or active) request in a class, if any."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         f"{_SELECT} WHERE r.guild_id = ? AND r.student_id = ?"
         " AND r.state IN ('queued', 'offered', 'active')",
         (guild_id, student_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _request(row) if row else None
 
 
@@ -117,11 +135,11 @@ async def last_request_time(
     conn: aiosqlite.Connection, guild_id: int, student_id: int
 ) -> datetime | None:
     """When the student last asked for help in the class (for the cooldown)."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT MAX(created_at) FROM help_requests WHERE guild_id = ? AND student_id = ?",
         (guild_id, student_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return opt_from_db(row[0]) if row else None
 
 
@@ -136,6 +154,40 @@ async def move(
 ) -> bool:
     """Change a request's state only if it is still ``expected`` (and offered to
     ``expected_mentor``, when given); the rowcount says whether this caller won."""
+    query, params = _move_query(request_id, expected, new, expected_mentor, fields)
+    cur = await conn.execute(query, params)
+    return cur.rowcount == 1
+
+
+async def move_returning(
+    conn: aiosqlite.Connection,
+    request: HelpRequest,
+    *,
+    expected: RequestState,
+    new: RequestState,
+    fields: dict[str, object] | None = None,
+) -> HelpRequest | None:
+    """:func:`move`, returning the changed request (``None`` if another caller won).
+
+    One statement (``UPDATE ... RETURNING``) instead of an update and a read back; the subject's
+    name, which the row does not hold, is the one ``request`` already carries.
+    """
+    query, params = _move_query(request.id, expected, new, None, fields)
+    row = await first_row(
+        conn,
+        query + " RETURNING *, :subject_name AS subject_name",
+        params | {"subject_name": request.subject_name},
+    )
+    return _request(row) if row else None
+
+
+def _move_query(
+    request_id: int,
+    expected: RequestState,
+    new: RequestState,
+    expected_mentor: int | None,
+    fields: dict[str, object] | None,
+) -> tuple[str, dict[str, object]]:
     fields = fields or {}
     unknown = set(fields) - _SETTABLE
     if unknown:
@@ -153,8 +205,7 @@ async def move(
     if expected_mentor is not None:
         query += " AND mentor_id = :expected_mentor"
         params["expected_mentor"] = expected_mentor
-    cur = await conn.execute(query, params)
-    return cur.rowcount == 1
+    return query, params
 
 
 async def add_event(
@@ -205,17 +256,15 @@ async def insert_offer(
 
 async def pending_offer(conn: aiosqlite.Connection, request_id: int) -> HelpOffer | None:
     """The request's undecided offer, if any."""
-    async with conn.execute(
-        "SELECT * FROM help_offers WHERE request_id = ? AND outcome IS NULL", (request_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(
+        conn, "SELECT * FROM help_offers WHERE request_id = ? AND outcome IS NULL", (request_id,)
+    )
     return _offer(row) if row else None
 
 
 async def get_offer(conn: aiosqlite.Connection, offer_id: int) -> HelpOffer | None:
     """An offer by id."""
-    async with conn.execute("SELECT * FROM help_offers WHERE id = ?", (offer_id,)) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, "SELECT * FROM help_offers WHERE id = ?", (offer_id,))
     return _offer(row) if row else None
 
 
@@ -223,11 +272,11 @@ async def latest_offer_to(
     conn: aiosqlite.Connection, request_id: int, mentor_id: int
 ) -> HelpOffer | None:
     """The most recent offer of a request to one mentor."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT * FROM help_offers WHERE request_id = ? AND mentor_id = ? ORDER BY id DESC LIMIT 1",
         (request_id, mentor_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _offer(row) if row else None
 
 
@@ -253,40 +302,44 @@ async def decide_offer(
 
 async def set_offer_message(
     conn: aiosqlite.Connection, offer_id: int, channel_id: int, message_id: int
-) -> None:
-    """Remember where an offer's Accept / Pass buttons were posted (to tidy them later)."""
-    await conn.execute(
-        "UPDATE help_offers SET channel_id = ?, message_id = ? WHERE id = ?",
+) -> HelpOffer | None:
+    """Remember where an offer's Accept / Pass buttons were posted (to tidy them later);
+    returns the offer as it is now (``None`` if it is gone), in the same statement."""
+    row = await first_row(
+        conn,
+        "UPDATE help_offers SET channel_id = ?, message_id = ? WHERE id = ? RETURNING *",
         (channel_id, message_id, offer_id),
     )
+    return _offer(row) if row else None
 
 
 async def excluded_mentors(conn: aiosqlite.Connection, request_id: int) -> frozenset[int]:
     """Mentors not to offer this request again: they passed, or a teacher moved it on."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT DISTINCT mentor_id FROM help_offers"
         " WHERE request_id = ? AND outcome IN ('passed', 'withdrawn')",
         (request_id,),
-    ) as cur:
-        return frozenset(int(row[0]) for row in await cur.fetchall())
+    )
+    return frozenset(int(row[0]) for row in rows)
 
 
 async def mentor_load(
     conn: aiosqlite.Connection, guild_id: int, mentor_id: int, *, besides: int
 ) -> int:
     """How many requests are offered to or in session with a mentor, other than ``besides``."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COUNT(*) FROM help_requests WHERE guild_id = ? AND mentor_id = ?"
         " AND state IN ('offered', 'active') AND id != ?",
         (guild_id, mentor_id, besides),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
 async def queue_position(conn: aiosqlite.Connection, request: HelpRequest) -> tuple[int, int]:
     """(place in line, how many wait) among queued requests for the same subject; 1 = next."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COALESCE(SUM(queued_at < :at OR (queued_at = :at AND id <= :id)), 0), COUNT(*)"
         " FROM help_requests WHERE guild_id = :guild AND subject_id = :subject"
         " AND state = 'queued'",
@@ -296,8 +349,7 @@ async def queue_position(conn: aiosqlite.Connection, request: HelpRequest) -> tu
             "guild": request.guild_id,
             "subject": request.subject_id,
         },
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
     return int(row[0]), int(row[1])
 

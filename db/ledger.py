@@ -12,7 +12,7 @@ sums the ledger itself; :func:`totals_mismatches` proves the two agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -109,11 +109,14 @@ class TotalsWindow:
     last: str
 
 
-def totals_window(period: Period, now: datetime, zone: ZoneInfo) -> TotalsWindow:
+def totals_window(
+    period: Period, now: datetime, zone: ZoneInfo, term_start: date | None = None
+) -> TotalsWindow:
     """Which ``point_totals`` rows add up to ``period`` as seen at ``now`` in the class's zone.
 
     Matches :func:`bot.domain.weeks.period_bounds`: weeks start on the local Monday, a month is
-    the local calendar month, the term is this week and the 12 before it (open-ended).
+    the local calendar month, the term runs from the Monday of the week ``term_start`` falls in
+    (without term dates: this week and the 12 before it), open-ended.
     """
     today = now.astimezone(zone).date()
     monday = today - timedelta(days=today.weekday())
@@ -126,7 +129,10 @@ def totals_window(period: Period, now: datetime, zone: ZoneInfo) -> TotalsWindow
         month = today.strftime("%Y-%m")
         return TotalsWindow("month", month, month)
     if period is Period.TERM:
-        first = monday - timedelta(weeks=TERM_FALLBACK_WEEKS - 1)
+        if term_start is not None:  # whole weeks, from the week the term starts
+            first = term_start - timedelta(days=term_start.weekday())
+        else:
+            first = monday - timedelta(weeks=TERM_FALLBACK_WEEKS - 1)
         return TotalsWindow("week", first.isoformat(), "9999-12-31")
     if period is Period.ALL_TIME:
         return TotalsWindow("all", "", "")

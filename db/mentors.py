@@ -9,6 +9,7 @@ import aiosqlite
 
 from bot.domain.matching import MentorCandidate
 from bot.domain.mentoring import Badge, MentorState
+from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 _BADGE_SELECT = (
@@ -179,10 +180,9 @@ async def ensure_mentor(
 
 async def get_mentor(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> MentorState | None:
     """A mentor's state, if they ever held a badge in the class."""
-    async with conn.execute(
-        "SELECT * FROM mentors WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(
+        conn, "SELECT * FROM mentors WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
     return _mentor(row) if row else None
 
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 from statistics import fmean
 from zoneinfo import ZoneInfo
 
-TERM_FALLBACK_WEEKS = 13
+from bot.domain.weeks import TERM_FALLBACK_WEEKS
 
 
 class GainPeriod(StrEnum):

@@ -12,7 +12,7 @@ from bot.domain.text import normalise_text
 from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound
 from db import classes as class_sql
 from db import scores as score_sql
-from db.database import Database
+from db.database import Connection, Database
 
 MAX_SUBJECTS = 25  # one autocomplete page / one help-panel of buttons
 
@@ -115,6 +115,11 @@ class ClassService:
         self._remember(settings)
         return settings
 
+    async def term(self, guild_id: int) -> Term | None:
+        """The class's term dates, when a teacher set them with `/setup term`."""
+        async with self._db.reading() as conn:
+            return await score_sql.get_term(conn, guild_id)
+
     async def set_term(self, guild_id: int, start: str, end: str) -> Term:
         """Set the term dates ("this term" in gains); dates as YYYY-MM-DD."""
         await self.require_configured(guild_id)
@@ -155,12 +160,25 @@ class ClassService:
             if found is not None:
                 return found
             known = await class_sql.list_subjects(conn, guild_id)
-        listing = (
-            ", ".join(s.name for s in known) or "none yet: a teacher adds them with /subject add"
-        )
-        raise InvalidInput(
-            f"There is no subject called `{name[:40]}` in this class. Subjects: {listing}."
-        )
+        raise no_such_subject(name, known)
+
+    async def subject_in(self, conn: Connection, guild_id: int, name: str) -> Subject:
+        """:meth:`subject`, read on ``conn`` (the caller's open transaction)."""
+        found = await class_sql.find_subject(conn, guild_id, normalise_text(name)[:40])
+        if found is None:
+            raise no_such_subject(name, await class_sql.list_subjects(conn, guild_id))
+        return found
+
+    async def get_in(self, conn: Connection, guild_id: int) -> ClassSettings | None:
+        """:meth:`get` for a caller inside a transaction: from memory, else read on ``conn``.
+
+        Never through the read connection (an in-memory database has none, and its reads
+        would wait for the caller's own transaction).
+        """
+        try:
+            return self._cache[guild_id]
+        except KeyError:
+            return await class_sql.get_class(conn, guild_id)
 
     async def subject_by_id(self, subject_id: int) -> Subject | None:
         """A subject by id, even if it was removed since."""
@@ -198,3 +216,11 @@ def parse_post_time(text: str) -> time:
         return time(int(hours), int(minutes))
     except ValueError:
         raise InvalidInput("Write the post time as HH:MM in 24-hour time, e.g. `15:00`.") from None
+
+
+def no_such_subject(name: str, known: list[Subject]) -> InvalidInput:
+    """The friendly error for a subject name the class does not have, listing those it has."""
+    listing = ", ".join(s.name for s in known) or "none yet: a teacher adds them with /subject add"
+    return InvalidInput(
+        f"There is no subject called `{name[:40]}` in this class. Subjects: {listing}."
+    )

@@ -125,7 +125,8 @@ class LetterService:
         self, guild_id: int, period: Period
     ) -> tuple[datetime | None, datetime | None]:
         settings = await self._classes.require_configured(guild_id)
-        return period_bounds(period, self._clock.now(), settings.zone)
+        term = await self._classes.term(guild_id) if period is Period.TERM else None
+        return period_bounds(period, self._clock.now(), settings.zone, term.start if term else None)
 
     async def _gains_for(
         self, guild_id: int, start: datetime | None, end: datetime | None

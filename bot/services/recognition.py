@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from bot.clock import Clock
 from bot.domain.classroom import ClassSettings
@@ -339,6 +339,13 @@ class RecognitionService:
 
     # ----- leaderboard --------------------------------------------------------------------
 
+    async def _term_monday(self, guild_id: int) -> date | None:
+        """The Monday of the week the class's term starts (totals are kept per week)."""
+        term = await self._classes.term(guild_id)
+        if term is None:
+            return None
+        return term.start - timedelta(days=term.start.weekday())
+
     async def leaderboard(
         self,
         guild_id: int,
@@ -354,12 +361,13 @@ class RecognitionService:
             raise InvalidInput("Pick a period from the list.") from None
         subject = await self._classes.subject(guild_id, subject_name) if subject_name else None
         now = self._clock.now()
-        start, end = period_bounds(window, now, settings.zone)
+        term_start = await self._term_monday(guild_id) if window is Period.TERM else None
+        start, end = period_bounds(window, now, settings.zone, term_start)
         async with self._db.reading() as conn:
             board = await ledger_sql.board(
                 conn,
                 guild_id,
-                ledger_sql.totals_window(window, now, settings.zone),
+                ledger_sql.totals_window(window, now, settings.zone, term_start),
                 caller_id=caller_id,
                 top=LEADERBOARD_TOP,
                 subject_id=subject.id if subject else None,

@@ -324,21 +324,26 @@ class RecognitionCog(commands.Cog):
             points=points,
             private=private,
         )
-        replaced = result.replaced
-        if replaced is not None and replaced.channel_id is not None:
-            # Its posted shout-out was queued for correction with the replacement.
-            self.shout_outs.wake(replaced.channel_id)
-        if result.shout_out_channel_id is not None:
-            # The shout-out is in the outbox: the teacher's reply never waits for it.
-            self.shout_outs.wake(result.shout_out_channel_id)
-        if not result.award.private:
-            await interaction.response.send_message(
-                award_reply(result), ephemeral=True, allowed_mentions=NO_PINGS
-            )
-        else:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            reply = award_reply(result) + await self._tell_privately(student, result.award)
-            await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NO_PINGS)
+        try:
+            if not result.award.private:
+                await interaction.response.send_message(
+                    award_reply(result), ephemeral=True, allowed_mentions=NO_PINGS
+                )
+            else:
+                # One reply after the DM (not a defer, the DM, then a follow-up): a REST call
+                # fewer, and the admission watchdog still defers if the DM is slow.
+                reply = award_reply(result) + await self._tell_privately(student, result.award)
+                await interaction.response.send_message(
+                    reply, ephemeral=True, allowed_mentions=NO_PINGS
+                )
+        finally:
+            # The shout-out is in the outbox: the reply never waits for it, and goes first.
+            replaced = result.replaced
+            if replaced is not None and replaced.channel_id is not None:
+                # Its posted shout-out was queued for correction with the replacement.
+                self.shout_outs.wake(replaced.channel_id)
+            if result.shout_out_channel_id is not None:
+                self.shout_outs.wake(result.shout_out_channel_id)
         await class_progressed(self.bot, guild_id_of(interaction))
 
     async def _tell_privately(self, student: discord.Member, award: Award) -> str:

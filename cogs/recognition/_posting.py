@@ -2,7 +2,7 @@
 
 An award queues its shout-out in its own transaction; nobody waits for the post. Per channel one
 task posts what is waiting: at once when the channel has been quiet, otherwise everything that
-arrived meanwhile goes out together, one message per :data:`BATCH_WINDOW_S` (30 stars in a row
+arrived meanwhile goes out together, one message per ``Pacing.shout_out_window_s`` (30 stars in a row
 make a handful of messages, never a flood: Discord allows about 5 messages per 5 s per channel).
 A shout-out is taken off the outbox in the transaction that records its message, so a stop in
 between only delays it: :meth:`ShoutOutPoster.resume` posts what is left at start-up.
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# At most one new shout-out message per channel per window: 2.5 per 5 s, half Discord's limit.
-BATCH_WINDOW_S = 2.0
 # After Discord refused a post, wait this long before trying that channel again.
 RETRY_AFTER_S = 60.0
 
@@ -35,9 +33,9 @@ RETRY_AFTER_S = 60.0
 class ShoutOutPoster:
     """Posts waiting shout-outs, coalescing bursts per channel; the one place that posts them."""
 
-    def __init__(self, bot: ClassMentorBot, window_s: float = BATCH_WINDOW_S) -> None:
+    def __init__(self, bot: ClassMentorBot) -> None:
         self._bot = bot
-        self.window_s = window_s
+        self.window_s = bot.pacing.shout_out_window_s
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._more: set[int] = set()  # channels that got new shout-outs while being posted
         self._hurry = asyncio.Event()  # set by drain(): post now, skip the window

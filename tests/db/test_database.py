@@ -266,3 +266,39 @@ async def test_an_interactions_first_write_claims_it_once(db: Database, tmp_path
         assert await _claims(db) == [later]
     finally:
         await other.close()
+
+
+async def test_a_single_statement_commits_alone_and_never_lands_in_a_transaction(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "class.db")
+    try:
+        await db.migrate(MIGRATIONS)
+        entered = asyncio.Event()
+        release = asyncio.Event()
+
+        async def long_transaction() -> None:
+            with pytest.raises(RuntimeError):
+                async with db.transaction() as conn:
+                    await conn.execute("INSERT INTO a VALUES (1)")
+                    entered.set()
+                    await release.wait()
+                    raise RuntimeError("rolled back")
+
+        rolling_back = asyncio.create_task(long_transaction())
+        await entered.wait()
+
+        async def one_statement() -> None:
+            async with db.statement() as conn:
+                await conn.execute("INSERT INTO a VALUES (2)")
+
+        alone = asyncio.create_task(one_statement())
+        await asyncio.sleep(0.05)
+        assert not alone.done()  # it waits for the open transaction instead of joining it
+        release.set()
+        await asyncio.gather(rolling_back, alone)
+        async with db.reading() as conn:
+            rows = await conn.execute_fetchall("SELECT x FROM a")
+        assert [row[0] for row in rows] == [2]  # committed on its own; the rollback kept it
+    finally:
+        await db.close()

@@ -36,3 +36,56 @@ async def test_a_schedule_change_is_seen_by_the_next_command(classroom: Classroo
     shown = await classroom.slash(classroom.owner, "setup show")
     text = shown.content + " ".join(str(e) for e in shown.embeds)
     assert "Asia/Tokyo" in text
+
+
+async def test_a_help_request_is_filed_and_offered_in_few_statements(
+    classroom: Classroom,
+) -> None:
+    assert classroom.db is not None
+    await classroom.make_mentor(classroom.alice)
+    statements: list[str] = []
+    first_request = len(classroom.sim.requests)
+    await classroom.db.trace(statements.append)
+    try:
+        asked = await classroom.slash(classroom.bob, "helpme ask", subject="Math")
+    finally:
+        await classroom.db.trace(None)
+    assert "Alice" in asked.content or "mentor" in asked.content, asked.content
+    assert "Accept" in [label for label, _, _ in classroom.offer_to(classroom.alice).buttons()]
+    # Filed and offered in one transaction of at most 9 statements between BEGIN and COMMIT
+    # (it was 14: the class row, the request read back after each write, a new request's past
+    # offers, the subject looked up twice), plus the interaction's claim (one INSERT, so that
+    # two processes briefly serving one shard never file it twice).
+    filed = statements[statements.index("BEGIN IMMEDIATE") + 1 : statements.index("COMMIT")]
+    claims = [s for s in filed if "interaction_claims" in s]
+    assert len(claims) == 1 and claims[0].startswith("INSERT"), claims
+    assert len(filed) - len(claims) <= 9, filed
+    assert not [s for s in statements if "FROM classes" in s]
+    # Two calls to Discord: the student's reply and the offer to the mentor.
+    calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
+    assert len(calls) == 2, calls
+
+
+async def test_a_private_award_is_one_reply_after_the_dm(classroom: Classroom) -> None:
+    first_request = len(classroom.sim.requests)
+    reply = await classroom.slash(
+        classroom.teacher, "award give", student=classroom.bob, kind="gold_star", private=True
+    )
+    assert "told them by DM" in reply.content and not reply.followups
+    # Open the DM, send it, answer the teacher: no separate "thinking…" and follow-up.
+    calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
+    assert len(calls) <= 3, calls
+
+
+async def test_the_teacher_is_answered_before_the_shout_out_is_posted(
+    classroom: Classroom,
+) -> None:
+    first_request = len(classroom.sim.requests)
+    reply = await classroom.slash(
+        classroom.teacher, "award give", student=classroom.bob, kind="gold_star"
+    )
+    assert "Shout-out on its way" in reply.content
+    calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
+    # The reply, then the public post: two calls, in that order.
+    assert len(calls) == 2 and "/callback" in calls[0], calls
+    assert calls[1].endswith(f"/channels/{classroom.announcements.id}/messages"), calls

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import ManualClock
+from bot.config import Config
 from bot.domain.help_states import RequestState
 from bot.errors import Conflict, InvalidInput, NotFound, RateLimited
 from bot.services.help_requests import Closed
-from bot.wiring import Services
+from bot.wiring import Services, build_services
 from db import help_requests as help_sql
 from db.database import Database
 from tests.services.classroom import GUILD, TEACHER, set_up_class
@@ -319,3 +320,28 @@ async def test_state_changes_record_their_discord_work_in_the_same_transaction(
     for intent in await room.help.delivery.pending_intents(request_id):
         await room.help.delivery.finish_intent(intent.id, "done")
     assert await room.help.delivery.requests_with_pending_intents() == []
+
+
+async def test_matching_reads_settings_in_its_own_transaction_when_not_cached(
+    config: Config, clock: ManualClock
+) -> None:
+    # An in-memory store has no read connection: a read outside the open transaction would
+    # wait for that transaction forever. Settings forgotten (as after `/setup`) are read inside.
+    db = await Database.open(":memory:")
+    try:
+        await db.migrate()
+        services = build_services(config, db, clock)
+        await set_up_class(services)
+        for user in (ALICE, BOB):
+            await make_mentor(services, user)
+        asked = await services.help.ask(GUILD, DAN, "Math", None)
+        assert asked.offer is not None
+        services.classes.forget(GUILD)
+        moved = await asyncio.wait_for(
+            services.help.pass_offer(asked.request.id, asked.offer.mentor_id), 5
+        )
+        assert moved.offer is not None and moved.offer.mentor_id != asked.offer.mentor_id
+        with pytest.raises(InvalidInput, match="Subjects: English, Math"):
+            await asyncio.wait_for(services.help.ask(GUILD, ERIN, "Chemistry", None), 5)
+    finally:
+        await db.close()

@@ -39,8 +39,7 @@ class HelpDelivery:
         (the student cancelled, another mentor took it): the caller tidies them at once.
         """
         async with self._db.transaction() as conn:
-            await help_sql.set_offer_message(conn, offer_id, channel_id, message_id)
-            offer = await help_sql.get_offer(conn, offer_id)
+            offer = await help_sql.set_offer_message(conn, offer_id, channel_id, message_id)
             if offer is None or offer.outcome in (None, "accepted"):
                 return None
             request = await self._router.require(conn, offer.request_id)
@@ -133,7 +132,7 @@ class HelpDelivery:
 
     async def finish_intent(self, intent_id: int, outcome: IntentOutcome) -> None:
         """An intent was carried out (or could not be, and its fallback took over)."""
-        async with self._db.transaction() as conn:
+        async with self._db.statement() as conn:  # one UPDATE: its own transaction
             await outbox_sql.finish(conn, intent_id, outcome, self._clock.now())
 
     async def guilds_with_queue(self) -> list[int]:

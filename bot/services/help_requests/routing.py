@@ -13,9 +13,9 @@ from bot.domain.help_states import RequestState, ensure_transition
 from bot.domain.matching import choose_mentor
 from bot.domain.weeks import week_start
 from bot.errors import Conflict, NotFound
+from bot.services.classes import ClassService
 from bot.services.help_requests.results import NewOffer, QueueNotice, Routing, StaleOffer
 from bot.services.help_requests.words import gone_words
-from db import classes as class_sql
 from db import help_outbox as outbox_sql
 from db import help_requests as help_sql
 from db import mentors as mentor_sql
@@ -25,8 +25,9 @@ from db.database import Connection
 class Router:
     """Shared steps of the help use cases; each runs on the caller's open transaction."""
 
-    def __init__(self, config: MentoringConfig) -> None:
+    def __init__(self, config: MentoringConfig, classes: ClassService) -> None:
         self._config = config
+        self._classes = classes
 
     async def require(self, conn: Connection, request_id: int) -> HelpRequest:
         """A request by id, or a friendly "not found"."""
@@ -48,7 +49,10 @@ class Router:
     ) -> HelpRequest:
         """One transition: checked against the state machine, conditional, audited."""
         ensure_transition(request.state, to)
-        if not await help_sql.move(conn, request.id, expected=request.state, new=to, fields=fields):
+        moved = await help_sql.move_returning(
+            conn, request, expected=request.state, new=to, fields=fields
+        )
+        if moved is None:
             raise Conflict(gone_words(request))
         await help_sql.add_event(
             conn,
@@ -59,7 +63,7 @@ class Router:
             now=now,
             note=note,
         )
-        return await self.require(conn, request.id)
+        return moved
 
     async def session_limit(self, conn: Connection, guild_id: int, user_id: int) -> int:
         """How many requests a mentor may hold at once."""
@@ -75,6 +79,7 @@ class Router:
         actor: int | None,
         note: str = "",
         notice: QueueNotice,
+        fresh: bool = False,
     ) -> Routing:
         """Offer the request to the fairest eligible mentor, or put it (back) in line.
 
@@ -83,7 +88,7 @@ class Router:
         (offered -> queued) keeping its original place; its mentor may now be free (``freed``).
         """
         freed = request.state is RequestState.OFFERED
-        mentor = await self.choose(conn, request, now)
+        mentor = await self.choose(conn, request, now, fresh=fresh)
         if mentor is not None:
             routing = await self.offer(conn, request, mentor, now, actor=actor, note=note)
         else:
@@ -167,9 +172,15 @@ class Router:
         )
         return stale_offer(offer, reason)
 
-    async def choose(self, conn: Connection, request: HelpRequest, now: datetime) -> int | None:
-        """The fairest eligible mentor for the request, if anyone is free."""
-        settings = await class_sql.get_class(conn, request.guild_id)
+    async def choose(
+        self, conn: Connection, request: HelpRequest, now: datetime, *, fresh: bool = False
+    ) -> int | None:
+        """The fairest eligible mentor for the request, if anyone is free.
+
+        ``fresh``: the request was filed in this transaction (it has no past offers to read).
+        """
+        # The class's zone from the settings cache: not re-read inside every transaction.
+        settings = await self._classes.get_in(conn, request.guild_id)
         zone = settings.zone if settings else None
         candidates = await mentor_sql.mentor_candidates(
             conn,
@@ -182,7 +193,8 @@ class Router:
         )
         # The mentor currently holding this very offer counts it as a session: don't let that
         # count against them, but they are not offered the same request twice in a row either.
-        excluded = await help_sql.excluded_mentors(conn, request.id)
+        # A request just filed has had no offers yet, so nobody passed on it.
+        excluded = frozenset() if fresh else await help_sql.excluded_mentors(conn, request.id)
         if request.state is RequestState.OFFERED and request.mentor_id is not None:
             excluded |= {request.mentor_id}
         chosen = choose_mentor(candidates, request.student_id, excluded, aspect=request.aspect)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import MentoringConfig
-from bot.domain.classroom import ClassSettings
+from bot.domain.classroom import ClassSettings, Subject
 from bot.domain.gains import check_confidence
 from bot.domain.help_intents import IntentKind
 from bot.domain.help_requests import CloseReason, HelpRequest
@@ -80,7 +80,7 @@ class HelpService:
         self._clock = clock
         self._classes = classes
         self._config = config
-        self._router = Router(config)
+        self._router = Router(config, classes)
         # What the help desk asks while it carries out the outbox (see delivery.py).
         self.delivery = HelpDelivery(db, clock, self._router)
 
@@ -153,8 +153,7 @@ class HelpService:
         settings = await self._classes.require_configured(guild_id)
         cleaned = clean_topic(topic)
         asked = Asked(clean_aspect(aspect), checked_confidence(confidence))
-        subject = await self._classes.subject(guild_id, subject_name)
-        return await self._file(settings, student_id, subject.id, cleaned, asked)
+        return await self._file(settings, student_id, subject_name, cleaned, asked)
 
     async def ask_subject(
         self,
@@ -176,11 +175,15 @@ class HelpService:
         self,
         settings: ClassSettings,
         student_id: int,
-        subject_id: int,
+        subject_ref: int | str,
         topic: str,
         asked: Asked,
     ) -> Routing:
-        """Write the request and route it, in one transaction."""
+        """Write the request and route it, in one transaction.
+
+        ``subject_ref`` is the subject's id (a panel button) or its name (`/helpme ask`), looked
+        up inside the transaction: one statement, and a subject removed meanwhile is noticed.
+        """
         guild_id = settings.guild_id
         if settings.help_channel_id is None:
             raise UserFacingError(
@@ -189,45 +192,49 @@ class HelpService:
         now = self._clock.now()
         try:
             async with self._db.transaction() as conn:
-                subject = await class_sql.get_subject(conn, subject_id)
+                subject: Subject | None
+                if isinstance(subject_ref, str):
+                    subject = await self._classes.subject_in(conn, guild_id, subject_ref)
+                else:
+                    subject = await class_sql.get_subject(conn, subject_ref)
                 if subject is None or subject.guild_id != guild_id:
                     raise NotFound("That subject doesn't exist in this class any more.")
-                existing = await help_sql.open_request_of(conn, guild_id, student_id)
-                if existing is not None:
+                open_id, last = await help_sql.asking_history(conn, guild_id, student_id)
+                if open_id is not None:
+                    existing = await self._router.require(conn, open_id)
                     raise Conflict(
                         f"You already have an open request for **{existing.subject_name}** "
                         f"({state_words(existing.state)}). Use `/helpme cancel` first if you "
                         "need something else."
                     )
-                last = await help_sql.last_request_time(conn, guild_id, student_id)
                 cooldown = timedelta(seconds=self._config.help_cooldown_seconds)
                 if last is not None and now - last < cooldown:
                     wait = int((cooldown - (now - last)).total_seconds()) + 1
                     raise RateLimited(f"You just asked: please wait {wait} s before asking again.")
-                request_id = await help_sql.insert_request(
+                request = await help_sql.insert_request(
                     conn,
                     guild_id=guild_id,
-                    subject_id=subject_id,
+                    subject_id=subject.id,
                     student_id=student_id,
                     topic=topic,
                     now=now,
+                    subject_name=subject.name,
                     aspect=asked.aspect,
                 )
                 if asked.confidence is not None:
                     await score_sql.set_confidence(
-                        conn, request_id, before=asked.confidence, after=None, now=now
+                        conn, request.id, before=asked.confidence, after=None, now=now
                     )
                 await help_sql.add_event(
                     conn,
-                    request_id,
+                    request.id,
                     from_state=None,
                     to_state=RequestState.QUEUED,
                     actor_id=student_id,
                     now=now,
                 )
-                request = await self._router.require(conn, request_id)
                 return await self._router.route(
-                    conn, request, now, actor=student_id, notice=QueueNotice()
+                    conn, request, now, actor=student_id, notice=QueueNotice(), fresh=True
                 )
         except IntegrityError:
             # Two /helpme at the same instant: the unique index let only one through.
