@@ -430,6 +430,11 @@ def report(facts: dict[str, Any], profile: Profile, elapsed: float) -> str:
         "",
         f"p99 ratio (100 projectors / none): **{ratio:.2f}**. {ORDER_NOTE}",
         "",
+        "On this shared 2-core machine the p99 ratio moves with other work's load: earlier runs "
+        "while other test suites ran (load average 3.5 to 5) gave ratios from 0.6 to 6.4, and "
+        "page maxima of several hundred milliseconds. The alternating rounds weigh drift on "
+        "both sides alike but cannot remove it; compare runs at a similar load.",
+        "",
         "How: a commit only marks the projector view dirty; changes within 0.1 s are coalesced, "
         "the class's numbers are computed once per projector link (not per screen), and only a "
         "real change is written to the streams. The acknowledgement watchdog and the bot never "
