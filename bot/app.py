@@ -44,6 +44,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.letters",
     "cogs.progress",
     "cogs.lessons",
+    "cogs.dashboard",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
 # discord.py fires on_ready this long after the last server arrived (its default is 2 s). A

@@ -24,9 +24,11 @@ from bot.config import (
     Config,
     ConfigError,
     Secret,
+    WebSecrets,
     find_config_path,
     load_config,
     read_token,
+    read_web_secrets,
 )
 from bot.wiring import build_bot
 from db import ledger as ledger_sql
@@ -123,10 +125,11 @@ def _setup_logging(level: str) -> None:
 
 def _run(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
     token = read_token(config, environ)
-    return asyncio.run(_run_bot(config, token))
+    web_secrets = read_web_secrets(config, environ) if config.web.enabled else None
+    return asyncio.run(_run_bot(config, token, web_secrets))
 
 
-async def _run_bot(config: Config, token: Secret) -> int:
+async def _run_bot(config: Config, token: Secret, web_secrets: WebSecrets | None = None) -> int:
     db = await Database.open(config.database.path)
     try:
         applied = await db.migrate(backup_dir=config.database.backup_dir)
@@ -137,6 +140,13 @@ async def _run_bot(config: Config, token: Secret) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
         async with bot:
+            dashboard = None
+            if web_secrets is not None:
+                from bot.web.server import WebDashboard  # only loaded when switched on
+
+                client_id = config.web.client_id or application_id_from_token(token) or 0
+                dashboard = WebDashboard(config.web, web_secrets, bot, client_id=client_id)
+                await dashboard.start()
             try:
                 await bot.start(token.reveal())
             except discord.LoginFailure:
@@ -159,6 +169,9 @@ async def _run_bot(config: Config, token: Secret) -> int:
                     _reason(exc),
                 )
                 return EXIT_NETWORK
+            finally:
+                if dashboard is not None:
+                    await dashboard.stop()
         log.info("ClassMentor stopped")
         return 0
     finally:
@@ -189,6 +202,7 @@ def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str])
             exit_code = EXIT_CONFIG
     status = asyncio.run(_check_database(config.database.path, deep=args.deep))
     print(status)
+    exit_code = _check_web(config, environ, client_id) or exit_code
     intents = bot_intents()
     used = [name for name, enabled in intents if enabled]
     print(f"Gateway intents: {', '.join(used)} (no privileged intents needed)")
@@ -232,6 +246,32 @@ async def _check_database(path: Path, *, deep: bool = False) -> str:
         found = "equal the ledger's sums" if not totals else "DIFFER: " + "; ".join(totals)
         line += f"\nPoint totals: {found}"
     return line
+
+
+def _check_web(config: Config, environ: Mapping[str, str], client_id: int | None) -> int:
+    """Say whether the dashboard is on and set up; print the redirect URI to register."""
+    web = config.web
+    if not web.enabled:
+        print("Web dashboard: off ([web] enabled = false)")
+        return 0
+    print(
+        f"Web dashboard: on, listening on {web.host}:{web.port}, people open {web.public_url}"
+        + ("" if web.secure_cookies else " (http: cookies not marked Secure; use https in class)")
+    )
+    print(
+        f"OAuth2 redirect URI to register (Developer Portal -> OAuth2 -> Redirects): "
+        f"{web.redirect_uri}"
+    )
+    if not (web.client_id or client_id):
+        print("Web dashboard: set web.client_id (the application id) or the bot token")
+        return EXIT_CONFIG
+    try:
+        read_web_secrets(config, environ)
+    except ConfigError as exc:
+        print(f"Web dashboard secrets: {exc}")
+        return EXIT_CONFIG
+    print("Web dashboard secrets: OAuth2 client secret and session key found, well-formed")
+    return 0
 
 
 def invite_url(client_id: int, permissions: int) -> str:

@@ -6,6 +6,8 @@ The token never lives in the TOML: it comes from ``DISCORD_TOKEN`` or from a ``t
 
 from __future__ import annotations
 
+import base64
+import binascii
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +21,9 @@ from bot.sharding import MAX_SHARDS, ShardPlan, parse_shard_ids
 DEFAULT_CONFIG_PATH = Path("config.toml")
 CONFIG_ENV = "CLASSMENTOR_CONFIG"
 TOKEN_ENV = "DISCORD_TOKEN"
+# The dashboard's secrets, like the token: from the environment or from a file, never the TOML.
+CLIENT_SECRET_ENV = "CLASSMENTOR_OAUTH_CLIENT_SECRET"
+SESSION_SECRET_ENV = "CLASSMENTOR_SESSION_SECRET"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -111,6 +116,40 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The teacher dashboard and projector view (off unless ``enabled``)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # The address people type (behind a reverse proxy, the proxy's https address).
+    public_url: str = "http://127.0.0.1:8080"
+    # The Discord application's id (the OAuth2 client id); 0 = read it from the bot token.
+    client_id: int = 0
+    client_secret_file: Path | None = None
+    session_secret_file: Path | None = None
+    session_hours: int = 12
+
+    @property
+    def redirect_uri(self) -> str:
+        """The OAuth2 redirect to register in the Developer Portal (OAuth2 -> Redirects)."""
+        return self.public_url.rstrip("/") + "/login/callback"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are sent over https only when the dashboard is served over https."""
+        return self.public_url.startswith("https://")
+
+
+@dataclass(frozen=True)
+class WebSecrets:
+    """The OAuth2 client secret and the key that encrypts session cookies."""
+
+    client_secret: Secret
+    session_key: Secret
+
+
+@dataclass(frozen=True)
 class OpsConfig:
     """The operator's HTTP endpoint (/healthz, /metrics); off unless a port is given."""
 
@@ -127,6 +166,7 @@ class Config:
     defaults: ClassDefaults = field(default_factory=ClassDefaults)
     mentoring: MentoringConfig = field(default_factory=MentoringConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     ops: OpsConfig = field(default_factory=OpsConfig)
     log_level: str = "INFO"
 
@@ -153,7 +193,7 @@ def load_config(path: Path) -> Config:
     return parse_config(raw, base_dir=path.parent)
 
 
-_SECTIONS = {"discord", "database", "defaults", "mentoring", "privacy", "ops", "logging"}
+_SECTIONS = {"discord", "database", "defaults", "mentoring", "privacy", "web", "ops", "logging"}
 
 
 def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
@@ -215,6 +255,7 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
         ),
     )
 
+    web_config = _parse_web(_section(raw, "web"), base_dir)
     ops = _section(raw, "ops")
     _no_unknown("ops", ops, {"http_port", "http_host"})
     ops_config = OpsConfig(
@@ -245,6 +286,7 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
         ),
         mentoring=MentoringConfig(**mentoring_values),
         privacy=privacy_config,
+        web=web_config,
         ops=ops_config,
         log_level=level,
     )
@@ -292,6 +334,97 @@ def read_token(config: Config, environ: Mapping[str, str]) -> Secret:
     if any(ch.isspace() for ch in value):
         raise ConfigError(f"{TOKEN_ENV}: the token must not contain spaces or line breaks")
     return Secret(value)
+
+
+def _parse_web(web: Mapping[str, Any], base_dir: Path) -> WebConfig:
+    for secret in ("client_secret", "session_secret"):
+        if secret in web:
+            raise ConfigError(
+                f"web.{secret}: never write secrets in the config file; use the "
+                f"{CLIENT_SECRET_ENV if secret == 'client_secret' else SESSION_SECRET_ENV} "
+                f"environment variable or web.{secret}_file"
+            )
+    _no_unknown(
+        "web",
+        web,
+        {
+            "enabled",
+            "host",
+            "port",
+            "public_url",
+            "client_id",
+            "client_secret_file",
+            "session_secret_file",
+            "session_hours",
+        },
+    )
+    enabled = web.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"web.enabled: expected true or false, got {type(enabled).__name__}")
+    host = _str(web, "web.host", "host", "127.0.0.1").strip()
+    if not host:
+        raise ConfigError("web.host: expected an address to listen on, like '127.0.0.1'")
+    port = _int(web, "web.port", "port", 8080, minimum=1, maximum=65535)
+    public_url = _str(web, "web.public_url", "public_url", f"http://{host}:{port}").strip()
+    if not public_url.startswith(("http://", "https://")) or "?" in public_url or "#" in public_url:
+        raise ConfigError(
+            f"web.public_url: expected an http:// or https:// address without ? or #, "
+            f"got {public_url!r}"
+        )
+    client_secret_file = _opt_str(web, "web.client_secret_file", "client_secret_file")
+    session_secret_file = _opt_str(web, "web.session_secret_file", "session_secret_file")
+    return WebConfig(
+        enabled=enabled,
+        host=host,
+        port=port,
+        public_url=public_url.rstrip("/"),
+        client_id=_int(web, "web.client_id", "client_id", 0, minimum=0),
+        client_secret_file=_resolve(base_dir, client_secret_file) if client_secret_file else None,
+        session_secret_file=(
+            _resolve(base_dir, session_secret_file) if session_secret_file else None
+        ),
+        session_hours=_int(web, "web.session_hours", "session_hours", 12, minimum=1, maximum=168),
+    )
+
+
+def read_web_secrets(config: Config, environ: Mapping[str, str]) -> WebSecrets:
+    """The dashboard's OAuth2 client secret and session key (environment, else files).
+
+    The session key is a Fernet key (``python -c "from cryptography.fernet import Fernet;
+    print(Fernet.generate_key().decode())"``): 32 random bytes in url-safe base64.
+    """
+    web = config.web
+    client_secret = _read_secret(
+        environ, CLIENT_SECRET_ENV, web.client_secret_file, "web.client_secret_file"
+    )
+    session_key = _read_secret(
+        environ, SESSION_SECRET_ENV, web.session_secret_file, "web.session_secret_file"
+    )
+    try:
+        raw = base64.urlsafe_b64decode(session_key.encode())
+    except (ValueError, binascii.Error):
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigError(
+            f"{SESSION_SECRET_ENV}: expected a Fernet key (32 random bytes in url-safe base64, "
+            '44 characters); make one with `python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"`'
+        )
+    return WebSecrets(client_secret=Secret(client_secret), session_key=Secret(session_key))
+
+
+def _read_secret(environ: Mapping[str, str], env: str, file: Path | None, key: str) -> str:
+    value = environ.get(env, "").strip()
+    if not value and file is not None:
+        try:
+            value = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{key}: cannot read {file} ({exc.strerror})") from None
+    if not value:
+        raise ConfigError(f"the dashboard needs a secret: set {env} or {key}")
+    if any(ch.isspace() for ch in value):
+        raise ConfigError(f"{env}: the secret must not contain spaces or line breaks")
+    return value
 
 
 def check_timezone(name: str, key: str = "timezone") -> ZoneInfo:

@@ -13,6 +13,7 @@ from bot.jobs import Jobs
 from bot.pacing import Pacing
 from bot.services import Services
 from bot.services.classes import ClassService
+from bot.services.dashboard import DashboardService
 from bot.services.goals import GoalService
 from bot.services.help_requests import HelpService
 from bot.services.lessons import LessonService
@@ -40,6 +41,7 @@ def build_services(config: Config, db: Database, clock: Clock) -> Services:
         progress=progress,
         lessons=LessonService(db, clock, classes, config.mentoring),
         goals=GoalService(db, clock, classes),
+        dashboard=DashboardService(db, clock, classes),
     )
 
 

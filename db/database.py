@@ -123,6 +123,16 @@ class Database:
         self._lock = asyncio.Lock()
         self._claims_swept_at = 0  # the interaction id of the last sweep of old claims
         self.busy_timeout_ms = busy_timeout_ms
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after every committed transaction; returns a function to stop.
+
+        Listeners must be quick and must not raise (they only note that something changed,
+        e.g. so the projector view recomputes what it shows).
+        """
+        self._commit_listeners.append(listener)
+        return lambda: self._commit_listeners.remove(listener)
 
     @classmethod
     async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
@@ -195,6 +205,8 @@ class Database:
                     raise self._translated(exc) from exc
                 if claim is not None:
                     claim.done = True
+                for listener in list(self._commit_listeners):
+                    listener()
         finally:
             self._lock.release()
 

@@ -620,6 +620,24 @@ REGISTRY: tuple[TableEntry, ...] = (
             ),
         ),
     ),
+    TableEntry(
+        "projector_links",
+        person_columns=("created_by", "revoked_by"),
+        erase=(
+            Step(
+                "anonymised",
+                "projector links made",
+                "UPDATE projector_links SET created_by = NULL WHERE guild_id = :g"
+                " AND created_by = :u",
+            ),
+            Step(
+                "anonymised",
+                "projector links revoked",
+                "UPDATE projector_links SET revoked_by = NULL WHERE guild_id = :g"
+                " AND revoked_by = :u",
+            ),
+        ),
+    ),
     # No personal data: subject names and the bot's own bookkeeping. Waiting shout-outs point at
     # an award (deleting the award deletes its row) and corrections at a posted message.
     TableEntry("shout_out_outbox"),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.services.classes import ClassService
+    from bot.services.dashboard import DashboardService
     from bot.services.goals import GoalService
     from bot.services.help_requests import HelpService
     from bot.services.lessons import LessonService
@@ -35,3 +36,4 @@ class Services:
     progress: ProgressService
     lessons: LessonService
     goals: GoalService
+    dashboard: DashboardService

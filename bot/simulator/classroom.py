@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.app import ClassMentorBot
 from bot.clock import ManualClock
-from bot.config import Config, DatabaseConfig
+from bot.config import Config, DatabaseConfig, WebConfig
 from bot.pacing import Pacing
 from bot.simulator.interactions import InteractionResult, SimulatorError
 from bot.simulator.server import DiscordSimulator
@@ -73,6 +73,7 @@ class Classroom:
         owner: str = "Mr Owner",
         teacher: str = "Ms Rivera",
         token: str | None = None,
+        web: WebConfig | None = None,
         shard: tuple[int, int] | None = None,
     ) -> Classroom:
         """A class server with an owner, a teacher (role "Teacher"), students and channels.
@@ -92,7 +93,7 @@ class Classroom:
             sim=sim,
             guild=guild,
             clock=clock,
-            config=Config(database=DatabaseConfig(path=database)),
+            config=Config(database=DatabaseConfig(path=database), web=web or WebConfig()),
             owner=owner_user,
             teacher=teacher_user,
             teacher_role=teacher_role,

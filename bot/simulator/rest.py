@@ -22,6 +22,7 @@ from bot.simulator import payloads
 from bot.simulator.errors import ApiError, invalid_form, unknown
 from bot.simulator.interactions import PendingInteraction
 from bot.simulator.messages import UploadedFile
+from bot.simulator.oauth import OAuthProvider
 from bot.simulator.ratelimit import RateLimiter, RateLimits
 from bot.simulator.state import RegisteredCommand, SimGuild, World
 
@@ -165,6 +166,7 @@ class RestApi:
         self.privileged_intents = privileged_intents
         self.app_flags = app_flags
         self.gateway_url = gateway_url
+        self.oauth = OAuthProvider(world)  # a dashboard's Discord login
         self.requests: list[RequestRecord] = []
         self.unknown_routes: list[str] = []
         self.errors: list[str] = []
@@ -248,8 +250,10 @@ class RestApi:
             log.warning("simulator: unknown route %s %s", request.method, path)
             self.unknown_routes.append(f"{request.method} {path}")
             return json_response({"message": "404: Not Found", "code": 0}, 404)
-        if not _TOKEN_ROUTES.match(path) and (
-            request.headers.get("Authorization") != f"Bot {self.token}"
+        if (
+            not _TOKEN_ROUTES.match(path)
+            and not OAuthProvider.is_oauth_call(request, path)
+            and request.headers.get("Authorization") != f"Bot {self.token}"
         ):
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         fault = self._take_fault(route)
@@ -285,6 +289,8 @@ class RestApi:
         if not request.can_read_body:
             return
         content_type = request.content_type
+        if content_type == "application/x-www-form-urlencoded":
+            return  # OAuth2's token exchange: the handler reads the form
         if content_type.startswith("multipart/"):
             uploads: list[UploadedFile] = []
             reader = await request.multipart()
@@ -359,6 +365,8 @@ class RestApi:
         """Users, gateway, application and application-command routes."""
         return [
             ("GET", "/users/@me", self.get_me),
+            ("GET", "/users/@me/guilds", self.oauth.my_guilds),
+            ("POST", "/oauth2/token", self.oauth.token),
             ("GET", "/users/{user_id}", self.get_user),
             ("GET", "/gateway", self.get_gateway),
             ("GET", "/gateway/bot", self.get_gateway_bot),
@@ -399,7 +407,9 @@ class RestApi:
         ]
 
     async def get_me(self, request: web.Request) -> web.Response:
-        """GET /users/@me: the bot user."""
+        """GET /users/@me: the bot user (with a Bearer token: the person who logged in)."""
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return await self.oauth.me(request)
         return json_response(
             {**payloads.user(self.world.bot_user), "verified": True, "mfa_enabled": False}
         )

@@ -26,6 +26,7 @@ from bot.simulator.interactions import (
     result_of,
 )
 from bot.simulator.messages import apply_mentions
+from bot.simulator.oauth import OAuthProvider
 from bot.simulator.permissions import ADMINISTRATOR
 from bot.simulator.ratelimit import RateLimitHit, RateLimits
 from bot.simulator.rest import RequestRecord, RestApi, SessionStartLimits, wait_quiet
@@ -135,7 +136,9 @@ class DiscordSimulator:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         """Listen on a free loopback port."""
-        app = self.api.build_app([("GET", "/", self.gateway.handle)])
+        app = self.api.build_app(
+            [("GET", "/", self.gateway.handle), ("GET", "/oauth2/authorize", self.oauth.authorize)]
+        )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
@@ -164,6 +167,11 @@ class DiscordSimulator:
     def url(self) -> str:
         """Base URL of the HTTP server (REST is under ``/api/v10``)."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def oauth(self) -> OAuthProvider:
+        """Discord's OAuth2 side: set ``oauth.approve_as`` to the person logging in."""
+        return self.api.oauth
 
     @property
     def gateway_url(self) -> str:
