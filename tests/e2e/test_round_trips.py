@@ -89,3 +89,39 @@ async def test_the_teacher_is_answered_before_the_shout_out_is_posted(
     # The reply, then the public post: two calls, in that order.
     assert len(calls) == 2 and "/callback" in calls[0], calls
     assert calls[1].endswith(f"/channels/{classroom.announcements.id}/messages"), calls
+
+
+async def test_an_award_in_a_class_without_a_goal_checks_no_goal(classroom: Classroom) -> None:
+    assert classroom.db is not None
+    # The first award learns that the class has no open goal.
+    await classroom.slash(classroom.teacher, "award give", student=classroom.alice, kind="effort")
+    statements: list[str] = []
+    await classroom.db.trace(statements.append)
+    try:
+        await classroom.slash(
+            classroom.teacher, "award give", student=classroom.bob, kind="gold_star", private=True
+        )
+    finally:
+        await classroom.db.trace(None)
+    # The award's one transaction, and no goal check after the reply (it was a transaction of
+    # its own: BEGIN, the goals query, COMMIT).
+    assert not [s for s in statements if "FROM goals" in s], statements
+    assert statements.count("COMMIT") == 1, statements
+
+
+async def test_a_goal_set_after_awards_is_still_reached_by_the_next_star(
+    classroom: Classroom,
+) -> None:
+    await classroom.slash(classroom.teacher, "award give", student=classroom.alice, kind="effort")
+    set_ = await classroom.slash(
+        classroom.teacher, "goal set", metric="stars", target=1, reward="a quiz-free Friday"
+    )
+    assert "Goal set" in set_.content, set_.content
+    await classroom.slash(classroom.teacher, "award give", student=classroom.bob, kind="gold_star")
+    await classroom.sim.settle()
+    posts = [
+        m.content
+        for m in classroom.sim.messages(classroom.announcements)
+        if "Class goal reached" in m.content
+    ]
+    assert len(posts) == 1 and "a quiz-free Friday" in posts[0], posts
