@@ -61,6 +61,13 @@ async def test_a_help_request_is_filed_and_offered_in_few_statements(
     assert len(claims) == 1 and claims[0].startswith("INSERT"), claims
     assert len(filed) - len(claims) <= 9, filed
     assert not [s for s in statements if "FROM classes" in s]
+    # After the reply the help desk reads the request with its pending intents in one query
+    # (before and after sending the offer), the offer with its request in one, and the queue
+    # notice's state: 4 reads (it was 6: the outbox and the request read apart, twice, and the
+    # offer apart from its request).
+    after = statements[statements.index("COMMIT") + 1 :]
+    reads = [s for s in after if s.startswith("SELECT")]
+    assert len(reads) <= 4, reads
     # Two calls to Discord: the student's reply and the offer to the mentor.
     calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
     assert len(calls) == 2, calls

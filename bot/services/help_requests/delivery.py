@@ -48,15 +48,13 @@ class HelpDelivery:
     async def offer_to_send(self, offer_id: int) -> tuple[HelpOffer, HelpRequest] | None:
         """An offer still waiting to be posted, with its request; ``None`` once it has ended."""
         async with self._db.reading() as conn:
-            offer = await help_sql.get_offer(conn, offer_id)
-            if offer is None or offer.outcome is not None or offer.message_id is not None:
-                return None
-            request = await help_sql.get_request(conn, offer.request_id)
-        if (
-            request is None
-            or request.state is not RequestState.OFFERED
-            or request.mentor_id != offer.mentor_id
-        ):
+            found = await help_sql.offer_with_request(conn, offer_id)
+        if found is None:
+            return None
+        offer, request = found
+        if offer.outcome is not None or offer.message_id is not None:
+            return None
+        if request.state is not RequestState.OFFERED or request.mentor_id != offer.mentor_id:
             return None
         return offer, request
 
@@ -124,6 +122,11 @@ class HelpDelivery:
         """What must still reach Discord for a request, in order."""
         async with self._db.reading() as conn:
             return await outbox_sql.pending_for(conn, request_id)
+
+    async def pending_work(self, request_id: int) -> tuple[HelpRequest | None, list[Intent]]:
+        """The request as it is now and what must still reach Discord for it, in one read."""
+        async with self._db.reading() as conn:
+            return await help_sql.with_pending_intents(conn, request_id)
 
     async def requests_with_pending_intents(self) -> list[tuple[int, int]]:
         """(request id, class id) with unfinished Discord work (start-up finishes them)."""
