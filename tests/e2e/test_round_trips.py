@@ -70,6 +70,9 @@ async def test_a_help_request_is_filed_and_offered_in_few_statements(
     after = statements[statements.index("COMMIT") + 1 :]
     reads = [s for s in after if s.startswith("SELECT")]
     assert len(reads) <= 4, reads
+    # Each of its writes (the offer's message, the intent done) is one statement, its own
+    # transaction: no BEGIN / COMMIT round trips after the ask's own.
+    assert not [s for s in after if s.startswith(("BEGIN", "COMMIT"))], after
     # Two calls to Discord: the student's reply and the offer to the mentor.
     calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
     assert len(calls) == 2, calls

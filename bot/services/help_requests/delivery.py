@@ -38,10 +38,12 @@ class HelpDelivery:
         Returns why the buttons are already stale when the offer ended while it was being posted
         (the student cancelled, another mentor took it): the caller tidies them at once.
         """
-        async with self._db.transaction() as conn:
+        async with self._db.statement() as conn:  # one UPDATE … RETURNING: its own transaction
             offer = await help_sql.set_offer_message(conn, offer_id, channel_id, message_id)
-            if offer is None or offer.outcome in (None, "accepted"):
-                return None
+        if offer is None or offer.outcome in (None, "accepted"):
+            return None
+        # Rare (the offer ended while it was posted): why, from the request (it decides no write).
+        async with self._db.reading() as conn:
             request = await self._router.require(conn, offer.request_id)
         return ended_reason(offer, request)
 
@@ -167,14 +169,14 @@ class HelpDelivery:
 
     async def queue_notice_shown(self, notice: QueueNoticeState) -> None:
         """The live notice was edited to show ``notice.waiting``."""
-        async with self._db.transaction() as conn:
+        async with self._db.statement() as conn:  # one UPDATE: its own transaction
             await notice_sql.shown(
                 conn, notice.guild_id, notice.subject_id, notice.waiting, self._clock.now()
             )
 
     async def queue_notice_closed(self, notice: QueueNoticeState) -> None:
         """The line is empty: the next request waiting gets a new notice (and its ping)."""
-        async with self._db.transaction() as conn:
+        async with self._db.statement() as conn:  # one DELETE: its own transaction
             await notice_sql.closed(conn, notice.guild_id, notice.subject_id)
 
     async def queue_notices_to_refresh(self) -> list[tuple[int, int]]:
