@@ -185,12 +185,8 @@ class Database:
         """
         await self._acquire()
         try:
+            claim = await self._begin()
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._translated(exc) from exc
-            try:
-                claim = await self._claim_interaction()
                 yield self._conn
             except BaseException as exc:
                 await self._rollback()
@@ -210,26 +206,42 @@ class Database:
         finally:
             self._lock.release()
 
-    async def _claim_interaction(self) -> InteractionClaim | None:
-        """Claim the interaction this task works for, with its first write (see ``claiming``).
+    async def _begin(self) -> InteractionClaim | None:
+        """``BEGIN IMMEDIATE`` and, on an interaction's first write, its claim (see ``claiming``)
+        in one hop to the database thread (one script of two statements).
 
-        Raises :class:`~db.errors.InteractionTaken` when another process already claimed it.
+        Raises :class:`~db.errors.InteractionTaken` (nothing written) when another process
+        already claimed the interaction.
         """
         claim = _CLAIM.get()
-        if claim is None or claim.done:
-            return None
-        if claim.interaction_id - self._claims_swept_at >= CLAIM_SWEEP_EVERY:
-            await self._conn.execute(
-                "DELETE FROM interaction_claims WHERE interaction_id < ?",
-                (claim.interaction_id - CLAIM_RETENTION,),
+        if claim is not None and claim.done:
+            claim = None
+        try:
+            if claim is None:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                return None
+            # The id is an int (a snowflake), so it is safe in the script's text.
+            await self._conn.executescript(
+                "BEGIN IMMEDIATE;INSERT INTO interaction_claims (interaction_id)"
+                f" VALUES ({int(claim.interaction_id)});"
             )
-            self._claims_swept_at = claim.interaction_id
-        cur = await self._conn.execute(
-            "INSERT OR IGNORE INTO interaction_claims (interaction_id) VALUES (?)",
-            (claim.interaction_id,),
-        )
-        if cur.rowcount == 0:
-            raise InteractionTaken(f"interaction {claim.interaction_id} was handled elsewhere")
+            if claim.interaction_id - self._claims_swept_at >= CLAIM_SWEEP_EVERY:
+                await self._conn.execute(
+                    "DELETE FROM interaction_claims WHERE interaction_id < ?",
+                    (claim.interaction_id - CLAIM_RETENTION,),
+                )
+                self._claims_swept_at = claim.interaction_id
+        except sqlite3.IntegrityError:
+            # Only the claim can break a constraint here: another process wrote for it.
+            await self._rollback()
+            raise InteractionTaken(
+                f"interaction {claim.interaction_id if claim else 0} was handled elsewhere"
+            ) from None
+        except BaseException as exc:
+            await self._rollback()  # a no-op when BEGIN itself failed
+            if isinstance(exc, sqlite3.Error):
+                raise self._translated(exc) from exc
+            raise
         return claim
 
     @asynccontextmanager

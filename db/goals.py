@@ -8,6 +8,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.goals import Goal, GoalMetric, GoalState
+from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 
@@ -47,11 +48,10 @@ async def insert_goal(
 
 
 async def open_goal(conn: aiosqlite.Connection, guild_id: int) -> Goal | None:
-    """The class's open goal, if any."""
-    async with conn.execute(
-        "SELECT * FROM goals WHERE guild_id = ? AND state = 'open'", (guild_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    """The class's open goal, if any (one hop: it runs after every award and session)."""
+    row = await first_row(
+        conn, "SELECT * FROM goals WHERE guild_id = ? AND state = 'open'", (guild_id,)
+    )
     return _goal(row) if row else None
 
 

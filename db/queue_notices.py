@@ -7,6 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from db.rows import first_row
 from db.timefmt import to_db
 
 
@@ -27,7 +28,8 @@ async def state(
     conn: aiosqlite.Connection, guild_id: int, subject_id: int
 ) -> QueueNoticeState | None:
     """The subject's line and its notice; ``None`` when the subject is gone."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT s.name,"
         " (SELECT COUNT(*) FROM help_requests r WHERE r.guild_id = s.guild_id"
         "  AND r.subject_id = s.id AND r.state = 'queued'),"
@@ -36,8 +38,7 @@ async def state(
         " ON n.guild_id = s.guild_id AND n.subject_id = s.id"
         " WHERE s.guild_id = ? AND s.id = ?",
         (guild_id, subject_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None:
         return None
     return QueueNoticeState(guild_id, subject_id, str(row[0]), int(row[1]), row[2], row[3], row[4])

@@ -48,6 +48,12 @@ class GoalService:
         self._db = db
         self._clock = clock
         self._classes = classes
+        # Classes known to have no open goal: `check` runs after every award and confirmed
+        # session, and most classes have no goal. Learnt inside `check`'s transaction (the write
+        # lock keeps `set` out meanwhile) and dropped by `set` once its goal is committed; the
+        # sweep checks every open goal in the database regardless (another process's `/goal set`
+        # during a rolling restart).
+        self._without_goal: set[int] = set()
 
     async def set(
         self,
@@ -93,9 +99,11 @@ class GoalService:
                 )
                 goal = await goal_sql.get_goal(conn, goal_id)
         except IntegrityError:
+            self._without_goal.discard(guild_id)
             raise Conflict(
                 "The class already has a goal. `/goal cancel` it first to set another."
             ) from None
+        self._without_goal.discard(guild_id)
         assert goal is not None
         return GoalProgress(goal, 0.0)
 
@@ -127,11 +135,17 @@ class GoalService:
                 raise NotFound(NO_GOAL)
         return goal
 
-    async def check(self, guild_id: int) -> int | None:
-        """Close the open goal if the class reached it; the goal id if this call closed it."""
+    async def check(self, guild_id: int, *, fresh: bool = False) -> int | None:
+        """Close the open goal if the class reached it; the goal id if this call closed it.
+
+        A class known to have no open goal costs nothing (``fresh``: ask the database anyway).
+        """
+        if not fresh and guild_id in self._without_goal:
+            return None
         async with self._db.transaction() as conn:
             goal = await goal_sql.open_goal(conn, guild_id)
             if goal is None:
+                self._without_goal.add(guild_id)
                 return None
             value = await self._value(conn, goal)
             if not reached(value, goal.target):

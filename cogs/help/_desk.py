@@ -220,19 +220,25 @@ class HelpDesk:
             lock = self._locks[request_id] = asyncio.Lock()
         async with lock:
             try:
-                while intents := await self.delivery.pending_intents(request_id):
+                # One read gives the pending intents and the request; the last one (nothing
+                # left to do) is the state the timers follow.
+                request, intents = await self.delivery.pending_work(request_id)
+                while intents:
                     for intent in intents:
-                        outcome = await self._perform_safely(intent)
+                        outcome = await self._perform_safely(intent, request)
                         await self.delivery.finish_intent(intent.id, outcome)
-                self._sync(await self.service.get(request_id))
+                    request, intents = await self.delivery.pending_work(request_id)
+                if request is None:
+                    raise NotFound(f"help request {request_id} is gone")
+                self._sync(request)
             except NotFound:
                 self._forget(request_id)  # its class was removed meanwhile
             except Exception:
                 log.exception("help request %s: could not carry out its Discord work", request_id)
 
-    async def _perform_safely(self, intent: Intent) -> IntentOutcome:
+    async def _perform_safely(self, intent: Intent, read: HelpRequest | None) -> IntentOutcome:
         try:
-            return await self._perform(intent)
+            return await self._perform(intent, read)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -240,15 +246,21 @@ class HelpDesk:
             log.exception("help request %s: %s failed", intent.request_id, intent.kind)
             return "failed"
 
-    async def _perform(self, intent: Intent) -> IntentOutcome:
+    async def _perform(self, intent: Intent, read: HelpRequest | None) -> IntentOutcome:
+        """Carry out one intent; ``read`` is the request as read with this batch of intents."""
         payload = intent.payload
         if intent.kind is IntentKind.SEND_OFFER:
             return await self._send_offer(int(payload["offer_id"]))
         if intent.kind is IntentKind.TIDY_OFFER:
             return await self._tidy_offer(int(payload["offer_id"]), payload["reason"])
+        if intent.kind is IntentKind.QUEUED and read is not None:
+            # The line is in the database: the subject's one live notice catches up with it
+            # (class and subject never change, so the batch's read will do).
+            self.notices.touch(read.guild_id, read.subject_id)
+            return "done"
+        # Anything else reads the request now: an earlier intent of the batch may have moved it.
         request = await self.service.get(intent.request_id)
         if intent.kind is IntentKind.QUEUED:
-            # The line is in the database: the subject's one live notice catches up with it.
             self.notices.touch(request.guild_id, request.subject_id)
             return "done"
         if intent.kind is IntentKind.TELL:

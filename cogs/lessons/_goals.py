@@ -87,7 +87,7 @@ class GoalsCog(commands.Cog):
         """Check every open goal of this process's classes."""
         for goal in await self.service.open_goals():
             if self.bot.owns_guild(goal.guild_id):
-                await self.check_goal(goal.guild_id)
+                await self.check_goal(goal.guild_id, fresh=True)
 
     def _schedule_deadline(self, goal: Goal) -> None:
         if goal.deadline is None:
@@ -100,9 +100,9 @@ class GoalsCog(commands.Cog):
 
         self.bot.jobs.at(goal_deadline_job(goal.id), goal.deadline, deadline)
 
-    async def check_goal(self, guild_id: int) -> None:
+    async def check_goal(self, guild_id: int, *, fresh: bool = False) -> None:
         """The class's figures moved: if this reached the goal, celebrate (once)."""
-        closed = await self.service.check(guild_id)
+        closed = await self.service.check(guild_id, fresh=fresh)
         if closed is not None:
             self.bot.jobs.cancel(goal_deadline_job(closed))
             await self.post(closed)

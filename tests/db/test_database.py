@@ -256,6 +256,10 @@ async def test_an_interactions_first_write_claims_it_once(db: Database, tmp_path
         with claiming(interaction), pytest.raises(InteractionTaken):
             async with other.transaction() as conn:
                 await conn.execute("INSERT INTO notes VALUES ('from the other process')")
+        # The refused claim left nothing open: the other process's next unit of work runs.
+        async with other.transaction() as conn:
+            await conn.execute("INSERT INTO notes VALUES ('other, unclaimed')")
+            await conn.execute("DELETE FROM notes WHERE text = 'other, unclaimed'")
         async with db.reading() as conn, conn.execute("SELECT text FROM notes") as cur:
             assert [row[0] for row in await cur.fetchall()] == ["first", "second"]
         # A claim older than 15 minutes (snowflakes carry their time) goes with the next one.

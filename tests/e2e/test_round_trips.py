@@ -56,11 +56,24 @@ async def test_a_help_request_is_filed_and_offered_in_few_statements(
     # (it was 14: the class row, the request read back after each write, a new request's past
     # offers, the subject looked up twice), plus the interaction's claim (one INSERT, so that
     # two processes briefly serving one shard never file it twice).
-    filed = statements[statements.index("BEGIN IMMEDIATE") + 1 : statements.index("COMMIT")]
+    # (The claim goes in one script with BEGIN IMMEDIATE: one hop to the database thread.)
+    begin = next(n for n, s in enumerate(statements) if s.startswith("BEGIN IMMEDIATE"))
+    filed = statements[begin + 1 : statements.index("COMMIT")]
     claims = [s for s in filed if "interaction_claims" in s]
     assert len(claims) == 1 and claims[0].startswith("INSERT"), claims
-    assert len(filed) - len(claims) <= 9, filed
+    # Now 8: the subject and the student's asking history are one query.
+    assert len(filed) - len(claims) <= 8, filed
     assert not [s for s in statements if "FROM classes" in s]
+    # After the reply the help desk reads the request with its pending intents in one query
+    # (before and after sending the offer), the offer with its request in one, and the queue
+    # notice's state: 4 reads (it was 6: the outbox and the request read apart, twice, and the
+    # offer apart from its request).
+    after = statements[statements.index("COMMIT") + 1 :]
+    reads = [s for s in after if s.startswith("SELECT")]
+    assert len(reads) <= 4, reads
+    # Each of its writes (the offer's message, the intent done) is one statement, its own
+    # transaction: no BEGIN / COMMIT round trips after the ask's own.
+    assert not [s for s in after if s.startswith(("BEGIN", "COMMIT"))], after
     # Two calls to Discord: the student's reply and the offer to the mentor.
     calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
     assert len(calls) == 2, calls
@@ -89,3 +102,39 @@ async def test_the_teacher_is_answered_before_the_shout_out_is_posted(
     # The reply, then the public post: two calls, in that order.
     assert len(calls) == 2 and "/callback" in calls[0], calls
     assert calls[1].endswith(f"/channels/{classroom.announcements.id}/messages"), calls
+
+
+async def test_an_award_in_a_class_without_a_goal_checks_no_goal(classroom: Classroom) -> None:
+    assert classroom.db is not None
+    # The first award learns that the class has no open goal.
+    await classroom.slash(classroom.teacher, "award give", student=classroom.alice, kind="effort")
+    statements: list[str] = []
+    await classroom.db.trace(statements.append)
+    try:
+        await classroom.slash(
+            classroom.teacher, "award give", student=classroom.bob, kind="gold_star", private=True
+        )
+    finally:
+        await classroom.db.trace(None)
+    # The award's one transaction, and no goal check after the reply (it was a transaction of
+    # its own: BEGIN, the goals query, COMMIT).
+    assert not [s for s in statements if "FROM goals" in s], statements
+    assert statements.count("COMMIT") == 1, statements
+
+
+async def test_a_goal_set_after_awards_is_still_reached_by_the_next_star(
+    classroom: Classroom,
+) -> None:
+    await classroom.slash(classroom.teacher, "award give", student=classroom.alice, kind="effort")
+    set_ = await classroom.slash(
+        classroom.teacher, "goal set", metric="stars", target=1, reward="a quiz-free Friday"
+    )
+    assert "Goal set" in set_.content, set_.content
+    await classroom.slash(classroom.teacher, "award give", student=classroom.bob, kind="gold_star")
+    await classroom.sim.settle()
+    posts = [
+        m.content
+        for m in classroom.sim.messages(classroom.announcements)
+        if "Class goal reached" in m.content
+    ]
+    assert len(posts) == 1 and "a quiz-free Friday" in posts[0], posts

@@ -38,25 +38,25 @@ class HelpDelivery:
         Returns why the buttons are already stale when the offer ended while it was being posted
         (the student cancelled, another mentor took it): the caller tidies them at once.
         """
-        async with self._db.transaction() as conn:
+        async with self._db.statement() as conn:  # one UPDATE … RETURNING: its own transaction
             offer = await help_sql.set_offer_message(conn, offer_id, channel_id, message_id)
-            if offer is None or offer.outcome in (None, "accepted"):
-                return None
+        if offer is None or offer.outcome in (None, "accepted"):
+            return None
+        # Rare (the offer ended while it was posted): why, from the request (it decides no write).
+        async with self._db.reading() as conn:
             request = await self._router.require(conn, offer.request_id)
         return ended_reason(offer, request)
 
     async def offer_to_send(self, offer_id: int) -> tuple[HelpOffer, HelpRequest] | None:
         """An offer still waiting to be posted, with its request; ``None`` once it has ended."""
         async with self._db.reading() as conn:
-            offer = await help_sql.get_offer(conn, offer_id)
-            if offer is None or offer.outcome is not None or offer.message_id is not None:
-                return None
-            request = await help_sql.get_request(conn, offer.request_id)
-        if (
-            request is None
-            or request.state is not RequestState.OFFERED
-            or request.mentor_id != offer.mentor_id
-        ):
+            found = await help_sql.offer_with_request(conn, offer_id)
+        if found is None:
+            return None
+        offer, request = found
+        if offer.outcome is not None or offer.message_id is not None:
+            return None
+        if request.state is not RequestState.OFFERED or request.mentor_id != offer.mentor_id:
             return None
         return offer, request
 
@@ -125,6 +125,11 @@ class HelpDelivery:
         async with self._db.reading() as conn:
             return await outbox_sql.pending_for(conn, request_id)
 
+    async def pending_work(self, request_id: int) -> tuple[HelpRequest | None, list[Intent]]:
+        """The request as it is now and what must still reach Discord for it, in one read."""
+        async with self._db.reading() as conn:
+            return await help_sql.with_pending_intents(conn, request_id)
+
     async def requests_with_pending_intents(self) -> list[tuple[int, int]]:
         """(request id, class id) with unfinished Discord work (start-up finishes them)."""
         async with self._db.reading() as conn:
@@ -164,14 +169,14 @@ class HelpDelivery:
 
     async def queue_notice_shown(self, notice: QueueNoticeState) -> None:
         """The live notice was edited to show ``notice.waiting``."""
-        async with self._db.transaction() as conn:
+        async with self._db.statement() as conn:  # one UPDATE: its own transaction
             await notice_sql.shown(
                 conn, notice.guild_id, notice.subject_id, notice.waiting, self._clock.now()
             )
 
     async def queue_notice_closed(self, notice: QueueNoticeState) -> None:
         """The line is empty: the next request waiting gets a new notice (and its ping)."""
-        async with self._db.transaction() as conn:
+        async with self._db.statement() as conn:  # one DELETE: its own transaction
             await notice_sql.closed(conn, notice.guild_id, notice.subject_id)
 
     async def queue_notices_to_refresh(self) -> list[tuple[int, int]]:

@@ -24,8 +24,9 @@ from bot.domain.help_intents import IntentKind
 from bot.domain.help_requests import CloseReason, HelpRequest
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
 from bot.domain.rounds import BOARD_SIZE, BoardEntry, board_order
+from bot.domain.text import normalise_text
 from bot.errors import Conflict, InvalidInput, NotFound, RateLimited, UserFacingError
-from bot.services.classes import ClassService
+from bot.services.classes import ClassService, no_such_subject
 from bot.services.help_requests.delivery import HelpDelivery
 from bot.services.help_requests.results import (
     SILENT,
@@ -192,14 +193,21 @@ class HelpService:
         now = self._clock.now()
         try:
             async with self._db.transaction() as conn:
+                # The subject and the student's asking history in one query.
                 subject: Subject | None
                 if isinstance(subject_ref, str):
-                    subject = await self._classes.subject_in(conn, guild_id, subject_ref)
+                    subject, open_id, last = await help_sql.subject_and_history(
+                        conn, guild_id, student_id, name=normalise_text(subject_ref)[:40]
+                    )
+                    if subject is None:
+                        known = await class_sql.list_subjects(conn, guild_id)
+                        raise no_such_subject(subject_ref, known)
                 else:
-                    subject = await class_sql.get_subject(conn, subject_ref)
+                    subject, open_id, last = await help_sql.subject_and_history(
+                        conn, guild_id, student_id, subject_id=subject_ref
+                    )
                 if subject is None or subject.guild_id != guild_id:
                     raise NotFound("That subject doesn't exist in this class any more.")
-                open_id, last = await help_sql.asking_history(conn, guild_id, student_id)
                 if open_id is not None:
                     existing = await self._router.require(conn, open_id)
                     raise Conflict(
