@@ -250,6 +250,45 @@ class HelpService:
 
     # --- offers -------------------------------------------------------------------------------
 
+    async def _start_session(
+        self,
+        conn: Connection,
+        request_id: int,
+        offered_to: int | None,
+        mentor_id: int,
+        now: datetime,
+        note: str = "",
+    ) -> None:
+        """offered -> active for ``mentor_id`` (Accept or a take from the board), with its audit.
+
+        A conditional update: only the request still offered to ``offered_to`` moves.
+        """
+        ensure_transition(RequestState.OFFERED, RequestState.ACTIVE)
+        won = await help_sql.move(
+            conn,
+            request_id,
+            expected=RequestState.OFFERED,
+            new=RequestState.ACTIVE,
+            expected_mentor=offered_to,
+            fields={
+                "mentor_id": mentor_id,
+                "offer_expires_at": None,
+                "accepted_at": now,
+                "last_activity_at": now,
+            },
+        )
+        if not won:  # pragma: no cover - the transaction lock makes this belt and braces
+            raise Conflict("Another mentor has just taken this request. Thanks for being ready!")
+        await help_sql.add_event(
+            conn,
+            request_id,
+            from_state=RequestState.OFFERED,
+            to_state=RequestState.ACTIVE,
+            actor_id=mentor_id,
+            now=now,
+            note=note,
+        )
+
     async def accept(self, request_id: int, mentor_id: int) -> Accepted:
         """A mentor accepts. Exactly one mentor wins; the others are told kindly (Conflict).
 
@@ -299,32 +338,7 @@ class HelpService:
                         stale.append(
                             await self._router.withdraw(conn, pending, "withdrawn", "taken", now)
                         )
-            ensure_transition(RequestState.OFFERED, RequestState.ACTIVE)
-            won = await help_sql.move(
-                conn,
-                request_id,
-                expected=RequestState.OFFERED,
-                new=RequestState.ACTIVE,
-                expected_mentor=request.mentor_id,
-                fields={
-                    "mentor_id": mentor_id,
-                    "offer_expires_at": None,
-                    "accepted_at": now,
-                    "last_activity_at": now,
-                },
-            )
-            if not won:  # pragma: no cover - the transaction lock makes this belt and braces
-                raise Conflict(
-                    "Another mentor has just taken this request. Thanks for being ready!"
-                )
-            await help_sql.add_event(
-                conn,
-                request_id,
-                from_state=RequestState.OFFERED,
-                to_state=RequestState.ACTIVE,
-                actor_id=mentor_id,
-                now=now,
-            )
+            await self._start_session(conn, request_id, request.mentor_id, mentor_id, now)
             await help_sql.decide_offer(
                 conn, offer.id, "accepted", now, only_from=(None, "expired")
             )
@@ -647,32 +661,8 @@ class HelpService:
                     offer_expires_at=now,
                 )
             offer_id = await help_sql.insert_offer(conn, request_id, mentor_id, now)
-            ensure_transition(RequestState.OFFERED, RequestState.ACTIVE)
-            won = await help_sql.move(
-                conn,
-                request_id,
-                expected=RequestState.OFFERED,
-                new=RequestState.ACTIVE,
-                expected_mentor=request.mentor_id,
-                fields={
-                    "mentor_id": mentor_id,
-                    "offer_expires_at": None,
-                    "accepted_at": now,
-                    "last_activity_at": now,
-                },
-            )
-            if not won:  # pragma: no cover - the transaction lock makes this belt and braces
-                raise Conflict(
-                    "Another mentor has just taken this request. Thanks for being ready!"
-                )
-            await help_sql.add_event(
-                conn,
-                request_id,
-                from_state=RequestState.OFFERED,
-                to_state=RequestState.ACTIVE,
-                actor_id=mentor_id,
-                now=now,
-                note="taken from the board",
+            await self._start_session(
+                conn, request_id, request.mentor_id, mentor_id, now, note="taken from the board"
             )
             await help_sql.decide_offer(conn, offer_id, "accepted", now)
             await rounds_sql.mark_taken(conn, request_id)
