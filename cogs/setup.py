@@ -166,6 +166,24 @@ class SetupCog(commands.Cog):
         self.bot.dispatch("class_settings_changed", settings)
         await self._reply_settings(interaction, settings, "✅ Schedule updated.")
 
+    @setup_group.command(
+        name="pair-prize", description="Name the week's biggest-gains pair in the weekly post"
+    )
+    @app_commands.describe(
+        enabled="On: the weekly post names the mentor/mentee pair with the biggest gain"
+    )
+    async def setup_pair_prize(self, interaction: discord.Interaction, enabled: bool) -> None:
+        """The teacher's toggle for the weekly post's pair prize (off by default)."""
+        await require_teacher(interaction, "change the weekly post")
+        await self.bot.services.recognition.set_weekly_pair_prize(guild_id_of(interaction), enabled)
+        await interaction.response.send_message(
+            "✅ The weekly post will name the mentor/mentee pair with the biggest gain (gains "
+            "only; nobody who did not improve is named; a lesson's pair prize gives the points)."
+            if enabled
+            else "✅ The weekly post will not name a pair prize.",
+            ephemeral=True,
+        )
+
     @setup_group.command(name="term", description="Set the term dates used by gains (teacher)")
     @app_commands.describe(start="First day, YYYY-MM-DD", end="Last day, YYYY-MM-DD")
     async def setup_term(

@@ -153,3 +153,20 @@ async def mentor_week_stats(
         )
         for row in rows
     ]
+
+
+async def pair_prize_enabled(conn: aiosqlite.Connection, guild_id: int) -> bool:
+    """Whether the teacher asked for the biggest-gains pair in the weekly post."""
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT weekly_pair_prize FROM classes WHERE guild_id = ?", (guild_id,)
+        )
+    )
+    return bool(rows and rows[0][0])
+
+
+async def set_pair_prize(conn: aiosqlite.Connection, guild_id: int, enabled: bool) -> None:
+    """Turn the weekly post's pair prize on or off."""
+    await conn.execute(
+        "UPDATE classes SET weekly_pair_prize = ? WHERE guild_id = ?", (int(enabled), guild_id)
+    )

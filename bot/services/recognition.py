@@ -16,6 +16,8 @@ from datetime import date, datetime, timedelta
 
 from bot.clock import Clock
 from bot.domain.classroom import ClassSettings
+from bot.domain.gains import DayRange
+from bot.domain.lessons import PairPrize, pair_winners
 from bot.domain.points import (
     DEFAULT_AWARD_POINTS,
     GOOD_RATING,
@@ -43,8 +45,11 @@ from bot.domain.shoutouts import (
 from bot.domain.weeks import Period, period_bounds, week_bounds, week_key, week_start
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services.classes import ClassService
+from bot.services.progress import pair_gains
 from db import awards as award_sql
+from db import classes as class_sql
 from db import ledger as ledger_sql
+from db import scores as score_sql
 from db import shout_outs as outbox_sql
 from db import weekly_posts as post_sql
 from db.database import Connection, Database
@@ -132,6 +137,8 @@ class WeeklySummary:
     tutor: Award | None
     shout_outs: list[Award]  # public awards this week, tutor of the week excluded
     confirmed_sessions: int
+    # The week's biggest-gains mentor/mentee pair(s), when the teacher turned the prize on.
+    pair_prizes: list[PairPrize] = dataclasses.field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -408,6 +415,35 @@ class RecognitionService:
             suggestion=suggested is None and _suggestion_open(settings, now),
         )
 
+    async def _weekly_pair_prizes(
+        self, conn: Connection, settings: ClassSettings, start: datetime, end: datetime
+    ) -> list[PairPrize]:
+        """The week's biggest-gains mentor/mentee pair(s), when the teacher turned it on.
+
+        The pair rule is the progress one: the mentee's gain from the last quiz before their
+        first session together this week to the first quiz after the last one, in that
+        session's subject. Ties share; nobody is named without a rise. Naming only: a lesson's
+        pair prize carries the points, so the same progress is never paid twice.
+        """
+        guild_id = settings.guild_id
+        if not await post_sql.pair_prize_enabled(conn, guild_id):
+            return []
+        candidates: list[tuple[int, int, float]] = []
+        for subject in await class_sql.list_subjects(conn, guild_id):
+            sessions = await score_sql.confirmed_sessions(conn, guild_id, subject.id, start, end)
+            points = []
+            for mentee in sorted({student for student, _, _ in sessions}):
+                points += await score_sql.subject_points(conn, guild_id, subject.id, user_id=mentee)
+            for pair in pair_gains(points, sessions, DayRange(None, None), settings):
+                candidates.append((pair.mentor_id, pair.mentee_id, pair.gain.points))
+        return pair_winners(candidates)
+
+    async def set_weekly_pair_prize(self, guild_id: int, enabled: bool) -> None:
+        """Turn the weekly post's biggest-gains pair prize on or off (a teacher's choice)."""
+        await self._classes.require_configured(guild_id)
+        async with self._db.transaction() as conn:
+            await post_sql.set_pair_prize(conn, guild_id, enabled)
+
     async def claim_weekly_post(self, guild_id: int) -> WeeklySummary | None:
         """Claim this week's post and return its content; ``None`` if not due or already claimed.
 
@@ -437,6 +473,7 @@ class RecognitionService:
                 tutor = None
             awards = await award_sql.public_awards_between(conn, guild_id, start, end)
             sessions = await post_sql.confirmed_session_count(conn, guild_id, start, end)
+            prizes = await self._weekly_pair_prizes(conn, settings, start, end)
         return WeeklySummary(
             guild_id=guild_id,
             week_key=week,
@@ -449,6 +486,7 @@ class RecognitionService:
             tutor=tutor,
             shout_outs=[a for a in awards if a.kind is not AwardKind.TUTOR_OF_THE_WEEK],
             confirmed_sessions=sessions,
+            pair_prizes=prizes,
         )
 
     async def claim_suggestion(self, guild_id: int) -> TutorSuggestion | None:

@@ -221,6 +221,15 @@ def weekly_post_embed(summary: WeeklySummary) -> discord.Embed:
                 line += f": {discord.utils.escape_mentions(award.reason)}"
             lines.append(clip(line, 200))
         embed.add_field(name="Shout-outs", value=clip("\n".join(lines), 1024), inline=False)
+    if summary.pair_prizes:
+        lines = [
+            f"<@{prize.mentor_id}> and <@{prize.mentee_id}>: +{prize.gain:.0f} points of progress"
+            for prize in summary.pair_prizes
+        ]
+        lines.append("Learning together works!")
+        embed.add_field(
+            name="🤝 Biggest gains pair", value=clip("\n".join(lines), 1024), inline=False
+        )
     sessions = summary.confirmed_sessions
     embed.add_field(
         name="Helping each other",
