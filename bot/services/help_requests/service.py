@@ -250,6 +250,31 @@ class HelpService:
 
     # --- offers -------------------------------------------------------------------------------
 
+    async def _hand_to(
+        self, conn: Connection, request: HelpRequest, mentor_id: int, now: datetime, note: str
+    ) -> tuple[HelpRequest, list[StaleOffer]]:
+        """Make an open request this mentor's to start now (a late Accept, a take).
+
+        Queued: it becomes offered to them (for the conditional offered -> active that follows).
+        Offered to another mentor: that offer is withdrawn (its buttons tidied by the desk).
+        """
+        if request.state is RequestState.QUEUED:
+            moved = await self._router.step(
+                conn,
+                request,
+                RequestState.OFFERED,
+                actor=mentor_id,
+                now=now,
+                note=note,
+                mentor_id=mentor_id,
+                offer_expires_at=now,
+            )
+            return moved, []
+        pending = await help_sql.pending_offer(conn, request.id)
+        if pending is None:
+            return request, []
+        return request, [await self._router.withdraw(conn, pending, "withdrawn", "taken", now)]
+
     async def _start_session(
         self,
         conn: Connection,
@@ -321,23 +346,7 @@ class HelpService:
                         "This offer ran out, and you already have another request: finish that "
                         "one first."
                     )
-                if request.state is RequestState.QUEUED:
-                    request = await self._router.step(
-                        conn,
-                        request,
-                        RequestState.OFFERED,
-                        actor=mentor_id,
-                        now=now,
-                        note="late accept",
-                        mentor_id=mentor_id,
-                        offer_expires_at=now,
-                    )
-                else:
-                    pending = await help_sql.pending_offer(conn, request_id)
-                    if pending is not None:
-                        stale.append(
-                            await self._router.withdraw(conn, pending, "withdrawn", "taken", now)
-                        )
+                request, stale = await self._hand_to(conn, request, mentor_id, now, "late accept")
             await self._start_session(conn, request_id, request.mentor_id, mentor_id, now)
             await help_sql.decide_offer(
                 conn, offer.id, "accepted", now, only_from=(None, "expired")
@@ -642,24 +651,9 @@ class HelpService:
             load = await help_sql.mentor_load(conn, request.guild_id, mentor_id, besides=request_id)
             if load >= limit:
                 raise Conflict("You already have a request: finish that one first.")
-            stale: list[StaleOffer] = []
-            if request.state is RequestState.OFFERED:
-                pending = await help_sql.pending_offer(conn, request_id)
-                if pending is not None:
-                    stale.append(
-                        await self._router.withdraw(conn, pending, "withdrawn", "taken", now)
-                    )
-            else:
-                request = await self._router.step(
-                    conn,
-                    request,
-                    RequestState.OFFERED,
-                    actor=mentor_id,
-                    now=now,
-                    note="taken from the board",
-                    mentor_id=mentor_id,
-                    offer_expires_at=now,
-                )
+            request, stale = await self._hand_to(
+                conn, request, mentor_id, now, "taken from the board"
+            )
             offer_id = await help_sql.insert_offer(conn, request_id, mentor_id, now)
             await self._start_session(
                 conn, request_id, request.mentor_id, mentor_id, now, note="taken from the board"
