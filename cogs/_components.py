@@ -16,7 +16,7 @@ import discord
 
 from cogs._errors import report_error
 
-__all__ = ["PersistentForm", "PersistentItem", "id_parts"]
+__all__ = ["PersistentForm", "PersistentItem", "id_parts", "view_of"]
 
 ItemT = TypeVar("ItemT", bound=discord.ui.Item[Any])
 
@@ -66,3 +66,11 @@ class PersistentForm(discord.ui.Modal):
     ) -> None:
         """Through the one error path."""
         await report_error(interaction, error)
+
+
+def view_of(*items: discord.ui.Item[Any]) -> discord.ui.View:
+    """A persistent view (no timeout) holding the given items: how every button is sent."""
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    return view

@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from bot.errors import InvalidInput, NotTeacher
 from bot.services.privacy import DISCORD_FILE_LIMIT, PrivacySummary
-from cogs._components import PersistentItem
+from cogs._components import PersistentItem, view_of
 from cogs._discord_api import remove_member_role
 from cogs._shared import (
     NO_PINGS,
@@ -216,8 +216,7 @@ class PrivacyCog(commands.Cog):
         guild_id = guild_id_of(interaction)
         await self.bot.services.privacy.erasure_plan(guild_id, target)
         who = "your" if target == interaction.user.id else f"<@{target}>'s"
-        view = discord.ui.View(timeout=None)
-        view.add_item(EraseButton(guild_id, target, interaction.user.id))
+        view = view_of(EraseButton(guild_id, target, interaction.user.id))
         await interaction.response.send_message(
             f"This deletes {who} ClassMentor data in this class: badges, help requests, "
             "awards and points. Sessions given to classmates stay credited to their mentor, "

@@ -20,7 +20,7 @@ from bot.domain.help_states import RequestState
 from bot.errors import InvalidInput
 from bot.services.help_requests import TOPIC_MAX_LENGTH, HelpRequest, Routing
 from bot.services.mentors import ASPECT_MAX
-from cogs._components import PersistentForm, PersistentItem
+from cogs._components import PersistentForm, PersistentItem, view_of
 from cogs._shared import bot_of, clip, require_teacher
 
 Button = discord.ui.Button[discord.ui.View]
@@ -451,14 +451,6 @@ PERSISTENT_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     PanelButton,
     QueueSelect,
 )
-
-
-def view_of(*items: discord.ui.Item[Any]) -> discord.ui.View:
-    """A persistent view holding the given items."""
-    view = discord.ui.View(timeout=None)
-    for item in items:
-        view.add_item(item)
-    return view
 
 
 def offer_view(request_id: int) -> discord.ui.View:

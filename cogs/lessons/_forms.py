@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.services.lessons import ANSWER_MAX
-from cogs._components import PersistentForm, PersistentItem
+from cogs._components import PersistentForm, PersistentItem, view_of
 from cogs._shared import bot_of
 
 if TYPE_CHECKING:
@@ -40,9 +40,7 @@ def meeting_text(lesson: Lesson, guild_name: str) -> str:
 
 def meeting_view(lesson_id: int) -> discord.ui.View:
     """The button under the invitation."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(MeetingButton(lesson_id))
-    return view
+    return view_of(MeetingButton(lesson_id))
 
 
 class MeetingButton(PersistentItem[Button], template=r"lesson:meet:(?P<lesson>\d+)"):
@@ -110,9 +108,7 @@ def debrief_text(subject_name: str) -> str:
 
 def debrief_view(request_id: int) -> discord.ui.View:
     """The button under the debrief question."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(DebriefButton(request_id))
-    return view
+    return view_of(DebriefButton(request_id))
 
 
 class DebriefButton(PersistentItem[Button], template=r"lesson:debrief:(?P<request>\d+)"):

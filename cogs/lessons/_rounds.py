@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.domain.rounds import BoardEntry
-from cogs._components import PersistentItem
+from cogs._components import PersistentItem, view_of
 from cogs._shared import NO_PINGS, bot_of, guild_id_of
 
 if TYPE_CHECKING:
@@ -38,11 +38,7 @@ def board_embed(entries: list[BoardEntry], now: datetime) -> discord.Embed:
 
 def board_view(entries: list[BoardEntry]) -> discord.ui.View:
     """A Take button per waiting request, and Refresh."""
-    view = discord.ui.View(timeout=None)
-    for entry in entries:
-        view.add_item(TakeButton(entry.request_id))
-    view.add_item(RefreshButton())
-    return view
+    return view_of(*(TakeButton(entry.request_id) for entry in entries), RefreshButton())
 
 
 async def _board(interaction: discord.Interaction) -> tuple[discord.Embed, discord.ui.View]:

@@ -14,6 +14,7 @@ from bot.domain.classroom import ClassSettings
 from bot.domain.mentoring import Badge
 from bot.errors import InvalidInput, UserFacingError
 from bot.services.mentors import GrantPlan, GrantResult, clean_aspect, ensure_not_bot
+from cogs._components import view_of
 from cogs._discord_api import fetch_member_roles, remove_member_role
 from cogs._shared import (
     NO_PINGS,
@@ -290,9 +291,8 @@ class MentorsCog(commands.Cog):
             f"{'s' if t.assessments != 1 else ''})"
             for i, t in enumerate(ranked, start=1)
         ]
-        view = discord.ui.View(timeout=None)
-        for t in ranked:
-            view.add_item(GrantBadgeButton(found.id, t.user_id, clean_aspect(aspect)))
+        badge_aspect = clean_aspect(aspect)
+        view = view_of(*(GrantBadgeButton(found.id, t.user_id, badge_aspect) for t in ranked))
         await interaction.response.send_message(
             f"Top scorers in **{found.name}** without its badge:\n" + "\n".join(lines),
             view=view,

@@ -11,7 +11,7 @@ from bot.domain.points import AWARD_LABELS, AwardKind
 from bot.errors import UserFacingError
 from bot.services.mentors import Profile
 from bot.services.progress import StudentReport
-from cogs._components import PersistentForm, PersistentItem
+from cogs._components import PersistentForm, PersistentItem, view_of
 from cogs._shared import bot_of, guild_id_of, require_teacher
 from cogs.help import mentor_ready
 
@@ -92,9 +92,7 @@ class GrantBadgeButton(
 
 def brief_view(guild_id: int, user_id: int) -> discord.ui.View:
     """A persistent view holding only the acknowledgement button."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(BriefAckButton(guild_id, user_id))
-    return view
+    return view_of(BriefAckButton(guild_id, user_id))
 
 
 def brief_embed(settings: ClassSettings, guild_name: str) -> discord.Embed:

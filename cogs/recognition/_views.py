@@ -8,7 +8,7 @@ import discord
 
 from bot.errors import InvalidInput
 from bot.services.recognition import TutorSuggestion
-from cogs._components import PersistentItem
+from cogs._components import PersistentItem, view_of
 from cogs._shared import (
     NO_PINGS,
     bot_of,
@@ -66,10 +66,8 @@ def suggestion_view(suggestion: TutorSuggestion) -> discord.ui.View | None:
     """The "Award" button, when there is someone to award."""
     if suggestion.suggestion is None:
         return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(
+    return view_of(
         AwardSuggestionButton(
             suggestion.guild_id, suggestion.week_key, suggestion.suggestion.user_id
         )
     )
-    return view
