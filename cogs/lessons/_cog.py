@@ -8,10 +8,8 @@ which is recorded as pending in the transaction that ends the lesson and posted 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-import weakref
 from typing import TYPE_CHECKING
 
 import discord
@@ -22,6 +20,7 @@ from bot.domain.gains import PERIOD_LABELS, GainPeriod
 from bot.domain.lessons import Lesson
 from bot.errors import InvalidInput, UserFacingError
 from bot.services.lessons import EndedLesson, LessonPlan
+from cogs._background import OwnedTasks
 from cogs._shared import (
     NO_PINGS,
     guild_id_of,
@@ -71,11 +70,8 @@ class LessonsCog(commands.Cog):
     def __init__(self, bot: ClassMentorBot) -> None:
         self.bot = bot
         self.service = bot.services.lessons
-        # One celebration poster per lesson at a time (the end timer racing start-up's resume).
-        self._posting: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Start-up's resume, and one poster per record at a time (a timer racing the resume).
+        self._background = OwnedTasks()
 
     async def cog_load(self) -> None:
         """Re-add the forms' buttons, rebuild this process's lesson end timers, and post the
@@ -84,16 +80,12 @@ class LessonsCog(commands.Cog):
         for lesson in await self.service.ending_lessons():
             if self.bot.owns_guild(lesson.guild_id):  # other shards' processes keep theirs
                 self._schedule_end(lesson)
-        task = asyncio.create_task(self._resume())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.start(self._resume())
 
     async def cog_unload(self) -> None:
         """Stop the resume task (what is unfinished stays pending for the next start)."""
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS, *ROUNDS_ITEMS)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._background.stop()
 
     async def _resume(self) -> None:
         await self.bot.wait_until_ready()
@@ -355,8 +347,7 @@ class LessonsCog(commands.Cog):
 
     async def celebrate(self, lesson_id: int) -> None:
         """Post the lesson's celebration once: claimed in the database, posted, marked done."""
-        lock = self._posting.setdefault(lesson_id, asyncio.Lock())
-        async with lock:
+        async with self._background.lock(lesson_id):
             celebration = await self.service.celebration(lesson_id)
             if celebration is None:
                 return  # already posted

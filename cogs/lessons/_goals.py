@@ -6,9 +6,7 @@ that same transaction, posted here, then marked posted; pending posts are finish
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from typing import TYPE_CHECKING
 
 import discord
@@ -16,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.goals import Goal, GoalMetric, GoalState
+from cogs._background import OwnedTasks
 from cogs._shared import NO_PINGS, guild_id_of, only_pings, require_teacher
 from cogs.lessons._views import goal_embed, goal_post_text, goal_teacher_note
 
@@ -52,10 +51,8 @@ class GoalsCog(commands.Cog):
     def __init__(self, bot: ClassMentorBot) -> None:
         self.bot = bot
         self.service = bot.services.goals
-        self._posting: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Start-up's resume, and one poster per record at a time (a timer racing the resume).
+        self._background = OwnedTasks()
 
     async def cog_load(self) -> None:
         """Rebuild this process's deadline timers; finish posts a crash left pending."""
@@ -63,16 +60,12 @@ class GoalsCog(commands.Cog):
             if self.bot.owns_guild(goal.guild_id):
                 self._schedule_deadline(goal)
         self.bot.jobs.every(GOAL_SWEEP_JOB, GOAL_SWEEP_SECONDS, self.sweep)
-        task = asyncio.create_task(self._resume())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.start(self._resume())
 
     async def cog_unload(self) -> None:
         """Stop the resume task; the sweep job is replaced at the next load."""
         self.bot.jobs.cancel(GOAL_SWEEP_JOB)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._background.stop()
 
     async def _resume(self) -> None:
         await self.bot.wait_until_ready()
@@ -109,8 +102,7 @@ class GoalsCog(commands.Cog):
 
     async def post(self, goal_id: int) -> None:
         """The goal's one post (pinging nobody), and a private word to the teacher."""
-        lock = self._posting.setdefault(goal_id, asyncio.Lock())
-        async with lock:
+        async with self._background.lock(goal_id):
             found = await self.service.pending_post(goal_id)
             if found is None:
                 return  # already posted
