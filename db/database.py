@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from db.errors import InteractionTaken, StoreBusy, StoreError, translate
+from db.urls import engine_of, redacted, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,9 @@ def claiming(interaction_id: int) -> Iterator[InteractionClaim]:
 
 
 class Database:
-    """The connections to the SQLite file, owned by the composition root."""
+    """The connections to the store, owned by the composition root."""
+
+    engine = "sqlite"
 
     def __init__(
         self,
@@ -133,6 +136,22 @@ class Database:
         """
         self._commit_listeners.append(listener)
         return lambda: self._commit_listeners.remove(listener)
+
+    @classmethod
+    async def open_url(cls, url: str, **kw: Any) -> Database:
+        """Open the store a URL names: ``sqlite:///FILE`` or ``postgresql://user@host:port/db``.
+
+        A relative SQLite file is relative to the working directory (the config loader has
+        already resolved ``database.url`` against the config's folder). Keyword arguments go to
+        the engine's opener (``busy_timeout_ms``).
+        """
+        try:
+            engine = engine_of(url)
+        except ValueError as exc:
+            raise DatabaseError(str(exc)) from None
+        if engine == "sqlite":
+            return await cls.open(sqlite_path(url), **kw)
+        raise DatabaseError(f"{redacted(url)}: PostgreSQL support is not built in yet")
 
     @classmethod
     async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
