@@ -116,6 +116,32 @@ async def test_a_conditional_update_has_one_winner_across_processes(
         await two.close()
 
 
+async def test_write_transactions_never_interleave_across_processes(
+    migrated_postgres_url: str,
+) -> None:
+    """A read that decides a write sees every commit before it and none in between (as SQLite's
+    BEGIN IMMEDIATE): no lost update, with no constraint to help."""
+    one, two = await _open(migrated_postgres_url), await _open(migrated_postgres_url)
+    try:
+        async with one.transaction() as conn:
+            await conn.execute("INSERT INTO bot_meta (key, value) VALUES ('n', '0')")
+
+        async def increment(db: Database) -> None:
+            async with db.transaction() as conn:
+                rows = await conn.execute_fetchall("SELECT value FROM bot_meta WHERE key = 'n'")
+                await asyncio.sleep(0.02)  # the other process is trying meanwhile
+                await conn.execute(
+                    "UPDATE bot_meta SET value = ? WHERE key = 'n'",
+                    (str(int(next(iter(rows))[0]) + 1),),
+                )
+
+        await asyncio.gather(*(increment(db) for db in (one, two) * 4))
+        assert await one.fetch_one("SELECT value FROM bot_meta WHERE key = 'n'") == ("8",)
+    finally:
+        await one.close()
+        await two.close()
+
+
 async def test_an_interaction_is_claimed_by_one_process_only(migrated_postgres_url: str) -> None:
     one, two = await _open(migrated_postgres_url), await _open(migrated_postgres_url)
     try:
