@@ -124,7 +124,7 @@ class PostgresDatabase(Database):
         return PgConnection(raw, self.where)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PgConnection]:  # type: ignore[override]
+    async def transaction(self) -> AsyncIterator[PgConnection]:
         """One atomic unit of work under the cross-process write lock (see the module text)."""
         await self._acquire()
         try:
@@ -214,7 +214,7 @@ class PostgresDatabase(Database):
             log.warning("rollback failed on %s", self.where, exc_info=True)
 
     @asynccontextmanager
-    async def statement(self) -> AsyncIterator[PgConnection]:  # type: ignore[override]
+    async def statement(self) -> AsyncIterator[PgConnection]:
         """One write statement: a transaction like any other here (the lock must be held)."""
         async with self.transaction() as conn:
             yield conn
@@ -230,7 +230,7 @@ class PostgresDatabase(Database):
             ) from None
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[PgConnection]:  # type: ignore[override]
+    async def reading(self) -> AsyncIterator[PgConnection]:
         """A read-only pooled connection: each statement sees the last committed state."""
         try:
             raw = await self._pool.acquire()
