@@ -23,6 +23,7 @@ from bot.config import (
     DEFAULT_CONFIG_PATH,
     Config,
     ConfigError,
+    DatabaseConfig,
     Secret,
     WebSecrets,
     find_config_path,
@@ -33,6 +34,7 @@ from bot.config import (
 from bot.wiring import build_bot
 from db import ledger as ledger_sql
 from db.database import Database, DatabaseError
+from db.urls import redacted
 
 log = logging.getLogger("classmentor")
 
@@ -130,7 +132,7 @@ def _run(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -
 
 
 async def _run_bot(config: Config, token: Secret, web_secrets: WebSecrets | None = None) -> int:
-    db = await Database.open(config.database.path)
+    db = await Database.open_url(config.database.url)
     try:
         applied = await db.migrate(backup_dir=config.database.backup_dir)
         if applied:
@@ -178,6 +180,11 @@ async def _run_bot(config: Config, token: Secret, web_secrets: WebSecrets | None
         await db.close()
 
 
+def _where(database: DatabaseConfig) -> str:
+    """The store for messages: the SQLite file, or the URL without its password."""
+    return str(database.path) if database.engine == "sqlite" else redacted(database.url)
+
+
 def _reason(exc: BaseException) -> str:
     """A short cause for a connection failure, without the chain of wrappers."""
     cause = getattr(exc, "os_error", None) or exc.__cause__ or exc
@@ -185,7 +192,9 @@ def _reason(exc: BaseException) -> str:
 
 
 def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
-    print(f"Config: OK (database {config.database.path}, default zone {config.defaults.timezone})")
+    print(
+        f"Config: OK (database {_where(config.database)}, default zone {config.defaults.timezone})"
+    )
     client_id = args.client_id
     exit_code = 0
     try:
@@ -200,7 +209,7 @@ def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str])
         else:
             print(f"Token: not a bot token — {problem}")
             exit_code = EXIT_CONFIG
-    status = asyncio.run(_check_database(config.database.path, deep=args.deep))
+    status = asyncio.run(_check_database(config.database, deep=args.deep))
     print(status)
     exit_code = _check_web(config, environ, client_id) or exit_code
     intents = bot_intents()
@@ -226,10 +235,11 @@ def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str])
     return exit_code
 
 
-async def _check_database(path: Path, *, deep: bool = False) -> str:
-    if not path.exists():
+async def _check_database(database: DatabaseConfig, *, deep: bool = False) -> str:
+    path = database.path if database.engine == "sqlite" else redacted(database.url)
+    if database.engine == "sqlite" and not database.path.exists():
         return f"Database: {path} does not exist yet; `classmentor run` creates it"
-    db = await Database.open(path)
+    db = await Database.open_url(database.url)
     try:
         pending = await db.pending_migrations()
         version = await db.schema_version()
@@ -314,7 +324,7 @@ def application_id_from_token(token: Secret) -> int | None:
 
 def _migrate(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
     async def migrate() -> int:
-        db = await Database.open(config.database.path)
+        db = await Database.open_url(config.database.url)
         try:
             applied = await db.migrate(backup_dir=config.database.backup_dir)
             version = await db.schema_version()
@@ -329,14 +339,14 @@ def _migrate(args: argparse.Namespace, config: Config, environ: Mapping[str, str
 
 def _backup(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
     async def backup() -> int:
-        if not config.database.path.exists():
+        if config.database.engine == "sqlite" and not config.database.path.exists():
             raise DatabaseError(f"{config.database.path} does not exist")
-        db = await Database.open(config.database.path)
+        db = await Database.open_url(config.database.url)
         try:
             target = await db.backup(args.path)
         finally:
             await db.close()
-        print(f"Backed up {config.database.path} to {target}")
+        print(f"Backed up {_where(config.database)} to {target}")
         return 0
 
     return asyncio.run(backup())
@@ -356,9 +366,9 @@ def _export(args: argparse.Namespace, config: Config, environ: Mapping[str, str]
     from bot.wiring import build_services
 
     async def export() -> int:
-        if not config.database.path.exists():
+        if config.database.engine == "sqlite" and not config.database.path.exists():
             raise DatabaseError(f"{config.database.path} does not exist")
-        db = await Database.open(config.database.path)
+        db = await Database.open_url(config.database.url)
         try:
             if await db.pending_migrations():
                 raise DatabaseError("the database needs `classmentor migrate` first")

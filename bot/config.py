@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.sharding import MAX_SHARDS, ShardPlan, parse_shard_ids
+from db.urls import normalise_url, sqlite_path, sqlite_url
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 CONFIG_ENV = "CLASSMENTOR_CONFIG"
@@ -76,10 +77,26 @@ class DiscordConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    """Where the SQLite store lives."""
+    """Where the store lives: ``url`` is ``sqlite:///FILE`` (the default) or ``postgresql://...``.
+
+    ``path`` is the SQLite file (the url's path); giving either one fills in the other, so older
+    code and configs that only know ``path`` keep working.
+    """
 
     path: Path = Path("classmentor.db")
     backup_dir: Path = Path("backups")
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.url:
+            object.__setattr__(self, "url", sqlite_url(self.path))
+        elif self.url.startswith("sqlite:"):
+            object.__setattr__(self, "path", sqlite_path(self.url))
+
+    @property
+    def engine(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return "sqlite" if self.url.startswith("sqlite:") else "postgresql"
 
 
 @dataclass(frozen=True)
@@ -211,8 +228,17 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
     shard_count, shard_ids = _shards(discord)
 
     database = _section(raw, "database")
-    _no_unknown("database", database, {"path", "backup_dir"})
+    _no_unknown("database", database, {"url", "path", "backup_dir"})
+    if "url" in database and "path" in database:
+        raise ConfigError(
+            "database: set url or path (the older spelling of a sqlite url), not both"
+        )
     db_path = _str(database, "database.path", "path", "classmentor.db")
+    db_url = _str(database, "database.url", "url", sqlite_url(Path(db_path)))
+    try:
+        db_url = normalise_url(db_url, base_dir)
+    except ValueError as exc:
+        raise ConfigError(f"database.url: {exc}") from None
     backup_dir = _str(database, "database.backup_dir", "backup_dir", "backups")
 
     defaults = _section(raw, "defaults")
@@ -278,9 +304,7 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
             shard_count=shard_count,
             shard_ids=shard_ids,
         ),
-        database=DatabaseConfig(
-            path=_resolve(base_dir, db_path), backup_dir=_resolve(base_dir, backup_dir)
-        ),
+        database=DatabaseConfig(url=db_url, backup_dir=_resolve(base_dir, backup_dir)),
         defaults=ClassDefaults(
             timezone=tz, post_weekday=WEEKDAYS.index(weekday), post_time=post_time
         ),

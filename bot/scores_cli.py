@@ -49,7 +49,7 @@ def run_import(args: argparse.Namespace, config: Config, environ: object) -> int
 
 
 async def _import(config: Config, guild_id: int, data: bytes) -> int:
-    db = await Database.open(config.database.path)
+    db = await Database.open_url(config.database.url)
     try:
         await db.migrate(backup_dir=config.database.backup_dir)
         services = build_services(config, db, SystemClock())

@@ -29,12 +29,15 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from db.engine import Connection as EngineConnection
 from db.errors import InteractionTaken, StoreBusy, StoreError, translate
+from db.urls import engine_of, sqlite_path
 
 log = logging.getLogger(__name__)
 
-# What a transaction hands to db/ functions; services name it without importing the driver.
-Connection: TypeAlias = aiosqlite.Connection
+# What a transaction hands to db/ functions (aiosqlite's connection, or PostgreSQL's
+# PgConnection); services name it without importing a driver.
+Connection: TypeAlias = EngineConnection
 
 BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -53,9 +56,12 @@ class Migration:
     sql: str
 
 
-def bundled_migrations() -> list[Migration]:
-    """The migrations shipped in ``db/migrations``, in order."""
+def bundled_migrations(engine: str = "sqlite") -> list[Migration]:
+    """The migrations shipped for an engine, in order: ``db/migrations`` for SQLite,
+    ``db/migrations/postgresql`` for PostgreSQL (numbered alike: its 14 is SQLite's 1-14)."""
     folder = resources.files("db") / "migrations"
+    if engine == "postgresql":
+        folder = folder / "postgresql"
     found = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
@@ -107,7 +113,9 @@ def claiming(interaction_id: int) -> Iterator[InteractionClaim]:
 
 
 class Database:
-    """The connections to the SQLite file, owned by the composition root."""
+    """The connections to the store, owned by the composition root."""
+
+    engine = "sqlite"
 
     def __init__(
         self,
@@ -133,6 +141,24 @@ class Database:
         """
         self._commit_listeners.append(listener)
         return lambda: self._commit_listeners.remove(listener)
+
+    @classmethod
+    async def open_url(cls, url: str, **kw: Any) -> Database:
+        """Open the store a URL names: ``sqlite:///FILE`` or ``postgresql://user@host:port/db``.
+
+        A relative SQLite file is relative to the working directory (the config loader has
+        already resolved ``database.url`` against the config's folder). Keyword arguments go to
+        the engine's opener (``busy_timeout_ms``).
+        """
+        try:
+            engine = engine_of(url)
+        except ValueError as exc:
+            raise DatabaseError(str(exc)) from None
+        if engine == "sqlite":
+            return await cls.open(sqlite_path(url), **kw)
+        from db.postgres import PostgresDatabase  # asyncpg only loads for PostgreSQL
+
+        return await PostgresDatabase.connect(url, **kw)
 
     @classmethod
     async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
@@ -176,7 +202,7 @@ class Database:
             await self._conn.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """One atomic unit of work: commit on success, roll back everything on any error.
 
         A file another process keeps locked, a read-only file or a full disk raise a
@@ -245,7 +271,7 @@ class Database:
         return claim
 
     @asynccontextmanager
-    async def statement(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def statement(self) -> AsyncIterator[Connection]:
         """The write connection for a unit of work that is exactly ONE write statement.
 
         SQLite makes a single statement outside ``BEGIN`` its own transaction (all or nothing),
@@ -285,7 +311,7 @@ class Database:
         return exc if translated is None else translated
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def reading(self) -> AsyncIterator[Connection]:
         """A read-only connection that never waits for writers.
 
         Each statement sees the last committed state (never half a transaction); a block of

@@ -130,9 +130,9 @@ async def test_an_error_rolls_back_the_whole_transaction(tmp_path: Path) -> None
                 raise RuntimeError("boom")
         async with db.reading() as conn:
             async with conn.execute("SELECT COUNT(*) FROM a") as cur:
-                assert (await cur.fetchone())[0] == 0  # type: ignore[index]
+                assert (await cur.fetchone())[0] == 0
             async with conn.execute("SELECT COUNT(*) FROM b") as cur:
-                assert (await cur.fetchone())[0] == 1  # type: ignore[index]
+                assert (await cur.fetchone())[0] == 1
         # The connection is usable again afterwards.
         async with db.transaction() as conn:
             await conn.execute("INSERT INTO a VALUES (7)")
@@ -241,6 +241,7 @@ async def _claims(db: Database) -> list[int]:
         return [int(row[0]) for row in await cur.fetchall()]
 
 
+@pytest.mark.sqlite_only("a second process on the same file; test_postgres.py covers PostgreSQL")
 async def test_an_interactions_first_write_claims_it_once(db: Database, tmp_path: Path) -> None:
     """Two processes handed the same interaction: the second one's write is refused whole."""
     other = await Database.open(tmp_path / "classmentor.db")
