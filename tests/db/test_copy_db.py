@@ -1,0 +1,199 @@
+"""`classmentor copy-db`: every class moves to another database, ids, ledger and totals intact.
+
+The source is a real SQLite file filled through the services (classes, subjects, awards, an
+undo, mentor badges, help requests); the target is another SQLite file and, where the machine
+has PostgreSQL's binaries, a fresh PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import EXIT_COPY_REFUSED, EXIT_DATABASE, main
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.wiring import Services, build_services
+from db.copy import CopyRefused, copy_database
+from db.database import Database, bundled_migrations
+
+START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
+CLASSES = (100, 200, 300)
+TEACHER = 1
+STUDENTS = (11, 12, 13, 14)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+async def fill(url: str) -> None:
+    """Three classes with subjects, awards over two weeks, an undo and mentor badges."""
+    db = await Database.open_url(url)
+    await db.migrate()
+    clock = ManualClock(START - timedelta(days=10))
+    services = build_services(Config(), db, clock)
+    try:
+        for n, guild in enumerate(CLASSES):
+            await services.classes.setup(
+                guild,
+                TEACHER,
+                teacher_role_id=5,
+                announcements_channel_id=guild + 20,
+                help_channel_id=guild + 21,
+                mentors_channel_id=guild + 22,
+                timezone=("Europe/London", "America/New_York", "Asia/Tokyo")[n],
+            )
+            await services.classes.add_subject(guild, "Math")
+            await services.classes.add_subject(guild, "English")
+        for day in range(10):
+            clock.set(START - timedelta(days=9 - day))
+            for n, guild in enumerate(CLASSES):
+                for student in STUDENTS[: 2 + (day + n) % 3]:
+                    await services.recognition.give_award(
+                        guild,
+                        TEACHER,
+                        student,
+                        student_is_bot=False,
+                        kind="effort",
+                        points=1 + (day + student) % 5,
+                    )
+        for guild in CLASSES:
+            await services.recognition.undo_award(guild, TEACHER, STUDENTS[0])
+            plan = await services.mentors.plan_grant(guild, "Math", STUDENTS[1], None)
+            await services.mentors.record_grant(plan, STUDENTS[1], TEACHER)
+    finally:
+        await db.close()
+
+
+async def leaderboards(url: str) -> list[list[tuple[int, int, int]]]:
+    """What each class's all-time leaderboard shows, read through the services."""
+    db = await Database.open_url(url)
+    try:
+        services = build_services(Config(), db, ManualClock(START))
+        boards = []
+        for guild in CLASSES:
+            for period in ("all_time", "this_week"):
+                board = await services.recognition.leaderboard(guild, TEACHER, period)
+                boards.append([(e.user_id, e.points, e.rank) for e in board.shown])
+        return boards
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def source(tmp_path: Path) -> str:
+    url = sqlite_url(tmp_path / "old.db")
+    await fill(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty target database of each engine."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "new.db")
+    return _postgres_url(request)
+
+
+async def test_every_table_is_copied_with_its_ids_and_verified(source: str, target: str) -> None:
+    copied: list[tuple[str, int]] = []
+    report = await copy_database(
+        source, target, batch=7, progress=lambda t, n: copied.append((t, n))
+    )
+
+    assert report.ok, report.mismatches
+    assert report.classes == len(CLASSES)
+    assert report.ledger_rows > 80 and report.ledger_points > 0
+    by_table = {t.table: t for t in report.tables}
+    for table in ("classes", "subjects", "awards", "ledger", "point_totals", "badges"):
+        assert by_table[table].source_rows == by_table[table].target_rows > 0, table
+    assert dict(copied)["ledger"] == by_table["ledger"].source_rows
+    # Parents before the rows that point at them.
+    order = [t for t, _ in copied]
+    assert order.index("classes") < order.index("subjects") < order.index("ledger")
+    assert order.index("awards") < order.index("ledger")
+    assert "Everything matches." in report.lines()
+    # Teachers see the same leaderboards on the new database.
+    assert await leaderboards(target) == await leaderboards(source)
+
+
+async def test_the_copy_works_on_like_the_original(source: str, target: str) -> None:
+    """New rows get fresh ids, new ledger rows feed the totals, the ledger stays append-only."""
+    await copy_database(source, target)
+    before = await leaderboards(target)
+    db = await Database.open_url(target)
+    try:
+        services: Services = build_services(Config(), db, ManualClock(START))
+        award = await services.recognition.give_award(
+            CLASSES[0], TEACHER, STUDENTS[3], student_is_bot=False, kind="effort", points=4
+        )
+        last = await db.fetch_one("SELECT MAX(id) FROM awards")
+        assert last is not None and award.award.id == last[0]
+        total = await services.recognition.points_total(CLASSES[0], STUDENTS[3])
+        previous = {user: points for user, points, _ in before[0]}.get(STUDENTS[3], 0)
+        assert total == previous + 4
+        with pytest.raises(Exception, match="append-only"):
+            async with db.transaction() as conn:
+                await conn.execute("UPDATE ledger SET points = 100")
+    finally:
+        await db.close()
+
+
+async def test_a_target_holding_rows_is_refused_and_left_alone(source: str, target: str) -> None:
+    await copy_database(source, target)
+    before = await leaderboards(target)
+    with pytest.raises(CopyRefused, match="not empty"):
+        await copy_database(source, target)
+    assert await leaderboards(target) == before
+
+
+async def test_a_source_at_an_older_schema_is_refused(tmp_path: Path, target: str) -> None:
+    old = tmp_path / "older.db"
+    db = await Database.open_url(sqlite_url(old))
+    await db.migrate(bundled_migrations()[:-1])
+    await db.close()
+    with pytest.raises(CopyRefused, match="classmentor migrate"):
+        await copy_database(sqlite_url(old), target)
+
+
+async def test_one_database_cannot_be_copied_onto_itself(source: str) -> None:
+    with pytest.raises(CopyRefused, match="same database"):
+        await copy_database(source, source)
+
+
+def test_the_command_prints_the_report_and_exits_by_outcome(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = sqlite_url(tmp_path / "cli.db")
+    config = tmp_path / "config.toml"
+    config.write_text("")  # copy-db needs no settings: both ends are named
+    args = ["--config", str(config), "copy-db", "--from", source, "--to", target]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "ledger" in out and "Everything matches." in out
+
+    assert main(args) == EXIT_COPY_REFUSED
+    assert "not empty" in capsys.readouterr().err
+
+
+def test_a_target_that_cannot_be_opened_exits_with_the_database_code(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    folder = tmp_path / "a-folder"
+    folder.mkdir()  # a folder where the database file should be
+    args = ["--config", str(config), "copy-db", "--from", source, "--to", sqlite_url(folder)]
+    assert main(args) == EXIT_DATABASE
+    assert "copy-db failed" in capsys.readouterr().err
+
+
+def _postgres_url(request: pytest.FixtureRequest) -> str:
+    """A fresh PostgreSQL database from the suite's server (tests/postgres.py)."""
+    try:
+        return str(request.getfixturevalue("postgres_url"))
+    except pytest.FixtureLookupError:
+        pytest.skip("no PostgreSQL test server in this suite (tests/postgres.py)")
