@@ -527,6 +527,8 @@ class _SqliteEnd:
         if problems:
             raise CopyError(f"rows point at missing parents after the copy: {problems[:3]}")
         await self._conn.execute("COMMIT")
+        # Fresh statistics for the query planner: the tables went from empty to full at once.
+        await self._conn.execute("ANALYZE")
 
     async def abort_write(self) -> None:
         if self._conn.in_transaction:
@@ -639,6 +641,8 @@ class _PostgresEnd:
             )
         await self._write.commit()
         self._write = None
+        # Fresh statistics for the planner now, rather than whenever autovacuum gets to it.
+        await self._conn.execute("ANALYZE")
 
     async def abort_write(self) -> None:
         if self._write is not None:
