@@ -573,7 +573,7 @@ class _PostgresEnd:
             )
         }
         keys = await self._conn.fetch(
-            "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text, c.contype,"
+            "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text, c.contype::text,"
             " ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY AS k(n, i)"
             "       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n"
             "       ORDER BY k.i)"
