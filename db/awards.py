@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.points import AwardKind
 from bot.domain.shoutouts import Award
+from db.engine import Connection
 from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
@@ -33,7 +32,7 @@ def award_from_row(row: Any) -> Award:
 
 
 async def insert_award(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     user_id: int,
@@ -66,9 +65,7 @@ async def insert_award(
     return award_from_row(row)
 
 
-async def tutor_of_the_week(
-    conn: aiosqlite.Connection, guild_id: int, week_key: str
-) -> Award | None:
+async def tutor_of_the_week(conn: Connection, guild_id: int, week_key: str) -> Award | None:
     """The class's current tutor of the week for a week, if one was awarded."""
     async with conn.execute(
         "SELECT * FROM awards WHERE guild_id = ? AND week_key = ? AND kind = 'tutor_of_the_week'"
@@ -80,7 +77,7 @@ async def tutor_of_the_week(
 
 
 async def latest_for_student(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, since: datetime
+    conn: Connection, guild_id: int, user_id: int, since: datetime
 ) -> Award | None:
     """The most recent award still standing that a student received at or after ``since``."""
     async with conn.execute(
@@ -92,9 +89,7 @@ async def latest_for_student(
     return award_from_row(row) if row else None
 
 
-async def mark_undone(
-    conn: aiosqlite.Connection, award_id: int, undone_by: int, now: datetime
-) -> bool:
+async def mark_undone(conn: Connection, award_id: int, undone_by: int, now: datetime) -> bool:
     """Mark an award undone; ``False`` if it already was (only one undo can win)."""
     cur = await conn.execute(
         "UPDATE awards SET undone_at = ?, undone_by = ? WHERE id = ? AND undone_at IS NULL",
@@ -104,7 +99,7 @@ async def mark_undone(
 
 
 async def public_awards_between(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime
+    conn: Connection, guild_id: int, start: datetime, end: datetime
 ) -> list[Award]:
     """Standing, non-private awards given in ``[start, end)``, oldest first."""
     async with conn.execute(

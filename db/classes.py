@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.classroom import ClassSettings, Subject
+from db.engine import Connection
 from db.timefmt import opt_from_db, to_db
 
 
@@ -27,7 +26,7 @@ def _settings(row: Any) -> ClassSettings:
     )
 
 
-async def get_class(conn: aiosqlite.Connection, guild_id: int) -> ClassSettings | None:
+async def get_class(conn: Connection, guild_id: int) -> ClassSettings | None:
     """The class for a guild, configured or not."""
     rows = list(
         await conn.execute_fetchall("SELECT * FROM classes WHERE guild_id = ?", (guild_id,))
@@ -35,7 +34,7 @@ async def get_class(conn: aiosqlite.Connection, guild_id: int) -> ClassSettings 
     return _settings(rows[0]) if rows else None
 
 
-async def configured_classes(conn: aiosqlite.Connection) -> list[ClassSettings]:
+async def configured_classes(conn: Connection) -> list[ClassSettings]:
     """Every class that completed `/setup` and still has the bot."""
     async with conn.execute(
         "SELECT * FROM classes WHERE configured_at IS NOT NULL AND left_at IS NULL"
@@ -44,7 +43,7 @@ async def configured_classes(conn: aiosqlite.Connection) -> list[ClassSettings]:
 
 
 async def ensure_class(
-    conn: aiosqlite.Connection, guild_id: int, defaults: tuple[str, int, time], now: datetime
+    conn: Connection, guild_id: int, defaults: tuple[str, int, time], now: datetime
 ) -> None:
     """Create the class row with the configured defaults if it does not exist yet."""
     timezone, weekday, post_time = defaults
@@ -56,7 +55,7 @@ async def ensure_class(
 
 
 async def save_setup(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     fields: dict[str, Any],
     configured_by: int,
@@ -91,17 +90,17 @@ async def save_setup(
     return _settings(rows[0])
 
 
-async def set_mentor_brief(conn: aiosqlite.Connection, guild_id: int, text: str | None) -> None:
+async def set_mentor_brief(conn: Connection, guild_id: int, text: str | None) -> None:
     """Store the class's own training brief (``None`` = use the default)."""
     await conn.execute("UPDATE classes SET mentor_brief = ? WHERE guild_id = ?", (text, guild_id))
 
 
-async def mark_left(conn: aiosqlite.Connection, guild_id: int, now: datetime) -> None:
+async def mark_left(conn: Connection, guild_id: int, now: datetime) -> None:
     """Remember that the bot was removed from the guild; the data stays."""
     await conn.execute("UPDATE classes SET left_at = ? WHERE guild_id = ?", (to_db(now), guild_id))
 
 
-async def mark_returned(conn: aiosqlite.Connection, guild_id: int) -> None:
+async def mark_returned(conn: Connection, guild_id: int) -> None:
     """The bot is back in the guild."""
     await conn.execute("UPDATE classes SET left_at = NULL WHERE guild_id = ?", (guild_id,))
 
@@ -110,7 +109,7 @@ def _subject(row: Any) -> Subject:
     return Subject(id=row["id"], guild_id=row["guild_id"], name=row["name"], role_id=row["role_id"])
 
 
-async def list_subjects(conn: aiosqlite.Connection, guild_id: int) -> list[Subject]:
+async def list_subjects(conn: Connection, guild_id: int) -> list[Subject]:
     """The class's current subjects, alphabetically."""
     rows = await conn.execute_fetchall(
         "SELECT * FROM subjects WHERE guild_id = ? AND removed_at IS NULL ORDER BY name",
@@ -119,7 +118,7 @@ async def list_subjects(conn: aiosqlite.Connection, guild_id: int) -> list[Subje
     return [_subject(row) for row in rows]
 
 
-async def find_subject(conn: aiosqlite.Connection, guild_id: int, name: str) -> Subject | None:
+async def find_subject(conn: Connection, guild_id: int, name: str) -> Subject | None:
     """A current subject by name, case-insensitively."""
     rows = list(
         await conn.execute_fetchall(
@@ -130,14 +129,14 @@ async def find_subject(conn: aiosqlite.Connection, guild_id: int, name: str) -> 
     return _subject(rows[0]) if rows else None
 
 
-async def get_subject(conn: aiosqlite.Connection, subject_id: int) -> Subject | None:
+async def get_subject(conn: Connection, subject_id: int) -> Subject | None:
     """A subject by id, removed or not (history refers to removed ones)."""
     rows = list(await conn.execute_fetchall("SELECT * FROM subjects WHERE id = ?", (subject_id,)))
     return _subject(rows[0]) if rows else None
 
 
 async def add_subject(
-    conn: aiosqlite.Connection, guild_id: int, name: str, now: datetime
+    conn: Connection, guild_id: int, name: str, now: datetime
 ) -> tuple[Subject, bool]:
     """Add a subject (or bring back a removed one); returns it and whether it is new."""
     async with conn.execute(
@@ -158,13 +157,11 @@ async def add_subject(
     return _subject(new), True
 
 
-async def remove_subject(conn: aiosqlite.Connection, subject_id: int, now: datetime) -> None:
+async def remove_subject(conn: Connection, subject_id: int, now: datetime) -> None:
     """Mark a subject removed; its badges and sessions stay in the history."""
     await conn.execute("UPDATE subjects SET removed_at = ? WHERE id = ?", (to_db(now), subject_id))
 
 
-async def set_subject_role(
-    conn: aiosqlite.Connection, subject_id: int, role_id: int | None
-) -> None:
+async def set_subject_role(conn: Connection, subject_id: int, role_id: int | None) -> None:
     """Remember (or forget) the badge role made for a subject."""
     await conn.execute("UPDATE subjects SET role_id = ? WHERE id = ?", (role_id, subject_id))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import aiosqlite
-
+from db.engine import Connection
 from db.privacy import ANONYMOUS_ID
 from db.timefmt import from_db, to_db
 
@@ -58,7 +57,7 @@ class LedgerLine:
 
 
 async def confirmed_sessions(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime
+    conn: Connection, guild_id: int, start: datetime, end: datetime
 ) -> int:
     """Sessions the student confirmed, closed in ``[start, end)``."""
     async with conn.execute(
@@ -70,7 +69,7 @@ async def confirmed_sessions(
     return int(row[0]) if row else 0
 
 
-async def waiting_requests(conn: aiosqlite.Connection, guild_id: int) -> list[WaitingRequest]:
+async def waiting_requests(conn: Connection, guild_id: int) -> list[WaitingRequest]:
     """Requests waiting for a mentor (queued, or offered and not yet accepted), oldest first."""
     async with conn.execute(
         "SELECT s.name, h.queued_at FROM help_requests h JOIN subjects s ON s.id = h.subject_id"
@@ -81,7 +80,7 @@ async def waiting_requests(conn: aiosqlite.Connection, guild_id: int) -> list[Wa
 
 
 async def available_mentors(
-    conn: aiosqlite.Connection, guild_id: int, now: datetime
+    conn: Connection, guild_id: int, now: datetime
 ) -> dict[int, tuple[str, ...]]:
     """Mentors available right now, with the subjects they hold a current badge for."""
     async with conn.execute(
@@ -99,7 +98,7 @@ async def available_mentors(
 
 
 async def mentor_activity(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime | None, end: datetime | None
+    conn: Connection, guild_id: int, start: datetime | None, end: datetime | None
 ) -> list[MentorActivity]:
     """Per mentor: confirmed sessions closed in the window, ratings, classmates helped."""
     where, params = _window("closed_at", start, end)
@@ -117,12 +116,12 @@ async def mentor_activity(
 
 
 async def subject_demand(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime | None, end: datetime | None
+    conn: Connection, guild_id: int, start: datetime | None, end: datetime | None
 ) -> list[SubjectDemand]:
     """Per subject: requests made in the window and how many ended in a confirmed session."""
     where, params = _window("h.created_at", start, end)
     async with conn.execute(
-        "SELECT s.name, COUNT(*), SUM(h.state = 'resolved') FROM help_requests h"
+        "SELECT s.name, COUNT(*), SUM(CASE WHEN h.state = 'resolved' THEN 1 ELSE 0 END) FROM help_requests h"
         f" JOIN subjects s ON s.id = h.subject_id WHERE h.guild_id = ?{where}"
         " GROUP BY s.id ORDER BY COUNT(*) DESC, s.name",
         [guild_id, *params],
@@ -131,7 +130,7 @@ async def subject_demand(
 
 
 async def recent_topics(
-    conn: aiosqlite.Connection, guild_id: int, since: datetime | None, limit: int = 200
+    conn: Connection, guild_id: int, since: datetime | None, limit: int = 200
 ) -> list[tuple[str, str]]:
     """(subject, topic) of requests since ``since`` that named a topic, newest first; no names."""
     where, params = _window("h.created_at", since, None)
@@ -143,9 +142,7 @@ async def recent_topics(
         return [(str(r[0]), str(r[1])) for r in await cur.fetchall()]
 
 
-async def ledger_history(
-    conn: aiosqlite.Connection, guild_id: int, limit: int = 100
-) -> list[LedgerLine]:
+async def ledger_history(conn: Connection, guild_id: int, limit: int = 100) -> list[LedgerLine]:
     """The newest ledger entries of a class."""
     async with conn.execute(
         "SELECT l.user_id, l.points, l.reason, s.name, l.created_at FROM ledger l"
@@ -170,7 +167,7 @@ class AspectResult:
 
 
 async def aspect_results(
-    conn: aiosqlite.Connection, guild_id: int, first: date | None, last: date | None
+    conn: Connection, guild_id: int, first: date | None, last: date | None
 ) -> list[AspectResult]:
     """Average score per (subject, aspect) for assessments taken on local days in the range,
     weakest first (only assessments recorded with an aspect count)."""
@@ -194,7 +191,7 @@ async def aspect_results(
 
 
 async def aspect_requests(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime | None, end: datetime | None
+    conn: Connection, guild_id: int, start: datetime | None, end: datetime | None
 ) -> list[tuple[str, str, int]]:
     """(subject, aspect, requests) for help requests that named an aspect, most asked first."""
     where, params = _window("h.created_at", start, end)
@@ -207,7 +204,7 @@ async def aspect_requests(
         return [(str(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall()]
 
 
-async def scores_version(conn: aiosqlite.Connection, guild_id: int) -> str:
+async def scores_version(conn: Connection, guild_id: int) -> str:
     """Changes whenever a class's scores or term dates change (a score added, re-recorded or
     removed): lets the projector skip recomputing gains after unrelated commits."""
     async with conn.execute(
@@ -220,11 +217,11 @@ async def scores_version(conn: aiosqlite.Connection, guild_id: int) -> str:
     return "|".join(str(value) for value in row) if row else ""
 
 
-async def requests_version(conn: aiosqlite.Connection, guild_id: int) -> str:
+async def requests_version(conn: Connection, guild_id: int) -> str:
     """Changes whenever a class's help requests or mentors' debrief notes change (a new request,
     a step in one, a rating, a note, a privacy deletion)."""
     async with conn.execute(
-        "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(state = 'resolved'), 0),"
+        "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(CASE WHEN state = 'resolved' THEN 1 ELSE 0 END), 0),"
         " COALESCE(SUM(rating), 0), COALESCE(SUM(length(topic)), 0),"
         " (SELECT COUNT(*) FROM session_debriefs d JOIN help_requests r ON r.id = d.request_id"
         "  WHERE r.guild_id = :g) FROM help_requests WHERE guild_id = :g",
@@ -236,7 +233,7 @@ async def requests_version(conn: aiosqlite.Connection, guild_id: int) -> str:
 
 # -- projector links ---------------------------------------------------------------------------
 async def replace_projector_link(
-    conn: aiosqlite.Connection, guild_id: int, token_hash: str, by: int, now: datetime
+    conn: Connection, guild_id: int, token_hash: str, by: int, now: datetime
 ) -> int:
     """Revoke the class's live link (if any) and store a new one; returns how many were revoked."""
     revoked = await revoke_projector_links(conn, guild_id, by, now)
@@ -248,9 +245,7 @@ async def replace_projector_link(
     return revoked
 
 
-async def revoke_projector_links(
-    conn: aiosqlite.Connection, guild_id: int, by: int, now: datetime
-) -> int:
+async def revoke_projector_links(conn: Connection, guild_id: int, by: int, now: datetime) -> int:
     """Revoke the class's live projector link; returns how many were live (0 or 1)."""
     cur = await conn.execute(
         "UPDATE projector_links SET revoked_at = ?, revoked_by = ?"
@@ -260,7 +255,7 @@ async def revoke_projector_links(
     return cur.rowcount
 
 
-async def projector_class(conn: aiosqlite.Connection, token_hash: str) -> int | None:
+async def projector_class(conn: Connection, token_hash: str) -> int | None:
     """The class a live projector link shows, or ``None`` (unknown or revoked)."""
     async with conn.execute(
         "SELECT guild_id FROM projector_links WHERE token_hash = ? AND revoked_at IS NULL",

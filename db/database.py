@@ -29,13 +29,15 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from db.engine import Connection as EngineConnection
 from db.errors import InteractionTaken, StoreBusy, StoreError, translate
-from db.urls import engine_of, redacted, sqlite_path
+from db.urls import engine_of, sqlite_path
 
 log = logging.getLogger(__name__)
 
-# What a transaction hands to db/ functions; services name it without importing the driver.
-Connection: TypeAlias = aiosqlite.Connection
+# What a transaction hands to db/ functions (aiosqlite's connection, or PostgreSQL's
+# PgConnection); services name it without importing a driver.
+Connection: TypeAlias = EngineConnection
 
 BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -54,9 +56,12 @@ class Migration:
     sql: str
 
 
-def bundled_migrations() -> list[Migration]:
-    """The migrations shipped in ``db/migrations``, in order."""
+def bundled_migrations(engine: str = "sqlite") -> list[Migration]:
+    """The migrations shipped for an engine, in order: ``db/migrations`` for SQLite,
+    ``db/migrations/postgresql`` for PostgreSQL (numbered alike: its 14 is SQLite's 1-14)."""
     folder = resources.files("db") / "migrations"
+    if engine == "postgresql":
+        folder = folder / "postgresql"
     found = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
@@ -151,7 +156,9 @@ class Database:
             raise DatabaseError(str(exc)) from None
         if engine == "sqlite":
             return await cls.open(sqlite_path(url), **kw)
-        raise DatabaseError(f"{redacted(url)}: PostgreSQL support is not built in yet")
+        from db.postgres import PostgresDatabase  # asyncpg only loads for PostgreSQL
+
+        return await PostgresDatabase.connect(url, **kw)
 
     @classmethod
     async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.goals import Goal, GoalMetric, GoalState
+from db.engine import Connection
 from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
@@ -28,7 +27,7 @@ def _goal(row: Any) -> Goal:
 
 
 async def insert_goal(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     metric: GoalMetric,
@@ -47,7 +46,7 @@ async def insert_goal(
     return int(next(iter(rows))[0])
 
 
-async def open_goal(conn: aiosqlite.Connection, guild_id: int) -> Goal | None:
+async def open_goal(conn: Connection, guild_id: int) -> Goal | None:
     """The class's open goal, if any (one hop: it runs after every award and session)."""
     row = await first_row(
         conn, "SELECT * FROM goals WHERE guild_id = ? AND state = 'open'", (guild_id,)
@@ -55,7 +54,7 @@ async def open_goal(conn: aiosqlite.Connection, guild_id: int) -> Goal | None:
     return _goal(row) if row else None
 
 
-async def get_goal(conn: aiosqlite.Connection, goal_id: int) -> Goal | None:
+async def get_goal(conn: Connection, goal_id: int) -> Goal | None:
     """A goal by id."""
     async with conn.execute("SELECT * FROM goals WHERE id = ?", (goal_id,)) as cur:
         row = await cur.fetchone()
@@ -63,7 +62,7 @@ async def get_goal(conn: aiosqlite.Connection, goal_id: int) -> Goal | None:
 
 
 async def close_goal(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     goal_id: int,
     state: GoalState,
     now: datetime,
@@ -80,15 +79,13 @@ async def close_goal(
     return cur.rowcount == 1
 
 
-async def pending_posts(conn: aiosqlite.Connection) -> list[tuple[Goal, float | None]]:
+async def pending_posts(conn: Connection) -> list[tuple[Goal, float | None]]:
     """Closed goals whose post has not gone out, with the figure they closed at."""
     async with conn.execute("SELECT * FROM goals WHERE post = 'pending' ORDER BY id") as cur:
         return [(_goal(r), r["final_value"]) for r in await cur.fetchall()]
 
 
-async def pending_post(
-    conn: aiosqlite.Connection, goal_id: int
-) -> tuple[Goal, float | None] | None:
+async def pending_post(conn: Connection, goal_id: int) -> tuple[Goal, float | None] | None:
     """One goal whose post is pending, or None if it went out already."""
     async with conn.execute(
         "SELECT * FROM goals WHERE id = ? AND post = 'pending'", (goal_id,)
@@ -97,7 +94,7 @@ async def pending_post(
     return (_goal(row), row["final_value"]) if row else None
 
 
-async def mark_posted(conn: aiosqlite.Connection, goal_id: int, message_id: int | None) -> bool:
+async def mark_posted(conn: Connection, goal_id: int, message_id: int | None) -> bool:
     """The goal's post went out (only the first marker wins)."""
     cur = await conn.execute(
         "UPDATE goals SET post = 'posted', message_id = ? WHERE id = ? AND post = 'pending'",
@@ -106,13 +103,13 @@ async def mark_posted(conn: aiosqlite.Connection, goal_id: int, message_id: int 
     return cur.rowcount == 1
 
 
-async def open_goals(conn: aiosqlite.Connection) -> list[Goal]:
+async def open_goals(conn: Connection) -> list[Goal]:
     """Every open goal (deadline timers and the sweep at start-up)."""
     async with conn.execute("SELECT * FROM goals WHERE state = 'open' ORDER BY id") as cur:
         return [_goal(r) for r in await cur.fetchall()]
 
 
-async def sessions_since(conn: aiosqlite.Connection, guild_id: int, since: datetime) -> int:
+async def sessions_since(conn: Connection, guild_id: int, since: datetime) -> int:
     """Help sessions confirmed since ``since``."""
     async with conn.execute(
         "SELECT COUNT(*) FROM help_requests WHERE guild_id = ? AND state = 'resolved'"
@@ -123,7 +120,7 @@ async def sessions_since(conn: aiosqlite.Connection, guild_id: int, since: datet
     return int(row[0]) if row else 0
 
 
-async def students_helped_since(conn: aiosqlite.Connection, guild_id: int, since: datetime) -> int:
+async def students_helped_since(conn: Connection, guild_id: int, since: datetime) -> int:
     """Different students whose help session was confirmed since ``since``."""
     async with conn.execute(
         "SELECT COUNT(DISTINCT student_id) FROM help_requests WHERE guild_id = ?"
@@ -134,7 +131,7 @@ async def students_helped_since(conn: aiosqlite.Connection, guild_id: int, since
     return int(row[0]) if row else 0
 
 
-async def stars_since(conn: aiosqlite.Connection, guild_id: int, since: datetime) -> int:
+async def stars_since(conn: Connection, guild_id: int, since: datetime) -> int:
     """Gold stars given (and not taken back) since ``since``."""
     async with conn.execute(
         "SELECT COUNT(*) FROM awards WHERE guild_id = ? AND kind = 'gold_star'"

@@ -6,33 +6,34 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.help_intents import Intent, IntentKind, IntentOutcome
+from db.engine import Connection
+from db.rows import first_row
 from db.timefmt import to_db
 
 
 async def add(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     request_id: int,
     kind: IntentKind,
     now: datetime,
     **payload: Any,
 ) -> int:
     """Record an intent (inside the transaction that makes the change it follows)."""
-    cur = await conn.execute(
-        "INSERT INTO help_outbox (request_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+    row = await first_row(
+        conn,
+        "INSERT INTO help_outbox (request_id, kind, payload, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         (request_id, kind.value, json.dumps(payload, sort_keys=True), to_db(now)),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    assert row is not None
+    return int(row[0])
 
 
 def _intent(row: Any) -> Intent:
     return Intent(row["id"], row["request_id"], IntentKind(row["kind"]), json.loads(row["payload"]))
 
 
-async def pending_for(conn: aiosqlite.Connection, request_id: int) -> list[Intent]:
+async def pending_for(conn: Connection, request_id: int) -> list[Intent]:
     """A request's pending intents, in the order they were recorded."""
     rows = await conn.execute_fetchall(
         "SELECT * FROM help_outbox WHERE request_id = ? AND done_at IS NULL ORDER BY id",
@@ -41,19 +42,17 @@ async def pending_for(conn: aiosqlite.Connection, request_id: int) -> list[Inten
     return [_intent(row) for row in rows]
 
 
-async def requests_with_pending(conn: aiosqlite.Connection) -> list[tuple[int, int]]:
+async def requests_with_pending(conn: Connection) -> list[tuple[int, int]]:
     """(request id, class id) with something still to do on Discord, oldest intent first."""
     async with conn.execute(
         "SELECT o.request_id, h.guild_id FROM help_outbox o"
         " JOIN help_requests h ON h.id = o.request_id WHERE o.done_at IS NULL"
-        " GROUP BY o.request_id ORDER BY MIN(o.id)"
+        " GROUP BY o.request_id, h.guild_id ORDER BY MIN(o.id)"
     ) as cur:
         return [(int(row[0]), int(row[1])) for row in await cur.fetchall()]
 
 
-async def finish(
-    conn: aiosqlite.Connection, intent_id: int, outcome: IntentOutcome, now: datetime
-) -> bool:
+async def finish(conn: Connection, intent_id: int, outcome: IntentOutcome, now: datetime) -> bool:
     """Mark an intent done (once: a second call changes nothing)."""
     cur = await conn.execute(
         "UPDATE help_outbox SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL",

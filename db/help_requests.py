@@ -6,12 +6,11 @@ import json
 from datetime import datetime
 from typing import Any, cast
 
-import aiosqlite
-
 from bot.domain.classroom import Subject
 from bot.domain.help_intents import Intent, IntentKind
 from bot.domain.help_requests import CloseReason, HelpOffer, HelpRequest, OfferOutcome
 from bot.domain.help_states import RequestState
+from db.engine import Connection
 from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
@@ -78,7 +77,7 @@ def _db_value(value: object) -> object:
 
 
 async def insert_request(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     subject_id: int,
@@ -101,7 +100,7 @@ async def insert_request(
 
 
 async def subject_and_history(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     student_id: int,
     *,
@@ -134,14 +133,14 @@ async def subject_and_history(
     return subject, row["open_id"], opt_from_db(row["last_at"])
 
 
-async def get_request(conn: aiosqlite.Connection, request_id: int) -> HelpRequest | None:
+async def get_request(conn: Connection, request_id: int) -> HelpRequest | None:
     """A request by id."""
     row = await first_row(conn, f"{_SELECT} WHERE r.id = ?", (request_id,))
     return _request(row) if row else None
 
 
 async def with_pending_intents(
-    conn: aiosqlite.Connection, request_id: int
+    conn: Connection, request_id: int
 ) -> tuple[HelpRequest | None, list[Intent]]:
     """A request and its pending outbox intents in recorded order, in one query (one hop): what
     the help desk reads after each change. ``(None, [])`` when the request is gone (its intents
@@ -169,9 +168,7 @@ async def with_pending_intents(
     return _request(rows[0]), intents
 
 
-async def open_request_of(
-    conn: aiosqlite.Connection, guild_id: int, student_id: int
-) -> HelpRequest | None:
+async def open_request_of(conn: Connection, guild_id: int, student_id: int) -> HelpRequest | None:
     """The student's open (queued, offered or active) request in a class, if any."""
     row = await first_row(
         conn,
@@ -182,9 +179,7 @@ async def open_request_of(
     return _request(row) if row else None
 
 
-async def last_request_time(
-    conn: aiosqlite.Connection, guild_id: int, student_id: int
-) -> datetime | None:
+async def last_request_time(conn: Connection, guild_id: int, student_id: int) -> datetime | None:
     """When the student last asked for help in the class (for the cooldown)."""
     row = await first_row(
         conn,
@@ -195,7 +190,7 @@ async def last_request_time(
 
 
 async def move(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     request_id: int,
     *,
     expected: RequestState,
@@ -211,7 +206,7 @@ async def move(
 
 
 async def move_returning(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     request: HelpRequest,
     *,
     expected: RequestState,
@@ -260,7 +255,7 @@ def _move_query(
 
 
 async def add_event(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     request_id: int,
     *,
     from_state: RequestState | None,
@@ -284,7 +279,7 @@ async def add_event(
     )
 
 
-async def events(conn: aiosqlite.Connection, request_id: int) -> list[tuple[str | None, str, str]]:
+async def events(conn: Connection, request_id: int) -> list[tuple[str | None, str, str]]:
     """(from, to, note) of a request's audit trail, oldest first."""
     async with conn.execute(
         "SELECT from_state, to_state, note FROM help_events WHERE request_id = ? ORDER BY id",
@@ -293,19 +288,18 @@ async def events(conn: aiosqlite.Connection, request_id: int) -> list[tuple[str 
         return [(row[0], row[1], row[2]) for row in await cur.fetchall()]
 
 
-async def insert_offer(
-    conn: aiosqlite.Connection, request_id: int, mentor_id: int, now: datetime
-) -> int:
+async def insert_offer(conn: Connection, request_id: int, mentor_id: int, now: datetime) -> int:
     """Record an offer to a mentor (undecided); returns its id."""
-    cur = await conn.execute(
-        "INSERT INTO help_offers (request_id, mentor_id, offered_at) VALUES (?, ?, ?)",
+    row = await first_row(
+        conn,
+        "INSERT INTO help_offers (request_id, mentor_id, offered_at) VALUES (?, ?, ?) RETURNING id",
         (request_id, mentor_id, to_db(now)),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    assert row is not None
+    return int(row[0])
 
 
-async def pending_offer(conn: aiosqlite.Connection, request_id: int) -> HelpOffer | None:
+async def pending_offer(conn: Connection, request_id: int) -> HelpOffer | None:
     """The request's undecided offer, if any."""
     row = await first_row(
         conn, "SELECT * FROM help_offers WHERE request_id = ? AND outcome IS NULL", (request_id,)
@@ -313,14 +307,14 @@ async def pending_offer(conn: aiosqlite.Connection, request_id: int) -> HelpOffe
     return _offer(row) if row else None
 
 
-async def get_offer(conn: aiosqlite.Connection, offer_id: int) -> HelpOffer | None:
+async def get_offer(conn: Connection, offer_id: int) -> HelpOffer | None:
     """An offer by id."""
     row = await first_row(conn, "SELECT * FROM help_offers WHERE id = ?", (offer_id,))
     return _offer(row) if row else None
 
 
 async def offer_with_request(
-    conn: aiosqlite.Connection, offer_id: int
+    conn: Connection, offer_id: int
 ) -> tuple[HelpOffer, HelpRequest] | None:
     """An offer and its request, in one query (one hop)."""
     row = await first_row(
@@ -348,9 +342,7 @@ async def offer_with_request(
     return offer, _request(row)
 
 
-async def latest_offer_to(
-    conn: aiosqlite.Connection, request_id: int, mentor_id: int
-) -> HelpOffer | None:
+async def latest_offer_to(conn: Connection, request_id: int, mentor_id: int) -> HelpOffer | None:
     """The most recent offer of a request to one mentor."""
     row = await first_row(
         conn,
@@ -361,7 +353,7 @@ async def latest_offer_to(
 
 
 async def decide_offer(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     offer_id: int,
     outcome: OfferOutcome,
     now: datetime,
@@ -381,7 +373,7 @@ async def decide_offer(
 
 
 async def set_offer_message(
-    conn: aiosqlite.Connection, offer_id: int, channel_id: int, message_id: int
+    conn: Connection, offer_id: int, channel_id: int, message_id: int
 ) -> HelpOffer | None:
     """Remember where an offer's Accept / Pass buttons were posted (to tidy them later);
     returns the offer as it is now (``None`` if it is gone), in the same statement."""
@@ -393,7 +385,7 @@ async def set_offer_message(
     return _offer(row) if row else None
 
 
-async def excluded_mentors(conn: aiosqlite.Connection, request_id: int) -> frozenset[int]:
+async def excluded_mentors(conn: Connection, request_id: int) -> frozenset[int]:
     """Mentors not to offer this request again: they passed, or a teacher moved it on."""
     rows = await conn.execute_fetchall(
         "SELECT DISTINCT mentor_id FROM help_offers"
@@ -403,9 +395,7 @@ async def excluded_mentors(conn: aiosqlite.Connection, request_id: int) -> froze
     return frozenset(int(row[0]) for row in rows)
 
 
-async def mentor_load(
-    conn: aiosqlite.Connection, guild_id: int, mentor_id: int, *, besides: int
-) -> int:
+async def mentor_load(conn: Connection, guild_id: int, mentor_id: int, *, besides: int) -> int:
     """How many requests are offered to or in session with a mentor, other than ``besides``."""
     row = await first_row(
         conn,
@@ -416,11 +406,11 @@ async def mentor_load(
     return int(row[0]) if row else 0
 
 
-async def queue_position(conn: aiosqlite.Connection, request: HelpRequest) -> tuple[int, int]:
+async def queue_position(conn: Connection, request: HelpRequest) -> tuple[int, int]:
     """(place in line, how many wait) among queued requests for the same subject; 1 = next."""
     row = await first_row(
         conn,
-        "SELECT COALESCE(SUM(queued_at < :at OR (queued_at = :at AND id <= :id)), 0), COUNT(*)"
+        "SELECT COALESCE(SUM(CASE WHEN queued_at < :at OR (queued_at = :at AND id <= :id) THEN 1 ELSE 0 END), 0), COUNT(*)"
         " FROM help_requests WHERE guild_id = :guild AND subject_id = :subject"
         " AND state = 'queued'",
         {
@@ -434,7 +424,7 @@ async def queue_position(conn: aiosqlite.Connection, request: HelpRequest) -> tu
     return int(row[0]), int(row[1])
 
 
-async def queued_requests(conn: aiosqlite.Connection, guild_id: int) -> list[HelpRequest]:
+async def queued_requests(conn: Connection, guild_id: int) -> list[HelpRequest]:
     """A class's queued requests, first come first served."""
     async with conn.execute(
         f"{_SELECT} WHERE r.guild_id = ? AND r.state = 'queued' ORDER BY r.queued_at, r.id",
@@ -443,7 +433,7 @@ async def queued_requests(conn: aiosqlite.Connection, guild_id: int) -> list[Hel
         return [_request(row) for row in await cur.fetchall()]
 
 
-async def guilds_with_queued(conn: aiosqlite.Connection) -> list[int]:
+async def guilds_with_queued(conn: Connection) -> list[int]:
     """Classes with requests waiting in line."""
     async with conn.execute(
         "SELECT DISTINCT guild_id FROM help_requests WHERE state = 'queued' ORDER BY guild_id"
@@ -451,7 +441,7 @@ async def guilds_with_queued(conn: aiosqlite.Connection) -> list[int]:
         return [int(row[0]) for row in await cur.fetchall()]
 
 
-async def open_requests(conn: aiosqlite.Connection, guild_id: int) -> list[HelpRequest]:
+async def open_requests(conn: Connection, guild_id: int) -> list[HelpRequest]:
     """A class's open requests, oldest first (for the teacher's `/queue`)."""
     async with conn.execute(
         f"{_SELECT} WHERE r.guild_id = ? AND r.state IN ('queued', 'offered', 'active')"
@@ -461,30 +451,31 @@ async def open_requests(conn: aiosqlite.Connection, guild_id: int) -> list[HelpR
         return [_request(row) for row in await cur.fetchall()]
 
 
-async def requests_in_state(conn: aiosqlite.Connection, state: RequestState) -> list[HelpRequest]:
+async def requests_in_state(conn: Connection, state: RequestState) -> list[HelpRequest]:
     """Every request in one state across classes (to rebuild timers at start-up)."""
     async with conn.execute(f"{_SELECT} WHERE r.state = ?", (state.value,)) as cur:
         return [_request(row) for row in await cur.fetchall()]
 
 
-async def set_thread(conn: aiosqlite.Connection, request_id: int, thread_id: int) -> None:
+async def set_thread(conn: Connection, request_id: int, thread_id: int) -> None:
     """Remember the session's private thread."""
     await conn.execute(
         "UPDATE help_requests SET thread_id = ? WHERE id = ?", (thread_id, request_id)
     )
 
 
-async def touch(conn: aiosqlite.Connection, request_id: int, now: datetime) -> bool:
+async def touch(conn: Connection, request_id: int, now: datetime) -> bool:
     """Note activity in an active session (moves the idle-close time); False if not active."""
     cur = await conn.execute(
-        "UPDATE help_requests SET last_activity_at = MAX(COALESCE(last_activity_at, ''), ?)"
-        " WHERE id = ? AND state = 'active'",
-        (to_db(now), request_id),
+        "UPDATE help_requests SET last_activity_at = CASE"
+        " WHEN COALESCE(last_activity_at, '') > :now THEN last_activity_at ELSE :now END"
+        " WHERE id = :id AND state = 'active'",
+        {"now": to_db(now), "id": request_id},
     )
     return cur.rowcount == 1
 
 
-async def propose_close(conn: aiosqlite.Connection, request_id: int, now: datetime) -> bool:
+async def propose_close(conn: Connection, request_id: int, now: datetime) -> bool:
     """The mentor suggests closing an active session (the student still has to confirm)."""
     cur = await conn.execute(
         "UPDATE help_requests SET close_proposed_at = ?, last_activity_at = ?"

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot.domain.points import LedgerReason, RankedEntry
 from bot.domain.weeks import TERM_FALLBACK_WEEKS, Period
+from db.engine import Connection
 from db.timefmt import to_db
 
 # The instant an entry counts for in a period: an undo counts when the award it reverses did, so
@@ -27,7 +26,7 @@ _COUNTS_AT = "COALESCE(a.awarded_at, l.created_at)"
 
 
 async def add_entry(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     user_id: int,
@@ -68,7 +67,7 @@ async def add_entry(
 
 
 async def totals(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     *,
     start: datetime | None = None,
@@ -140,7 +139,7 @@ def totals_window(
 
 
 async def period_totals(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     window: TotalsWindow,
     *,
@@ -169,7 +168,7 @@ class Board:
 
 
 async def board(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     window: TotalsWindow,
     *,
@@ -237,7 +236,7 @@ async def board(
     return Board(shown=shown, own=own, caller_points=caller_points, participants=participants)
 
 
-async def user_total(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+async def user_total(conn: Connection, guild_id: int, user_id: int) -> int:
     """A student's all-time points (a single maintained row)."""
     rows = await conn.execute_fetchall(
         "SELECT points FROM point_totals WHERE guild_id = ? AND subject_id = 0 AND span = 'all'"
@@ -247,7 +246,7 @@ async def user_total(conn: aiosqlite.Connection, guild_id: int, user_id: int) ->
     return int(next(iter(rows))[0]) if rows else 0
 
 
-async def totals_mismatches(conn: aiosqlite.Connection, limit: int = 20) -> list[str]:
+async def totals_mismatches(conn: Connection, limit: int = 20) -> list[str]:
     """Maintained totals that differ from the ledger's sums (empty when they all agree).
 
     Reads the whole ledger: for ``classmentor check --deep`` and tests, not for commands.
@@ -255,10 +254,10 @@ async def totals_mismatches(conn: aiosqlite.Connection, limit: int = 20) -> list
     rows = await conn.execute_fetchall(
         "SELECT 'ledger', * FROM (SELECT guild_id, subject_id, span, period, user_id, points"
         " FROM ledger_point_totals EXCEPT SELECT guild_id, subject_id, span, period, user_id,"
-        " points FROM point_totals)"
+        " points FROM point_totals) AS only_ledger"
         " UNION ALL SELECT 'totals', * FROM (SELECT guild_id, subject_id, span, period, user_id,"
         " points FROM point_totals EXCEPT SELECT guild_id, subject_id, span, period, user_id,"
-        " points FROM ledger_point_totals)"
+        " points FROM ledger_point_totals) AS only_totals"
         " LIMIT ?",
         (limit,),
     )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.insights import RequestFacts
 from bot.domain.lessons import Lesson, LessonCounts
+from db.engine import Connection
 from db.timefmt import from_db, opt_from_db, to_db
 
 _SELECT = "SELECT l.*, s.name AS subject_name FROM lessons l JOIN subjects s ON s.id = l.subject_id"
@@ -30,7 +29,7 @@ def _lesson(row: Any) -> Lesson:
     )
 
 
-async def open_lesson(conn: aiosqlite.Connection, guild_id: int) -> Lesson | None:
+async def open_lesson(conn: Connection, guild_id: int) -> Lesson | None:
     """The class's open lesson, if any."""
     async with conn.execute(
         f"{_SELECT} WHERE l.guild_id = ? AND l.ended_at IS NULL", (guild_id,)
@@ -39,14 +38,14 @@ async def open_lesson(conn: aiosqlite.Connection, guild_id: int) -> Lesson | Non
     return _lesson(row) if row else None
 
 
-async def get_lesson(conn: aiosqlite.Connection, lesson_id: int) -> Lesson | None:
+async def get_lesson(conn: Connection, lesson_id: int) -> Lesson | None:
     """A lesson by id."""
     async with conn.execute(f"{_SELECT} WHERE l.id = ?", (lesson_id,)) as cur:
         row = await cur.fetchone()
     return _lesson(row) if row else None
 
 
-async def last_panel(conn: aiosqlite.Connection, guild_id: int) -> tuple[int, int] | None:
+async def last_panel(conn: Connection, guild_id: int) -> tuple[int, int] | None:
     """(channel, message) of the newest help panel a lesson posted in this class."""
     async with conn.execute(
         "SELECT panel_channel_id, panel_message_id FROM lessons WHERE guild_id = ?"
@@ -58,7 +57,7 @@ async def last_panel(conn: aiosqlite.Connection, guild_id: int) -> tuple[int, in
 
 
 async def insert_lesson(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     subject_id: int,
@@ -76,9 +75,7 @@ async def insert_lesson(
     return int(next(iter(rows))[0])
 
 
-async def add_mentor(
-    conn: aiosqlite.Connection, lesson_id: int, user_id: int, badge_id: int | None
-) -> None:
+async def add_mentor(conn: Connection, lesson_id: int, user_id: int, badge_id: int | None) -> None:
     """Name a lesson mentor (and the lesson badge given for the lesson, if any)."""
     await conn.execute(
         "INSERT INTO lesson_mentors (lesson_id, user_id, badge_id) VALUES (?, ?, ?)"
@@ -87,7 +84,7 @@ async def add_mentor(
     )
 
 
-async def mentors(conn: aiosqlite.Connection, lesson_id: int) -> list[tuple[int, int | None]]:
+async def mentors(conn: Connection, lesson_id: int) -> list[tuple[int, int | None]]:
     """(user id, lesson badge id) of a lesson's mentors, in the order named."""
     async with conn.execute(
         "SELECT user_id, badge_id FROM lesson_mentors WHERE lesson_id = ? ORDER BY rowid",
@@ -96,9 +93,7 @@ async def mentors(conn: aiosqlite.Connection, lesson_id: int) -> list[tuple[int,
         return [(int(r[0]), r[1]) for r in await cur.fetchall()]
 
 
-async def set_panel(
-    conn: aiosqlite.Connection, lesson_id: int, channel_id: int, message_id: int
-) -> None:
+async def set_panel(conn: Connection, lesson_id: int, channel_id: int, message_id: int) -> None:
     """Remember the help panel the lesson posted or refreshed."""
     await conn.execute(
         "UPDATE lessons SET panel_channel_id = ?, panel_message_id = ? WHERE id = ?",
@@ -106,9 +101,7 @@ async def set_panel(
     )
 
 
-async def end_lesson(
-    conn: aiosqlite.Connection, lesson_id: int, now: datetime, by: int | None
-) -> bool:
+async def end_lesson(conn: Connection, lesson_id: int, now: datetime, by: int | None) -> bool:
     """Close an open lesson; False if it had already ended (the conditional update lost)."""
     cur = await conn.execute(
         "UPDATE lessons SET ended_at = ?, ended_by = ?, celebration = 'pending'"
@@ -118,7 +111,7 @@ async def end_lesson(
     return cur.rowcount == 1
 
 
-async def ending_lessons(conn: aiosqlite.Connection) -> list[Lesson]:
+async def ending_lessons(conn: Connection) -> list[Lesson]:
     """Every open lesson with an end time, to rebuild the timers at start-up."""
     async with conn.execute(
         f"{_SELECT} WHERE l.ended_at IS NULL AND l.ends_at IS NOT NULL ORDER BY l.ends_at"
@@ -126,14 +119,12 @@ async def ending_lessons(conn: aiosqlite.Connection) -> list[Lesson]:
         return [_lesson(r) for r in await cur.fetchall()]
 
 
-async def counts(
-    conn: aiosqlite.Connection, lesson: Lesson, until: datetime | None = None
-) -> LessonCounts:
+async def counts(conn: Connection, lesson: Lesson, until: datetime | None = None) -> LessonCounts:
     """Requests filed for the lesson's subject during it, sessions confirmed, students helped."""
     end = to_db(until or lesson.ended_at or datetime.max.replace(tzinfo=lesson.started_at.tzinfo))
     async with conn.execute(
         "SELECT COUNT(*),"
-        " COALESCE(SUM(state = 'resolved'), 0),"
+        " COALESCE(SUM(CASE WHEN state = 'resolved' THEN 1 ELSE 0 END), 0),"
         " COUNT(DISTINCT CASE WHEN state = 'resolved' THEN student_id END)"
         " FROM help_requests WHERE guild_id = ? AND subject_id = ?"
         " AND created_at >= ? AND created_at <= ?",
@@ -144,13 +135,13 @@ async def counts(
     return LessonCounts(int(row[0]), int(row[1]), int(row[2]))
 
 
-async def pending_celebrations(conn: aiosqlite.Connection) -> list[Lesson]:
+async def pending_celebrations(conn: Connection) -> list[Lesson]:
     """Ended lessons whose celebration post has not gone out yet."""
     async with conn.execute(f"{_SELECT} WHERE l.celebration = 'pending' ORDER BY l.id") as cur:
         return [_lesson(r) for r in await cur.fetchall()]
 
 
-async def is_celebration_pending(conn: aiosqlite.Connection, lesson_id: int) -> bool:
+async def is_celebration_pending(conn: Connection, lesson_id: int) -> bool:
     """Whether the lesson's celebration still has to be posted."""
     async with conn.execute(
         "SELECT 1 FROM lessons WHERE id = ? AND celebration = 'pending'", (lesson_id,)
@@ -158,9 +149,7 @@ async def is_celebration_pending(conn: aiosqlite.Connection, lesson_id: int) -> 
         return await cur.fetchone() is not None
 
 
-async def mark_celebrated(
-    conn: aiosqlite.Connection, lesson_id: int, message_id: int | None
-) -> bool:
+async def mark_celebrated(conn: Connection, lesson_id: int, message_id: int | None) -> bool:
     """The celebration went out (conditional: only the first marker wins)."""
     cur = await conn.execute(
         "UPDATE lessons SET celebration = 'posted', celebration_message_id = ?"
@@ -170,13 +159,13 @@ async def mark_celebrated(
     return cur.rowcount == 1
 
 
-async def delete_lesson(conn: aiosqlite.Connection, lesson_id: int) -> None:
+async def delete_lesson(conn: Connection, lesson_id: int) -> None:
     """Remove a lesson that never really started (its mentors go with it)."""
     await conn.execute("DELETE FROM lessons WHERE id = ?", (lesson_id,))
 
 
 async def lesson_sessions(
-    conn: aiosqlite.Connection, lesson: Lesson, until: datetime
+    conn: Connection, lesson: Lesson, until: datetime
 ) -> list[tuple[int, int, datetime]]:
     """(student, mentor, accepted at) of the sessions confirmed in the lesson's subject during it."""
     async with conn.execute(
@@ -189,7 +178,7 @@ async def lesson_sessions(
 
 
 async def lesson_assessment(
-    conn: aiosqlite.Connection, lesson: Lesson, until: datetime
+    conn: Connection, lesson: Lesson, until: datetime
 ) -> tuple[int, str] | None:
     """(id, name) of the assessment whose scores were recorded during the lesson, newest first."""
     async with conn.execute(
@@ -202,7 +191,7 @@ async def lesson_assessment(
     return (int(row[0]), str(row[1])) if row else None
 
 
-async def assessment_percents(conn: aiosqlite.Connection, assessment_id: int) -> dict[int, float]:
+async def assessment_percents(conn: Connection, assessment_id: int) -> dict[int, float]:
     """Each student's percentage on one assessment."""
     async with conn.execute(
         "SELECT user_id, 100.0 * score / out_of FROM scores WHERE assessment_id = ?",
@@ -212,7 +201,7 @@ async def assessment_percents(conn: aiosqlite.Connection, assessment_id: int) ->
 
 
 async def add_prize(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     lesson_id: int,
     kind: str,
     mentor_id: int,
@@ -221,15 +210,13 @@ async def add_prize(
 ) -> None:
     """Record one prize row (a pair, or one member of a winning group)."""
     await conn.execute(
-        "INSERT OR IGNORE INTO lesson_prizes (lesson_id, kind, mentor_id, mentee_id, gain)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO lesson_prizes (lesson_id, kind, mentor_id, mentee_id, gain)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (lesson_id, kind, mentor_id, mentee_id, gain),
     )
 
 
-async def prizes(
-    conn: aiosqlite.Connection, lesson_id: int
-) -> list[tuple[str, int, int, float | None]]:
+async def prizes(conn: Connection, lesson_id: int) -> list[tuple[str, int, int, float | None]]:
     """(kind, mentor, mentee or member, gain) of a lesson's prizes."""
     async with conn.execute(
         "SELECT kind, mentor_id, mentee_id, gain FROM lesson_prizes WHERE lesson_id = ?"
@@ -239,7 +226,7 @@ async def prizes(
         return [(str(r[0]), int(r[1]), int(r[2]), r[3]) for r in await cur.fetchall()]
 
 
-async def is_mentor(conn: aiosqlite.Connection, lesson_id: int, user_id: int) -> bool:
+async def is_mentor(conn: Connection, lesson_id: int, user_id: int) -> bool:
     """Whether the person is one of the lesson's mentors."""
     async with conn.execute(
         "SELECT 1 FROM lesson_mentors WHERE lesson_id = ? AND user_id = ?", (lesson_id, user_id)
@@ -248,7 +235,7 @@ async def is_mentor(conn: aiosqlite.Connection, lesson_id: int, user_id: int) ->
 
 
 async def save_answers(
-    conn: aiosqlite.Connection, lesson_id: int, user_id: int, hard: str, helped: str, now: datetime
+    conn: Connection, lesson_id: int, user_id: int, hard: str, helped: str, now: datetime
 ) -> None:
     """A lesson mentor's meeting answers (answering again replaces them)."""
     await conn.execute(
@@ -259,7 +246,7 @@ async def save_answers(
     )
 
 
-async def answers(conn: aiosqlite.Connection, lesson_id: int) -> list[tuple[int, str, str]]:
+async def answers(conn: Connection, lesson_id: int) -> list[tuple[int, str, str]]:
     """(mentor, what was hard, what helped) of a lesson's meeting, in answer order."""
     async with conn.execute(
         "SELECT user_id, hard, helped FROM meeting_answers WHERE lesson_id = ?"
@@ -269,7 +256,7 @@ async def answers(conn: aiosqlite.Connection, lesson_id: int) -> list[tuple[int,
         return [(int(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
 
 
-async def latest_lesson(conn: aiosqlite.Connection, guild_id: int) -> Lesson | None:
+async def latest_lesson(conn: Connection, guild_id: int) -> Lesson | None:
     """The class's open lesson, or else the one that ended last."""
     async with conn.execute(
         f"{_SELECT} WHERE l.guild_id = ? ORDER BY l.ended_at IS NOT NULL, l.id DESC LIMIT 1",
@@ -280,19 +267,19 @@ async def latest_lesson(conn: aiosqlite.Connection, guild_id: int) -> Lesson | N
 
 
 async def save_debrief(
-    conn: aiosqlite.Connection, request_id: int, mentor_id: int, text: str, now: datetime
+    conn: Connection, request_id: int, mentor_id: int, text: str, now: datetime
 ) -> bool:
     """A mentor's note after a session; False if one was already written (one per session)."""
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO session_debriefs (request_id, mentor_id, text, created_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO session_debriefs (request_id, mentor_id, text, created_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (request_id, mentor_id, text, to_db(now)),
     )
     return cur.rowcount == 1
 
 
 async def request_facts(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     subject_id: int,
     since: datetime | None,
@@ -303,7 +290,8 @@ async def request_facts(
         "SELECT h.topic, h.aspect, h.state, h.created_at, h.accepted_at, h.rating, d.text"
         " FROM help_requests h LEFT JOIN session_debriefs d ON d.request_id = h.id"
         " WHERE h.guild_id = ? AND h.subject_id = ?"
-        " AND (? IS NULL OR h.created_at >= ?) AND (? IS NULL OR h.created_at < ?)"
+        " AND (CAST(? AS TEXT) IS NULL OR h.created_at >= ?)"
+        " AND (CAST(? AS TEXT) IS NULL OR h.created_at < ?)"
         " ORDER BY h.created_at",
         (
             guild_id,

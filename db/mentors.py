@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.matching import MentorCandidate
 from bot.domain.mentoring import Badge, MentorState
+from db.engine import Connection
 from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
@@ -33,7 +32,7 @@ def _badge(row: Any) -> Badge:
     )
 
 
-async def current_badge(conn: aiosqlite.Connection, subject_id: int, user_id: int) -> Badge | None:
+async def current_badge(conn: Connection, subject_id: int, user_id: int) -> Badge | None:
     """The badge a student holds now for a subject, if any."""
     async with conn.execute(
         f"{_BADGE_SELECT} WHERE b.subject_id = ? AND b.user_id = ? AND b.ended_at IS NULL",
@@ -43,7 +42,7 @@ async def current_badge(conn: aiosqlite.Connection, subject_id: int, user_id: in
     return _badge(row) if row else None
 
 
-async def get_badge(conn: aiosqlite.Connection, badge_id: int) -> Badge | None:
+async def get_badge(conn: Connection, badge_id: int) -> Badge | None:
     """A badge by id."""
     async with conn.execute(f"{_BADGE_SELECT} WHERE b.id = ?", (badge_id,)) as cur:
         row = await cur.fetchone()
@@ -51,7 +50,7 @@ async def get_badge(conn: aiosqlite.Connection, badge_id: int) -> Badge | None:
 
 
 async def insert_badge(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     subject_id: int,
@@ -62,9 +61,10 @@ async def insert_badge(
     aspect: str | None = None,
 ) -> int:
     """Record a new current badge; returns its id."""
-    cur = await conn.execute(
+    row = await first_row(
+        conn,
         "INSERT INTO badges (guild_id, subject_id, user_id, granted_by, granted_at, expires_at,"
-        " aspect) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " aspect) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             guild_id,
             subject_id,
@@ -75,13 +75,11 @@ async def insert_badge(
             aspect,
         ),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    assert row is not None
+    return int(row[0])
 
 
-async def set_badge_expiry(
-    conn: aiosqlite.Connection, badge_id: int, expires_at: datetime | None
-) -> None:
+async def set_badge_expiry(conn: Connection, badge_id: int, expires_at: datetime | None) -> None:
     """Change when a current badge ends (a re-grant with another `until`)."""
     await conn.execute(
         "UPDATE badges SET expires_at = ? WHERE id = ? AND ended_at IS NULL",
@@ -89,14 +87,14 @@ async def set_badge_expiry(
     )
 
 
-async def set_badge_aspect(conn: aiosqlite.Connection, badge_id: int, aspect: str) -> None:
+async def set_badge_aspect(conn: Connection, badge_id: int, aspect: str) -> None:
     """Name the aspect a current badge is for (a re-grant with ``aspect:``)."""
     await conn.execute(
         "UPDATE badges SET aspect = ? WHERE id = ? AND ended_at IS NULL", (aspect, badge_id)
     )
 
 
-async def badge_colour(conn: aiosqlite.Connection, guild_id: int) -> int | None:
+async def badge_colour(conn: Connection, guild_id: int) -> int | None:
     """The colour of the class's badge roles (None if the class is unknown)."""
     async with conn.execute(
         "SELECT badge_colour FROM classes WHERE guild_id = ?", (guild_id,)
@@ -105,13 +103,13 @@ async def badge_colour(conn: aiosqlite.Connection, guild_id: int) -> int | None:
     return int(row[0]) if row else None
 
 
-async def set_badge_colour(conn: aiosqlite.Connection, guild_id: int, colour: int) -> None:
+async def set_badge_colour(conn: Connection, guild_id: int, colour: int) -> None:
     """Change the colour of the class's badge roles."""
     await conn.execute("UPDATE classes SET badge_colour = ? WHERE guild_id = ?", (colour, guild_id))
 
 
 async def end_badge(
-    conn: aiosqlite.Connection, badge_id: int, *, now: datetime, by: int | None, reason: str
+    conn: Connection, badge_id: int, *, now: datetime, by: int | None, reason: str
 ) -> bool:
     """End a current badge; False if it had already ended (so only one ender wins)."""
     cur = await conn.execute(
@@ -122,7 +120,7 @@ async def end_badge(
     return cur.rowcount == 1
 
 
-async def user_badges(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[Badge]:
+async def user_badges(conn: Connection, guild_id: int, user_id: int) -> list[Badge]:
     """A student's badges in a class, current first, newest first."""
     async with conn.execute(
         f"{_BADGE_SELECT} WHERE b.guild_id = ? AND b.user_id = ?"
@@ -133,7 +131,7 @@ async def user_badges(conn: aiosqlite.Connection, guild_id: int, user_id: int) -
 
 
 async def current_badges(
-    conn: aiosqlite.Connection, guild_id: int, subject_id: int | None = None
+    conn: Connection, guild_id: int, subject_id: int | None = None
 ) -> list[Badge]:
     """Current badges in a class (optionally one subject's), by subject then grant time."""
     query = f"{_BADGE_SELECT} WHERE b.guild_id = ? AND b.ended_at IS NULL AND s.removed_at IS NULL"
@@ -145,7 +143,7 @@ async def current_badges(
         return [_badge(row) for row in await cur.fetchall()]
 
 
-async def expiring_badges(conn: aiosqlite.Connection) -> list[Badge]:
+async def expiring_badges(conn: Connection) -> list[Badge]:
     """Every current lesson badge (with an end time), for rebuilding timers at start-up."""
     async with conn.execute(
         f"{_BADGE_SELECT} WHERE b.ended_at IS NULL AND b.expires_at IS NOT NULL"
@@ -165,7 +163,7 @@ def _mentor(row: Any) -> MentorState:
 
 
 async def ensure_mentor(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, *, now: datetime, session_limit: int
+    conn: Connection, guild_id: int, user_id: int, *, now: datetime, session_limit: int
 ) -> MentorState:
     """The mentor's state, created on their first badge."""
     await conn.execute(
@@ -178,7 +176,7 @@ async def ensure_mentor(
     return state
 
 
-async def get_mentor(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> MentorState | None:
+async def get_mentor(conn: Connection, guild_id: int, user_id: int) -> MentorState | None:
     """A mentor's state, if they ever held a badge in the class."""
     row = await first_row(
         conn, "SELECT * FROM mentors WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
@@ -186,9 +184,7 @@ async def get_mentor(conn: aiosqlite.Connection, guild_id: int, user_id: int) ->
     return _mentor(row) if row else None
 
 
-async def mark_brief_sent(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime
-) -> None:
+async def mark_brief_sent(conn: Connection, guild_id: int, user_id: int, now: datetime) -> None:
     """Remember that the brief went out, so it is not sent again on the next badge."""
     await conn.execute(
         "UPDATE mentors SET brief_sent_at = ? WHERE guild_id = ? AND user_id = ?",
@@ -196,9 +192,7 @@ async def mark_brief_sent(
     )
 
 
-async def acknowledge_brief(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime
-) -> bool:
+async def acknowledge_brief(conn: Connection, guild_id: int, user_id: int, now: datetime) -> bool:
     """Record "I've read this"; False if it was already acknowledged."""
     cur = await conn.execute(
         "UPDATE mentors SET brief_acknowledged_at = ?"
@@ -209,7 +203,7 @@ async def acknowledge_brief(
 
 
 async def set_available_until(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, until: datetime | None
+    conn: Connection, guild_id: int, user_id: int, until: datetime | None
 ) -> None:
     """Switch availability on until a time, or off (None)."""
     await conn.execute(
@@ -219,7 +213,7 @@ async def set_available_until(
 
 
 async def mentor_candidates(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     subject_id: int,
@@ -286,7 +280,7 @@ async def mentor_candidates(
     ]
 
 
-async def help_counts(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> tuple[int, int]:
+async def help_counts(conn: Connection, guild_id: int, user_id: int) -> tuple[int, int]:
     """(sessions given as mentor, sessions received as student) that were confirmed."""
     async with conn.execute(
         "SELECT"
@@ -302,7 +296,7 @@ async def help_counts(conn: aiosqlite.Connection, guild_id: int, user_id: int) -
 
 
 async def award_summary(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, *, include_private: bool
+    conn: Connection, guild_id: int, user_id: int, *, include_private: bool
 ) -> list[tuple[str, int]]:
     """(award kind, how many) for a student's awards that were not undone."""
     query = (
@@ -314,7 +308,7 @@ async def award_summary(
         return [(str(row[0]), int(row[1])) for row in await cur.fetchall()]
 
 
-async def badges_for_role(conn: aiosqlite.Connection, guild_id: int, role_id: int) -> list[Badge]:
+async def badges_for_role(conn: Connection, guild_id: int, role_id: int) -> list[Badge]:
     """Current badges whose subject's badge role is ``role_id``."""
     async with conn.execute(
         f"{_BADGE_SELECT} WHERE b.guild_id = ? AND s.role_id = ? AND b.ended_at IS NULL",
@@ -323,7 +317,7 @@ async def badges_for_role(conn: aiosqlite.Connection, guild_id: int, role_id: in
         return [_badge(row) for row in await cur.fetchall()]
 
 
-async def mentor_states(conn: aiosqlite.Connection, guild_id: int) -> dict[int, MentorState]:
+async def mentor_states(conn: Connection, guild_id: int) -> dict[int, MentorState]:
     """Every mentor's state in a class, by user id."""
     async with conn.execute("SELECT * FROM mentors WHERE guild_id = ?", (guild_id,)) as cur:
         return {row["user_id"]: _mentor(row) for row in await cur.fetchall()}

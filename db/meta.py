@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import aiosqlite
+from db.engine import Connection
 
 
-async def get_value(conn: aiosqlite.Connection, key: str) -> str | None:
+async def get_value(conn: Connection, key: str) -> str | None:
     """The stored value for ``key``, if any."""
     async with conn.execute("SELECT value FROM bot_meta WHERE key = ?", (key,)) as cur:
         row = await cur.fetchone()
     return None if row is None else str(row[0])
 
 
-async def set_value(conn: aiosqlite.Connection, key: str, value: str) -> None:
+async def set_value(conn: Connection, key: str, value: str) -> None:
     """Store ``value`` under ``key``."""
     await conn.execute(
         "INSERT INTO bot_meta (key, value) VALUES (?, ?)"

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-import aiosqlite
-
+from db.dialect import schema_tables_sql
+from db.engine import Connection, engine_of_connection
 from db.timefmt import to_db
 
 # Discord never gives out snowflake 0: it stands for "a classmate who asked for their data to be
@@ -686,16 +686,13 @@ def entry(table: str) -> TableEntry:
     raise KeyError(table)
 
 
-async def schema_tables(conn: aiosqlite.Connection) -> list[str]:
+async def schema_tables(conn: Connection) -> list[str]:
     """Every table in the database (SQLite's own excluded)."""
-    async with conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        " ORDER BY name"
-    ) as cur:
+    async with conn.execute(schema_tables_sql(engine_of_connection(conn))) as cur:
         return [str(row[0]) for row in await cur.fetchall()]
 
 
-async def unregistered_tables(conn: aiosqlite.Connection) -> list[str]:
+async def unregistered_tables(conn: Connection) -> list[str]:
     """Tables that exist but have no registry entry: their personal data would be missed."""
     known = {e.table for e in REGISTRY}
     return [t for t in await schema_tables(conn) if t not in known]
@@ -706,7 +703,7 @@ def _params(guild_id: int, user_id: int) -> dict[str, Any]:
 
 
 async def export_sections(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int
+    conn: Connection, guild_id: int, user_id: int
 ) -> dict[str, list[dict[str, Any]]]:
     """Every export section of every table, as lists of plain dicts."""
     sections: dict[str, list[dict[str, Any]]] = {}
@@ -718,7 +715,7 @@ async def export_sections(
     return sections
 
 
-async def counts(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> list[tuple[str, int]]:
+async def counts(conn: Connection, guild_id: int, user_id: int) -> list[tuple[str, int]]:
     """(label, how many) for `/privacy show`, in registry order."""
     result = []
     params = _params(guild_id, user_id)
@@ -730,7 +727,7 @@ async def counts(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> lis
     return result
 
 
-async def has_data(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+async def has_data(conn: Connection, guild_id: int, user_id: int) -> bool:
     """Whether any registered column of this class holds the person's id."""
     params = _params(guild_id, user_id)
     for table in REGISTRY:
@@ -742,7 +739,7 @@ async def has_data(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> b
     return False
 
 
-async def open_help_requests(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+async def open_help_requests(conn: Connection, guild_id: int, user_id: int) -> int:
     """Open requests the person asked or is mentoring (deletion waits until they are closed)."""
     async with conn.execute(
         f"SELECT COUNT(*) FROM help_requests WHERE guild_id = :g AND state IN {_OPEN_STATES}"
@@ -753,9 +750,7 @@ async def open_help_requests(conn: aiosqlite.Connection, guild_id: int, user_id:
     return int(row[0]) if row else 0
 
 
-async def current_badge_role_ids(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int
-) -> list[int]:
+async def current_badge_role_ids(conn: Connection, guild_id: int, user_id: int) -> list[int]:
     """Badge roles the person currently holds (to take off Discord before deleting)."""
     async with conn.execute(
         "SELECT DISTINCT s.role_id FROM badges b JOIN subjects s ON s.id = b.subject_id"
@@ -767,7 +762,7 @@ async def current_badge_role_ids(
 
 
 async def _run_steps(
-    conn: aiosqlite.Connection, steps: Iterable[Step], params: dict[str, Any], report: Report
+    conn: Connection, steps: Iterable[Step], params: dict[str, Any], report: Report
 ) -> None:
     for step in steps:
         cur = await conn.execute(step.sql, params)
@@ -777,7 +772,7 @@ async def _run_steps(
 
 
 async def _open_audit(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     action: str,
     requested_by: str,
@@ -794,9 +789,7 @@ async def _open_audit(
     return int(row[0])
 
 
-async def _close_audit(
-    conn: aiosqlite.Connection, audit_id: int, report: Report, now: datetime
-) -> None:
+async def _close_audit(conn: Connection, audit_id: int, report: Report, now: datetime) -> None:
     await conn.execute(
         "UPDATE privacy_audit SET finished_at = ?, summary = ? WHERE id = ?",
         (to_db(now), report.as_json(), audit_id),
@@ -804,7 +797,7 @@ async def _close_audit(
 
 
 async def erase_student(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     user_id: int,
     *,
@@ -827,7 +820,7 @@ async def erase_student(
     return report
 
 
-async def apply_retention(conn: aiosqlite.Connection, cutoff: datetime, now: datetime) -> Report:
+async def apply_retention(conn: Connection, cutoff: datetime, now: datetime) -> Report:
     """Age out what is older than ``cutoff`` in every class (caller's transaction); audited."""
     report = Report()
     params = {"cutoff": to_db(cutoff), "anon": ANONYMOUS_ID}
@@ -840,7 +833,7 @@ async def apply_retention(conn: aiosqlite.Connection, cutoff: datetime, now: dat
     return report
 
 
-async def classes_left_before(conn: aiosqlite.Connection, cutoff: datetime) -> list[int]:
+async def classes_left_before(conn: Connection, cutoff: datetime) -> list[int]:
     """Classes whose server removed the bot before ``cutoff`` (and did not invite it back)."""
     async with conn.execute(
         "SELECT guild_id FROM classes WHERE left_at IS NOT NULL AND left_at < ? ORDER BY guild_id",
@@ -849,9 +842,7 @@ async def classes_left_before(conn: aiosqlite.Connection, cutoff: datetime) -> l
         return [int(row[0]) for row in await cur.fetchall()]
 
 
-async def delete_class(
-    conn: aiosqlite.Connection, guild_id: int, requested_by: str, now: datetime
-) -> bool:
+async def delete_class(conn: Connection, guild_id: int, requested_by: str, now: datetime) -> bool:
     """Delete a class and everything in it (foreign keys cascade); audited. False if not found."""
     cur = await conn.execute("DELETE FROM classes WHERE guild_id = ?", (guild_id,))
     deleted = cur.rowcount > 0
@@ -867,7 +858,7 @@ async def delete_class(
     return deleted
 
 
-async def rows_mentioning(conn: aiosqlite.Connection, user_id: int) -> dict[str, int]:
+async def rows_mentioning(conn: Connection, user_id: int) -> dict[str, int]:
     """For checks: rows of any table where any registered person column holds ``user_id``."""
     found: dict[str, int] = {}
     for table in REGISTRY:

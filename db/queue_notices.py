@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
+from db.engine import Connection
 from db.rows import first_row
 from db.timefmt import to_db
 
@@ -24,9 +23,7 @@ class QueueNoticeState:
     shown: int | None  # the count the message says now
 
 
-async def state(
-    conn: aiosqlite.Connection, guild_id: int, subject_id: int
-) -> QueueNoticeState | None:
+async def state(conn: Connection, guild_id: int, subject_id: int) -> QueueNoticeState | None:
     """The subject's line and its notice; ``None`` when the subject is gone."""
     row = await first_row(
         conn,
@@ -45,7 +42,7 @@ async def state(
 
 
 async def posted(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     subject_id: int,
     channel_id: int,
@@ -64,7 +61,7 @@ async def posted(
 
 
 async def shown(
-    conn: aiosqlite.Connection, guild_id: int, subject_id: int, waiting: int, now: datetime
+    conn: Connection, guild_id: int, subject_id: int, waiting: int, now: datetime
 ) -> None:
     """The live notice was edited to show ``waiting``."""
     await conn.execute(
@@ -73,14 +70,14 @@ async def shown(
     )
 
 
-async def closed(conn: aiosqlite.Connection, guild_id: int, subject_id: int) -> None:
+async def closed(conn: Connection, guild_id: int, subject_id: int) -> None:
     """Nobody waits any more: the next one in line gets a fresh notice."""
     await conn.execute(
         "DELETE FROM queue_notices WHERE guild_id = ? AND subject_id = ?", (guild_id, subject_id)
     )
 
 
-async def to_refresh(conn: aiosqlite.Connection) -> list[tuple[int, int]]:
+async def to_refresh(conn: Connection) -> list[tuple[int, int]]:
     """(class, subject) pairs with a live notice or someone waiting (refreshed at start-up)."""
     async with conn.execute(
         "SELECT guild_id, subject_id FROM queue_notices"

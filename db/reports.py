@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.points import AwardKind
+from db.engine import Connection
 from db.privacy import ANONYMOUS_ID
 from db.timefmt import from_db, to_db
 
@@ -60,7 +59,7 @@ def _window(column: str, start: datetime | None, end: datetime | None) -> tuple[
 
 
 async def mentoring_stats(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime | None, end: datetime | None
+    conn: Connection, guild_id: int, start: datetime | None, end: datetime | None
 ) -> dict[int, MentoringStats]:
     """Per mentor: confirmed sessions closed in ``[start, end)``, ratings and subjects."""
     where, params = _window("h.closed_at", start, end)
@@ -84,7 +83,7 @@ async def mentoring_stats(
 
 
 async def sessions_received(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime | None, end: datetime | None
+    conn: Connection, guild_id: int, start: datetime | None, end: datetime | None
 ) -> dict[int, int]:
     """Per student: confirmed sessions they received, closed in ``[start, end)``."""
     where, params = _window("closed_at", start, end)
@@ -97,7 +96,7 @@ async def sessions_received(
 
 
 async def awards_between(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     start: datetime | None,
     end: datetime | None,
@@ -126,7 +125,7 @@ async def awards_between(
         ]
 
 
-async def class_members_with_records(conn: aiosqlite.Connection, guild_id: int) -> set[int]:
+async def class_members_with_records(conn: Connection, guild_id: int) -> set[int]:
     """Everyone the class has a record of: mentors, students who asked, award winners."""
     async with conn.execute(
         "SELECT user_id FROM ledger WHERE guild_id = :g"
@@ -141,7 +140,7 @@ async def class_members_with_records(conn: aiosqlite.Connection, guild_id: int) 
     return found
 
 
-async def get_letter_template(conn: aiosqlite.Connection, guild_id: int) -> LetterTemplate | None:
+async def get_letter_template(conn: Connection, guild_id: int) -> LetterTemplate | None:
     """The class's own greeting and sign-off, if a teacher set them."""
     async with conn.execute(
         "SELECT greeting, sign_off FROM letter_templates WHERE guild_id = ?", (guild_id,)
@@ -151,7 +150,7 @@ async def get_letter_template(conn: aiosqlite.Connection, guild_id: int) -> Lett
 
 
 async def set_letter_template(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     template: LetterTemplate,
     teacher_id: int,

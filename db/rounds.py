@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import aiosqlite
-
 from bot.domain.rounds import BoardEntry
+from db.engine import Connection
 from db.timefmt import from_db
 
 
 async def board(
-    conn: aiosqlite.Connection, guild_id: int, mentor_id: int
+    conn: Connection, guild_id: int, mentor_id: int
 ) -> tuple[list[BoardEntry], set[str]]:
     """Waiting requests (queued or offered) in the subjects the mentor holds a badge for, not
     their own, and the aspects named on their badges."""
@@ -37,12 +36,12 @@ async def board(
     return entries, aspects
 
 
-async def mark_taken(conn: aiosqlite.Connection, request_id: int) -> None:
+async def mark_taken(conn: Connection, request_id: int) -> None:
     """The request was taken from the board."""
     await conn.execute("UPDATE help_requests SET taken_from_board = 1 WHERE id = ?", (request_id,))
 
 
-async def taken_from_board(conn: aiosqlite.Connection, request_ids: Iterable[int]) -> set[int]:
+async def taken_from_board(conn: Connection, request_ids: Iterable[int]) -> set[int]:
     """Which of these requests were taken from the board."""
     ids = list(request_ids)[:500]
     if not ids:

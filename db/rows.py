@@ -9,13 +9,14 @@ not SQLite, were most of the store's cost.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-import aiosqlite
+from db.engine import Connection
 
 
 async def first_row(
-    conn: aiosqlite.Connection, sql: str, params: Sequence[object] | Mapping[str, object] = ()
-) -> aiosqlite.Row | None:
+    conn: Connection, sql: str, params: Sequence[object] | Mapping[str, object] = ()
+) -> Any | None:
     """The first row of one query (or ``None``), in one hop to the database thread."""
     rows = await conn.execute_fetchall(sql, params)
     return next(iter(rows), None)

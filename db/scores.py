@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.gains import ConfidencePair, ScorePoint, Term, percentage
+from db.engine import Connection
 from db.timefmt import from_db, to_db
 
 
@@ -53,7 +52,7 @@ def _point(row: Any) -> ScorePoint:
 
 
 async def _assessment_ids(
-    conn: aiosqlite.Connection, guild_id: int, writes: Sequence[ScoreWrite], now: datetime
+    conn: Connection, guild_id: int, writes: Sequence[ScoreWrite], now: datetime
 ) -> dict[tuple[int, str], int]:
     """Create the assessments named in ``writes`` (an aspect given once is kept)."""
     wanted: dict[tuple[int, str], tuple[str, str | None]] = {}
@@ -76,7 +75,7 @@ async def _assessment_ids(
 
 
 async def write_scores(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     writes: Sequence[ScoreWrite],
     recorded_by: int,
@@ -120,9 +119,7 @@ async def write_scores(
     return WriteCounts(added, changed, unchanged)
 
 
-async def delete_score(
-    conn: aiosqlite.Connection, subject_id: int, assessment: str, user_id: int
-) -> bool:
+async def delete_score(conn: Connection, subject_id: int, assessment: str, user_id: int) -> bool:
     """Remove one student's score on an assessment; False if there was none."""
     cur = await conn.execute(
         "DELETE FROM scores WHERE user_id = ? AND assessment_id ="
@@ -133,7 +130,7 @@ async def delete_score(
 
 
 async def subject_points(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     subject_id: int,
     first: date | None = None,
@@ -161,7 +158,7 @@ async def subject_points(
 
 
 async def subject_endpoints(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     subject_id: int,
     first: date | None = None,
@@ -202,9 +199,7 @@ async def subject_endpoints(
     return sorted(points, key=lambda p: p.order)
 
 
-async def user_points(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int
-) -> dict[int, list[ScorePoint]]:
+async def user_points(conn: Connection, guild_id: int, user_id: int) -> dict[int, list[ScorePoint]]:
     """All of one student's scores, by subject id, in date order."""
     result: dict[int, list[ScorePoint]] = {}
     async with conn.execute(
@@ -217,7 +212,7 @@ async def user_points(
 
 
 async def assessment_names(
-    conn: aiosqlite.Connection, guild_id: int, subject_id: int | None = None
+    conn: Connection, guild_id: int, subject_id: int | None = None
 ) -> list[str]:
     """Assessment names of a class (optionally one subject), newest first."""
     query = "SELECT name FROM assessments WHERE guild_id = ?"
@@ -229,7 +224,7 @@ async def assessment_names(
         return [str(row[0]) for row in await cur.fetchall()]
 
 
-async def known_aspects(conn: aiosqlite.Connection, guild_id: int, subject_id: int) -> list[str]:
+async def known_aspects(conn: Connection, guild_id: int, subject_id: int) -> list[str]:
     """Aspects a subject is known by: named on its assessments or on its current badges."""
     async with conn.execute(
         "SELECT aspect FROM assessments WHERE guild_id = :g AND subject_id = :s"
@@ -241,7 +236,7 @@ async def known_aspects(conn: aiosqlite.Connection, guild_id: int, subject_id: i
         return [str(row[0]) for row in await cur.fetchall()]
 
 
-async def known_students(conn: aiosqlite.Connection, guild_id: int) -> list[int]:
+async def known_students(conn: Connection, guild_id: int) -> list[int]:
     """Everyone the class's records mention: scored, badged or asked for help."""
     async with conn.execute(
         "SELECT user_id FROM scores WHERE guild_id = :g"
@@ -256,7 +251,7 @@ async def known_students(conn: aiosqlite.Connection, guild_id: int) -> list[int]
 # --- term dates --------------------------------------------------------------------------------
 
 
-async def get_term(conn: aiosqlite.Connection, guild_id: int) -> Term | None:
+async def get_term(conn: Connection, guild_id: int) -> Term | None:
     """The class's term dates, if a teacher set them."""
     async with conn.execute(
         "SELECT term_start, term_end FROM classes WHERE guild_id = ?", (guild_id,)
@@ -267,7 +262,7 @@ async def get_term(conn: aiosqlite.Connection, guild_id: int) -> Term | None:
     return Term(date.fromisoformat(row[0]), date.fromisoformat(row[1]))
 
 
-async def set_term(conn: aiosqlite.Connection, guild_id: int, term: Term) -> None:
+async def set_term(conn: Connection, guild_id: int, term: Term) -> None:
     """Store the class's term dates."""
     await conn.execute(
         "UPDATE classes SET term_start = ?, term_end = ? WHERE guild_id = ?",
@@ -279,7 +274,7 @@ async def set_term(conn: aiosqlite.Connection, guild_id: int, term: Term) -> Non
 
 
 async def set_confidence(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     request_id: int,
     *,
     before: int | None,
@@ -290,20 +285,18 @@ async def set_confidence(
     stamp = to_db(now)
     await conn.execute(
         "INSERT INTO help_confidence (request_id, before, before_at, after, after_at)"
-        " VALUES (:r, :b, CASE WHEN :b IS NULL THEN NULL ELSE :t END,"
-        "         :a, CASE WHEN :a IS NULL THEN NULL ELSE :t END)"
+        " VALUES (:r, :b, CASE WHEN CAST(:b AS BIGINT) IS NULL THEN NULL ELSE :t END,"
+        "         :a, CASE WHEN CAST(:a AS BIGINT) IS NULL THEN NULL ELSE :t END)"
         " ON CONFLICT (request_id) DO UPDATE SET"
-        " before = COALESCE(excluded.before, before),"
-        " before_at = COALESCE(excluded.before_at, before_at),"
-        " after = COALESCE(excluded.after, after),"
-        " after_at = COALESCE(excluded.after_at, after_at)",
+        " before = COALESCE(excluded.before, help_confidence.before),"
+        " before_at = COALESCE(excluded.before_at, help_confidence.before_at),"
+        " after = COALESCE(excluded.after, help_confidence.after),"
+        " after_at = COALESCE(excluded.after_at, help_confidence.after_at)",
         {"r": request_id, "b": before, "a": after, "t": stamp},
     )
 
 
-async def confidence_of(
-    conn: aiosqlite.Connection, request_id: int
-) -> tuple[int | None, int | None] | None:
+async def confidence_of(conn: Connection, request_id: int) -> tuple[int | None, int | None] | None:
     """(before, after) answers recorded for a help request, if any."""
     async with conn.execute(
         "SELECT before, after FROM help_confidence WHERE request_id = ?", (request_id,)
@@ -313,7 +306,7 @@ async def confidence_of(
 
 
 async def request_people(
-    conn: aiosqlite.Connection, request_id: int
+    conn: Connection, request_id: int
 ) -> tuple[int, int, str, int | None] | None:
     """(guild id, student id, state, mentor id) of a help request."""
     async with conn.execute(
@@ -325,7 +318,7 @@ async def request_people(
 
 
 async def confidence_pairs(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     *,
     student_id: int | None = None,
@@ -356,7 +349,7 @@ async def confidence_pairs(
 
 
 async def confirmed_sessions(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     subject_id: int,
     since: datetime | None = None,
@@ -366,8 +359,8 @@ async def confirmed_sessions(
     async with conn.execute(
         "SELECT student_id, mentor_id, COALESCE(accepted_at, created_at) AS at FROM help_requests"
         " WHERE guild_id = ? AND subject_id = ? AND state = 'resolved' AND mentor_id IS NOT NULL"
-        " AND (? IS NULL OR COALESCE(accepted_at, created_at) >= ?)"
-        " AND (? IS NULL OR COALESCE(accepted_at, created_at) < ?) ORDER BY at",
+        " AND (CAST(? AS TEXT) IS NULL OR COALESCE(accepted_at, created_at) >= ?)"
+        " AND (CAST(? AS TEXT) IS NULL OR COALESCE(accepted_at, created_at) < ?) ORDER BY at",
         (
             guild_id,
             subject_id,

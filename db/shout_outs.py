@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.shoutouts import Award
 from db.awards import award_from_row
+from db.engine import Connection
 from db.timefmt import to_db
 
 
 async def enqueue(
-    conn: aiosqlite.Connection, award_id: int, guild_id: int, channel_id: int, now: datetime
+    conn: Connection, award_id: int, guild_id: int, channel_id: int, now: datetime
 ) -> None:
     """Queue an award's shout-out (call it in the award's own transaction)."""
     await conn.execute(
@@ -22,7 +21,7 @@ async def enqueue(
     )
 
 
-async def channels_waiting(conn: aiosqlite.Connection) -> list[int]:
+async def channels_waiting(conn: Connection) -> list[int]:
     """Channels with at least one shout-out to post or posted message to correct."""
     async with conn.execute(
         "SELECT channel_id FROM shout_out_outbox UNION SELECT channel_id FROM shout_out_corrections"
@@ -31,7 +30,7 @@ async def channels_waiting(conn: aiosqlite.Connection) -> list[int]:
 
 
 async def enqueue_correction(
-    conn: aiosqlite.Connection, channel_id: int, message_id: int, guild_id: int, now: datetime
+    conn: Connection, channel_id: int, message_id: int, guild_id: int, now: datetime
 ) -> None:
     """Queue a posted message for correction (an award in it was undone or replaced)."""
     await conn.execute(
@@ -41,7 +40,7 @@ async def enqueue_correction(
     )
 
 
-async def corrections_waiting(conn: aiosqlite.Connection, channel_id: int) -> list[tuple[int, int]]:
+async def corrections_waiting(conn: Connection, channel_id: int) -> list[tuple[int, int]]:
     """``(message_id, guild_id)`` of the channel's posted messages still to correct."""
     async with conn.execute(
         "SELECT message_id, guild_id FROM shout_out_corrections WHERE channel_id = ?"
@@ -51,7 +50,7 @@ async def corrections_waiting(conn: aiosqlite.Connection, channel_id: int) -> li
         return [(int(row[0]), int(row[1])) for row in await cur.fetchall()]
 
 
-async def correction_done(conn: aiosqlite.Connection, channel_id: int, message_id: int) -> None:
+async def correction_done(conn: Connection, channel_id: int, message_id: int) -> None:
     """The message now says what stands."""
     await conn.execute(
         "DELETE FROM shout_out_corrections WHERE channel_id = ? AND message_id = ?",
@@ -59,7 +58,7 @@ async def correction_done(conn: aiosqlite.Connection, channel_id: int, message_i
     )
 
 
-async def drop_withdrawn(conn: aiosqlite.Connection, channel_id: int) -> None:
+async def drop_withdrawn(conn: Connection, channel_id: int) -> None:
     """Forget waiting shout-outs of awards undone (or replaced) before they were posted."""
     await conn.execute(
         "DELETE FROM shout_out_outbox WHERE channel_id = ? AND award_id IN"
@@ -68,7 +67,7 @@ async def drop_withdrawn(conn: aiosqlite.Connection, channel_id: int) -> None:
     )
 
 
-async def waiting(conn: aiosqlite.Connection, channel_id: int) -> list[Award]:
+async def waiting(conn: Connection, channel_id: int) -> list[Award]:
     """Awards still standing whose shout-out waits for ``channel_id``, oldest first."""
     async with conn.execute(
         "SELECT a.* FROM shout_out_outbox o JOIN awards a ON a.id = o.award_id"
@@ -79,7 +78,7 @@ async def waiting(conn: aiosqlite.Connection, channel_id: int) -> list[Award]:
 
 
 async def mark_posted(
-    conn: aiosqlite.Connection, award_ids: list[int], channel_id: int, message_id: int
+    conn: Connection, award_ids: list[int], channel_id: int, message_id: int
 ) -> None:
     """Record the message that carried these shout-outs and take them off the outbox."""
     rows = [(channel_id, message_id, award_id) for award_id in award_ids]
@@ -89,7 +88,7 @@ async def mark_posted(
     )
 
 
-async def in_message(conn: aiosqlite.Connection, channel_id: int, message_id: int) -> list[Award]:
+async def in_message(conn: Connection, channel_id: int, message_id: int) -> list[Award]:
     """Every award (standing or not) whose shout-out is in one posted message, in order."""
     async with conn.execute(
         "SELECT * FROM awards WHERE message_id = ? AND channel_id = ? ORDER BY id",

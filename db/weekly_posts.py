@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.points import MentorWeekStats
 from bot.domain.shoutouts import PostKind
+from db.engine import Connection
 from db.timefmt import opt_from_db, to_db
 
 
@@ -32,7 +31,7 @@ class WeeklyPostRecord:
 
 
 async def claim(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     week_key: str,
     kind: PostKind,
@@ -49,7 +48,7 @@ async def claim(
     return cur.rowcount == 1
 
 
-async def release(conn: aiosqlite.Connection, guild_id: int, week_key: str, kind: PostKind) -> bool:
+async def release(conn: Connection, guild_id: int, week_key: str, kind: PostKind) -> bool:
     """Give up a claim whose post Discord refused, so it can be tried again; never a sent one."""
     cur = await conn.execute(
         "DELETE FROM weekly_posts WHERE guild_id = ? AND week_key = ? AND kind = ?"
@@ -60,7 +59,7 @@ async def release(conn: aiosqlite.Connection, guild_id: int, week_key: str, kind
 
 
 async def mark_sent(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     week_key: str,
     kind: PostKind,
@@ -78,7 +77,7 @@ async def mark_sent(
 
 
 async def get(
-    conn: aiosqlite.Connection, guild_id: int, week_key: str, kind: PostKind
+    conn: Connection, guild_id: int, week_key: str, kind: PostKind
 ) -> WeeklyPostRecord | None:
     """A week's claimed post, if any."""
     async with conn.execute(
@@ -104,7 +103,7 @@ async def get(
 
 
 async def mark_suggestion_used(
-    conn: aiosqlite.Connection, guild_id: int, week_key: str, user_id: int, now: datetime
+    conn: Connection, guild_id: int, week_key: str, user_id: int, now: datetime
 ) -> bool:
     """Mark a suggestion's one-click award as used; ``False`` if it already was (one winner)."""
     cur = await conn.execute(
@@ -123,7 +122,7 @@ _CONFIRMED = (
 
 
 async def confirmed_session_count(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime
+    conn: Connection, guild_id: int, start: datetime, end: datetime
 ) -> int:
     """How many help sessions the class confirmed in ``[start, end)``."""
     async with conn.execute(
@@ -135,7 +134,7 @@ async def confirmed_session_count(
 
 
 async def mentor_week_stats(
-    conn: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime
+    conn: Connection, guild_id: int, start: datetime, end: datetime
 ) -> list[MentorWeekStats]:
     """Per mentor: confirmed sessions, average rating and distinct classmates helped."""
     async with conn.execute(
@@ -155,7 +154,7 @@ async def mentor_week_stats(
     ]
 
 
-async def pair_prize_enabled(conn: aiosqlite.Connection, guild_id: int) -> bool:
+async def pair_prize_enabled(conn: Connection, guild_id: int) -> bool:
     """Whether the teacher asked for the biggest-gains pair in the weekly post."""
     rows = list(
         await conn.execute_fetchall(
@@ -165,7 +164,7 @@ async def pair_prize_enabled(conn: aiosqlite.Connection, guild_id: int) -> bool:
     return bool(rows and rows[0][0])
 
 
-async def set_pair_prize(conn: aiosqlite.Connection, guild_id: int, enabled: bool) -> None:
+async def set_pair_prize(conn: Connection, guild_id: int, enabled: bool) -> None:
     """Turn the weekly post's pair prize on or off."""
     await conn.execute(
         "UPDATE classes SET weekly_pair_prize = ? WHERE guild_id = ?", (int(enabled), guild_id)

@@ -1,8 +1,15 @@
-"""Fixtures shared by every test tier: a real, migrated SQLite file and a clock tests can move."""
+"""Fixtures shared by every test tier: a real, migrated store and a clock tests can move.
+
+The store is an SQLite file; in tests/db and tests/services the ``db`` (and so ``services``)
+fixture runs each test twice, on SQLite and on a real PostgreSQL (ids ``sqlite`` and
+``postgresql``; see tests/postgres.py for the server the suite starts itself).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import concurrent.futures
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +20,7 @@ from bot.config import Config
 from bot.services import Services
 from bot.wiring import build_services
 from db.database import Database
+from tests import postgres
 
 # A Wednesday morning in term time, so "this week" has a past and a future.
 START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
@@ -30,13 +38,102 @@ def config() -> Config:
     return Config()
 
 
+# Test folders whose store fixtures run on both engines.
+BOTH_ENGINES = ("tests/db/", "tests/services/")
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``store_engine`` (behind ``db``) is both engines in tests/db and tests/services."""
+    if "store_engine" not in metafunc.fixturenames:
+        return
+    where = metafunc.definition.path.as_posix()
+    if any(f"/{folder}" in where for folder in BOTH_ENGINES):
+        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        engines = ENGINES[:1] if only_sqlite else ENGINES
+        metafunc.parametrize("store_engine", engines, ids=engines)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(why): the test checks SQLite itself (its pragmas, its file); the db "
+        "fixture runs it on SQLite only",
+    )
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A real SQLite file with every migration applied."""
-    database = await Database.open(tmp_path / "classmentor.db")
-    await database.migrate()
-    yield database
-    await database.close()
+def store_engine() -> str:
+    """The engine the ``db`` fixture opens (SQLite unless parametrised, see above)."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    """One PostgreSQL server per test process, stopped (and deleted) at the end of the session.
+
+    Skips when the server binaries are missing, or fails when CLASSMENTOR_REQUIRE_POSTGRES=1.
+    """
+    try:
+        server_cm = postgres.running_server()
+        server = server_cm.__enter__()
+    except postgres.PostgresUnavailable as exc:
+        if postgres.required():
+            pytest.fail(f"{exc} ({postgres.REQUIRE_ENV}=1 makes PostgreSQL tests mandatory)")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield server
+    finally:
+        server_cm.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: postgres.PostgresServer) -> str:
+    """A migrated database on the test server that per-test databases are copied from."""
+    # In a thread of its own: the first test to ask may already be running an event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, postgres.migrated_template(postgres_server)).result()
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: postgres.PostgresServer) -> AsyncIterator[str]:
+    """The URL of a fresh, empty PostgreSQL database (dropped after the test)."""
+    url = await postgres.create_database(postgres_server)
+    yield url
+    await postgres.drop_database(postgres_server, url)
+
+
+@pytest.fixture
+async def migrated_postgres_url(
+    postgres_server: postgres.PostgresServer, postgres_template: str
+) -> AsyncIterator[str]:
+    """The URL of a fresh PostgreSQL database with every migration applied (a template copy)."""
+    url = await postgres.create_database(postgres_server, postgres_template)
+    yield url
+    await postgres.drop_database(postgres_server, url)
+
+
+@pytest.fixture
+async def db(
+    request: pytest.FixtureRequest, store_engine: str, tmp_path: Path
+) -> AsyncIterator[Database]:
+    """A real store with every migration applied: an SQLite file, or (``store_engine``
+    ``postgresql``) a fresh PostgreSQL database."""
+    if store_engine != "postgresql":
+        database = await Database.open(tmp_path / "classmentor.db")
+        await database.migrate()
+        yield database
+        await database.close()
+        return
+    # Sync session fixtures only: an async one cannot be set up from inside this one.
+    server = request.getfixturevalue("postgres_server")
+    url = await postgres.create_database(server, request.getfixturevalue("postgres_template"))
+    database = await Database.open_url(url)
+    try:
+        yield database
+    finally:
+        await database.close()
+        await postgres.drop_database(server, url)
 
 
 @pytest.fixture

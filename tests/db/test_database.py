@@ -241,6 +241,7 @@ async def _claims(db: Database) -> list[int]:
         return [int(row[0]) for row in await cur.fetchall()]
 
 
+@pytest.mark.sqlite_only("a second process on the same file; test_postgres.py covers PostgreSQL")
 async def test_an_interactions_first_write_claims_it_once(db: Database, tmp_path: Path) -> None:
     """Two processes handed the same interaction: the second one's write is refused whole."""
     other = await Database.open(tmp_path / "classmentor.db")

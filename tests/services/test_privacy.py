@@ -69,6 +69,7 @@ async def history(services: Services, db: Database, clock: ManualClock) -> Servi
     return services
 
 
+@pytest.mark.sqlite_only("reads SQLite's pragmas")
 async def test_every_table_is_in_the_privacy_registry(db: Database) -> None:
     async with db.reading() as conn:
         assert await privacy_sql.unregistered_tables(conn) == []

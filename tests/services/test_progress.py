@@ -50,11 +50,12 @@ async def resolved_session(
         cur = await conn.execute(
             "INSERT INTO help_requests (guild_id, subject_id, student_id, state, mentor_id,"
             " created_at, queued_at, accepted_at, closed_at, close_reason)"
-            " VALUES (?, ?, ?, 'resolved', ?, ?, ?, ?, ?, 'solved')",
+            " VALUES (?, ?, ?, 'resolved', ?, ?, ?, ?, ?, 'solved') RETURNING id",
             (GUILD, subject_id, student, mentor, now, now, now, now),
         )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 async def test_import_is_all_or_nothing_and_reimport_counts_changes(

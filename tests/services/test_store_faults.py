@@ -17,6 +17,7 @@ async def count(db: Database, table: str) -> int:
     return int(row[0])
 
 
+@pytest.mark.sqlite_only("reads SQLite's pragmas")
 async def test_a_full_disk_refuses_the_award_whole(services: Services, db: Database) -> None:
     await set_up_class(services)
     async with db.transaction() as conn:  # the writing connection: the one that must grow

@@ -1,0 +1,195 @@
+"""A throw-away PostgreSQL server for the tests, started from the binaries on the machine.
+
+One server per test process (xdist worker), in a fresh temporary folder, listening on a free
+port of 127.0.0.1 only, with durability switched off (fsync, synchronous_commit): a crash loses
+nothing a test needs. PostgreSQL refuses to run as root (CI runs as root), so there the server
+runs as the ``postgres`` user through ``runuser``. Each test gets a fresh database copied from a
+migrated template (``CREATE DATABASE ... TEMPLATE``), which is much faster than migrating.
+
+Where the binaries are missing the PostgreSQL tests skip with the reason, unless
+``CLASSMENTOR_REQUIRE_POSTGRES=1`` (set by scripts/test.sh, so CI runs them) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+SEARCH_PATH = ("/usr/local/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
+REQUIRE_ENV = "CLASSMENTOR_REQUIRE_POSTGRES"
+SERVER_USER = "postgres"
+
+
+class PostgresUnavailable(Exception):
+    """No PostgreSQL server binaries (or no unprivileged user to run them as)."""
+
+
+def required() -> bool:
+    """Whether a missing server must fail the run instead of skipping."""
+    return os.environ.get(REQUIRE_ENV, "") not in ("", "0")
+
+
+def _binary(name: str) -> str:
+    for folder in SEARCH_PATH:
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise PostgresUnavailable(
+            f"PostgreSQL server binary {name!r} not found (looked in {', '.join(SEARCH_PATH)} "
+            "and PATH); install postgresql to run the PostgreSQL tests"
+        )
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PostgresServer:
+    """A running server; :meth:`stop` (always called, see :func:`running_server`) removes it."""
+
+    def __init__(self) -> None:
+        self.initdb, self.pg_ctl = _binary("initdb"), _binary("pg_ctl")
+        _binary("postgres")
+        self._as_user: list[str] = []
+        self._owner: tuple[int, int] | None = None
+        if os.geteuid() == 0:
+            try:
+                entry = pwd.getpwnam(SERVER_USER)
+            except KeyError:
+                raise PostgresUnavailable(
+                    f"running as root and there is no {SERVER_USER!r} user to run PostgreSQL as"
+                ) from None
+            self._owner = (entry.pw_uid, entry.pw_gid)
+            self._as_user = [_binary_or("runuser"), "-u", SERVER_USER, "--"]
+        self.root = Path(tempfile.mkdtemp(prefix="classmentor-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self._names = itertools.count(1)
+        self.started = False
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{SERVER_USER}@127.0.0.1:{self.port}/{database}"
+
+    def next_name(self) -> str:
+        """A database name unused on this server."""
+        return f"t{os.getpid()}_{next(self._names)}"
+
+    def _run(self, *argv: str) -> None:
+        done = subprocess.run(
+            [*self._as_user, *argv],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            log = self.root / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(
+                f"{' '.join(argv[:2])} failed ({done.returncode}): {done.stderr.strip()}\n{tail}"
+            )
+
+    def start(self) -> None:
+        if self._owner is not None:
+            os.chown(self.root, *self._owner)
+            os.chmod(self.root, 0o700)
+        self._run(
+            self.initdb, "-D", str(self.data), "-U", SERVER_USER, "--auth=trust",
+            "--locale=C", "--encoding=UTF8", "--no-sync",
+        )  # fmt: skip
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                "-c listen_addresses=127.0.0.1",
+                f"-c unix_socket_directories={self.root}",
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=200",
+                "-c shared_buffers=32MB",
+            ]
+        )
+        self._run(
+            self.pg_ctl, "-D", str(self.data), "-l", str(self.root / "server.log"),
+            "-o", options, "-w", "-t", "30", "start",
+        )  # fmt: skip
+        self.started = True
+
+    def stop(self) -> None:
+        try:
+            if self.started:
+                self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
+                self.started = False
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _binary_or(name: str) -> str:
+    found = shutil.which(name) or (
+        f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None
+    )
+    if found is None:
+        raise PostgresUnavailable(f"running as root and {name!r} is missing to drop privileges")
+    return found
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[PostgresServer]:
+    """Start a server and always stop it (and delete its folder) afterwards."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+async def create_database(server: PostgresServer, template: str | None = None) -> str:
+    """A new database on ``server`` (a copy of ``template`` when given); returns its URL."""
+    import asyncpg
+
+    name = server.next_name()
+    admin = await asyncpg.connect(server.url("postgres"))
+    try:
+        copy = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
+        await admin.execute(f"CREATE DATABASE {name}{copy}")
+    finally:
+        await admin.close()
+    return server.url(name)
+
+
+async def drop_database(server: PostgresServer, url: str) -> None:
+    """Remove a test's database (its connections closed or not)."""
+    import asyncpg
+
+    admin = await asyncpg.connect(server.url("postgres"))
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+async def migrated_template(server: PostgresServer) -> str:
+    """A database with every migration applied, to copy per test; returns its name."""
+    from db.database import Database
+
+    url = await create_database(server)
+    db = await Database.open_url(url)
+    try:
+        await db.migrate()
+    finally:
+        await db.close()
+    return url.rsplit("/", 1)[1]
