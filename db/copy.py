@@ -552,7 +552,21 @@ class _PostgresEnd:
     async def open(cls, url: str) -> _PostgresEnd:
         # Imported here: a SQLite-only installation never loads the PostgreSQL driver.
         asyncpg = importlib.import_module("asyncpg")
-        return cls(await asyncpg.connect(url))
+        conn = await asyncpg.connect(url)
+        # CITEXT (the case-insensitive names) has no binary codec in asyncpg, which COPY
+        # needs; on the wire it is text's binary form: the UTF-8 bytes.
+        schema = await conn.fetchval(
+            "SELECT typnamespace::regnamespace::text FROM pg_type WHERE typname = 'citext'"
+        )
+        if schema is not None:
+            await conn.set_type_codec(
+                "citext",
+                schema=schema,
+                encoder=lambda text: str(text).encode(),
+                decoder=lambda data: bytes(data).decode(),
+                format="binary",
+            )
+        return cls(conn)
 
     async def close(self) -> None:
         await self._conn.close()

@@ -23,6 +23,7 @@ from bot.simulator.classroom import TOKEN, Classroom, expect
 from bot.simulator.testing import as_bot_work, quick_discord_backoff
 from cogs import _discord_api as discord_api
 from cogs.help._desk import HelpDesk
+from tests import postgres
 from tests.e2e.shared_store import SharedStoreProcess
 
 FRIDAY_POST = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # the default post time, London
@@ -90,15 +91,25 @@ async def sim() -> AsyncIterator[DiscordSimulator]:
 async def school(
     request: pytest.FixtureRequest, sim: DiscordSimulator, clock: ManualClock, tmp_path: Path
 ) -> AsyncIterator[School]:
-    url = None if request.param == "sqlite" else _postgres_url(request)
+    server: postgres.PostgresServer | None = None
+    url = None
+    if request.param == "postgresql":
+        # The session's server (a sync fixture: an async one cannot be set up from here); a
+        # fresh, empty database that process A migrates as it starts.
+        server = request.getfixturevalue("postgres_server")
+        url = await postgres.create_database(server)
     school = School(sim, clock, tmp_path / "classmentor.db", url)
-    await school.a.start()
-    await school.b.start()
-    for room in school.rooms:
-        await room.set_up(("Math",))
-    yield school
-    await school.b.stop()
-    await school.a.stop()
+    try:
+        await school.a.start()
+        await school.b.start()
+        for room in school.rooms:
+            await room.set_up(("Math",))
+        yield school
+    finally:
+        await school.b.stop()
+        await school.a.stop()
+        if server is not None and url is not None:
+            await postgres.drop_database(server, url)
 
 
 @pytest.fixture
@@ -144,7 +155,8 @@ async def solve(room: Classroom, student_name: str, starter: SimMessage) -> None
 
 async def test_help_and_awards_in_classes_of_both_shards(school: School) -> None:
     a, b = school.a, school.b
-    assert a.bot is not None and b.bot is not None
+    assert a.bot is not None and b.bot is not None and a.db is not None
+    assert a.db.engine == ("sqlite" if school.url is None else "postgresql")
     assert {g.id for g in a.bot.guilds} == {r.guild.id for r in school.on_shard(0)}
     assert {g.id for g in b.bot.guilds} == {r.guild.id for r in school.on_shard(1)}
     # Every class gets an award; two classes of each shard a whole help flow.
@@ -231,11 +243,3 @@ async def test_weekly_posts_once_per_class_across_processes_and_an_overlapping_r
     await school.b.start()
     await school.run_jobs(school.a, school.b)
     assert [len(weekly_posts(room)) for room in school.rooms] == [3] * CLASSES
-
-
-def _postgres_url(request: pytest.FixtureRequest) -> str:
-    """A fresh PostgreSQL database from the suite's server (tests/postgres.py)."""
-    try:
-        return str(request.getfixturevalue("postgres_url"))
-    except pytest.FixtureLookupError:
-        pytest.skip("no PostgreSQL test server in this suite (tests/postgres.py)")
