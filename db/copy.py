@@ -542,6 +542,8 @@ class _PostgresEnd:
     """A PostgreSQL database on an asyncpg connection of its own."""
 
     engine = "postgresql"
+    # The engine's own migration bookkeeping (db/postgres.py): each end keeps its own version.
+    BOOKKEEPING = ("schema_version",)
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
@@ -595,7 +597,7 @@ class _PostgresEnd:
             " WHERE c.contype IN ('f', 'p') AND c.connamespace = current_schema()::regnamespace"
         )
         shapes = {}
-        for name in tables:
+        for name in tables - set(self.BOOKKEEPING):
             own = [(r[1], r[2]) for r in columns if r[0] == name]
             parents = frozenset(
                 k[1].strip('"') for k in keys if k[0].strip('"') == name and k[2] == "f"

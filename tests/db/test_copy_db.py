@@ -142,6 +142,15 @@ async def test_the_copy_works_on_like_the_original(source: str, target: str) -> 
         await db.close()
 
 
+async def test_a_copy_copies_back(source: str, target: str, tmp_path: Path) -> None:
+    """From the target (SQLite or PostgreSQL) to a new SQLite file: the same classes again."""
+    await copy_database(source, target)
+    back = sqlite_url(tmp_path / "back.db")
+    report = await copy_database(target, back)
+    assert report.ok, report.mismatches
+    assert await leaderboards(back) == await leaderboards(source)
+
+
 async def test_a_target_holding_rows_is_refused_and_left_alone(source: str, target: str) -> None:
     await copy_database(source, target)
     before = await leaderboards(target)
