@@ -376,26 +376,37 @@ async def main_async(args: argparse.Namespace) -> dict[str, dict[str, Figures]]:
     results: dict[str, dict[str, Figures]] = {}
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
         new_pg: Callable[[], Awaitable[str]] | None = None
-        for config in args.configs.split(","):
-            engine, _, count = config.partition(":")
-            processes = int(count or 1)
-            if engine == "sqlite":
-                url = f"sqlite:///{Path(folder) / f'scale-{processes}.db'}"
-            else:
-                if new_pg is None:
-                    new_pg = stack.enter_context(postgres_databases(args.postgres))
-                url = await new_pg()
-            print(f"{config}: {args.classes} classes, {processes} process(es) ...", flush=True)
-            figures = await run_config(
-                engine, processes, url, args.classes, args.rounds, args.block
-            )
-            results[config] = figures
-            for name, f in figures.items():
+        # Configurations take turns (A, B, A, B...): on a shared machine the load drifts over
+        # minutes, and taking turns spreads that drift over all of them alike.
+        for repeat in range(args.repeat):
+            for config in args.configs.split(","):
+                engine, _, count = config.partition(":")
+                processes = int(count or 1)
+                if engine == "sqlite":
+                    url = f"sqlite:///{Path(folder) / f'scale-{processes}-{repeat}.db'}"
+                else:
+                    if new_pg is None:
+                        new_pg = stack.enter_context(postgres_databases(args.postgres))
+                    url = await new_pg()
                 print(
-                    f"  {name:<12} {f.rate:7.0f}/s  {f.ratio * 100:5.1f} % of /noop"
-                    f"  failures {f.failures}  lost {f.lost}",
+                    f"{config} (turn {repeat + 1}): {args.classes} classes,"
+                    f" {processes} process(es) ...",
                     flush=True,
                 )
+                figures = await run_config(
+                    engine, processes, url, args.classes, args.rounds, args.block
+                )
+                for name, f in figures.items():
+                    print(
+                        f"  {name:<12} {f.rate:7.0f}/s  {f.ratio * 100:5.1f} % of /noop"
+                        f"  failures {f.failures}  lost {f.lost}",
+                        flush=True,
+                    )
+                    kept = results.setdefault(config, {}).setdefault(name, Figures([], []))
+                    kept.rates += f.rates
+                    kept.ratios += f.ratios
+                    kept.failures += f.failures
+                    kept.lost += f.lost
     return results
 
 
@@ -404,7 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale_engines", description=__doc__)
     parser.add_argument("--configs", default="sqlite:1,postgresql:2")
     parser.add_argument("--classes", type=int, default=CLASSES)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="blocks per command")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="turns of every configuration, taken in turn"
+    )
     parser.add_argument("--block", type=int, default=400, help="interactions per block")
     parser.add_argument(
         "--postgres", help="admin URL of a PostgreSQL server to create databases on"
@@ -413,6 +427,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
     results = asyncio.run(main_async(args))
     names = list(results)
+    print(f"\nAll turns, medians of the blocks ({args.repeat} x {args.rounds} per command):")
+    for config, figures in results.items():
+        for name, f in figures.items():
+            print(
+                f"  {config:<14} {name:<12} {f.rate:7.0f}/s  {f.ratio * 100:5.1f} % of /noop"
+                f"  failures {f.failures}  lost {f.lost}"
+            )
     base = names[0]
     for other in names[1:]:
         first, last = results[base], results[other]

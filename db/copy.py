@@ -169,7 +169,6 @@ async def copy_database(
             target = await _connect(target_url)
             try:
                 order = await _plan(source, target)
-                await _refuse_non_empty(target, order)
                 await _copy_rows(source, target, order, batch, progress)
                 await _verify(source, target, order, report)
             finally:
@@ -283,6 +282,9 @@ async def _copy_rows(
     try:
         await target.begin_write(names)
         try:
+            # Checked inside the write transaction, which already holds the target's write
+            # lock (SQLite) or its tables' locks (PostgreSQL): nothing can slip in after it.
+            await _refuse_non_empty(target, order)
             for ours, theirs in order:
                 columns = theirs.columns
                 convert = _converter(target.engine, theirs, columns)
