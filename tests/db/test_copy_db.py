@@ -7,6 +7,7 @@ has PostgreSQL's binaries, a fresh PostgreSQL database.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from bot.clock import ManualClock
 from bot.config import Config
 from bot.wiring import Services, build_services
 from db.copy import CopyRefused, copy_database
-from db.database import Database, bundled_migrations
+from db.database import Database, bundled_migrations, local_day
+from db.timefmt import to_db
+from db.urls import sqlite_path
 
 START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 CLASSES = (100, 200, 300)
@@ -149,6 +152,29 @@ async def test_a_copy_copies_back(source: str, target: str, tmp_path: Path) -> N
     report = await copy_database(target, back)
     assert report.ok, report.mismatches
     assert await leaderboards(back) == await leaderboards(source)
+
+
+async def test_a_bot_still_writing_to_the_source_is_caught_by_the_verification(
+    source: str, target: str
+) -> None:
+    """The copy reads one snapshot; a write after it (a bot left running) shows as a mismatch."""
+    file = sqlite_path(source)
+
+    def another_process_writes(table: str, rows: int) -> None:
+        if table == "ledger":
+            with sqlite3.connect(file) as other:
+                other.create_function("local_day", 2, local_day)
+                other.execute(
+                    "INSERT INTO ledger (guild_id, user_id, points, reason, created_at)"
+                    " VALUES (?, ?, 5, 'goal', ?)",
+                    (CLASSES[1], STUDENTS[2], to_db(START)),
+                )
+
+    report = await copy_database(source, target, progress=another_process_writes)
+    assert not report.ok
+    assert any(m.startswith("ledger: ") for m in report.mismatches), report.mismatches
+    assert any(f"ledger of class {CLASSES[1]}" in m for m in report.mismatches)
+    assert "MISMATCH" in "\n".join(report.lines())
 
 
 async def test_a_target_holding_rows_is_refused_and_left_alone(source: str, target: str) -> None:
