@@ -182,7 +182,7 @@ async def aspect_results(
         "SELECT s.name, a.aspect, COUNT(*), AVG(sc.score * 100.0 / sc.out_of) FROM scores sc"
         " JOIN assessments a ON a.id = sc.assessment_id JOIN subjects s ON s.id = sc.subject_id"
         f" WHERE sc.guild_id = ? AND a.aspect IS NOT NULL{clauses}"
-        " GROUP BY s.id, a.aspect ORDER BY AVG(sc.score * 100.0 / sc.out_of), s.name, a.aspect",
+        " GROUP BY s.id, a.aspect ORDER BY AVG(sc.score * 100.0 / sc.out_of), s.name, a.aspect NULLS FIRST",
         [guild_id, *params],
     ) as cur:
         return [
@@ -198,7 +198,7 @@ async def aspect_requests(
     async with conn.execute(
         "SELECT s.name, h.aspect, COUNT(*) FROM help_requests h JOIN subjects s"
         f" ON s.id = h.subject_id WHERE h.guild_id = ? AND h.aspect IS NOT NULL{where}"
-        " GROUP BY s.id, h.aspect ORDER BY COUNT(*) DESC, s.name, h.aspect",
+        " GROUP BY s.id, h.aspect ORDER BY COUNT(*) DESC, s.name, h.aspect NULLS FIRST",
         [guild_id, *params],
     ) as cur:
         return [(str(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall()]

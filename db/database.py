@@ -202,7 +202,7 @@ class Database:
             await self._conn.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """One atomic unit of work: commit on success, roll back everything on any error.
 
         A file another process keeps locked, a read-only file or a full disk raise a
@@ -271,7 +271,7 @@ class Database:
         return claim
 
     @asynccontextmanager
-    async def statement(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def statement(self) -> AsyncIterator[Connection]:
         """The write connection for a unit of work that is exactly ONE write statement.
 
         SQLite makes a single statement outside ``BEGIN`` its own transaction (all or nothing),
@@ -311,7 +311,7 @@ class Database:
         return exc if translated is None else translated
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def reading(self) -> AsyncIterator[Connection]:
         """A read-only connection that never waits for writers.
 
         Each statement sees the last committed state (never half a transaction); a block of

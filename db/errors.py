@@ -1,7 +1,8 @@
-"""The store's own errors: what went wrong with the SQLite file, in words an operator can act on.
+"""The store's own errors: what went wrong with the store, in words an operator can act on.
 
-:mod:`db.database` translates ``sqlite3``/``aiosqlite`` errors into these, so services and cogs
-never import a driver. Each carries the sentence a student or teacher sees (``user_message``);
+:mod:`db.database` translates ``sqlite3``/``aiosqlite`` errors into these and
+:func:`db.engine.translate_pg` asyncpg's (by SQLSTATE), so services and cogs never import a
+driver. Each carries the sentence a student or teacher sees (``user_message``);
 the exception text itself is the operator's log line.
 """
 
@@ -86,5 +87,6 @@ def translate(error: sqlite3.Error, path: object) -> StoreError | None:
 
 
 # A statement broke a uniqueness or foreign-key rule (e.g. crediting one session twice). It is
-# the driver's own class, re-exported so services catch it without importing the driver.
+# the DB-API class sqlite3 raises, re-exported so services catch it without importing a driver;
+# on PostgreSQL db.engine raises the same class for SQLSTATE class 23 (integrity violations).
 IntegrityError = sqlite3.IntegrityError

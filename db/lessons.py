@@ -220,7 +220,7 @@ async def prizes(conn: Connection, lesson_id: int) -> list[tuple[str, int, int, 
     """(kind, mentor, mentee or member, gain) of a lesson's prizes."""
     async with conn.execute(
         "SELECT kind, mentor_id, mentee_id, gain FROM lesson_prizes WHERE lesson_id = ?"
-        " ORDER BY kind, gain DESC, mentor_id, rowid",
+        " ORDER BY kind, gain DESC NULLS LAST, mentor_id, rowid",
         (lesson_id,),
     ) as cur:
         return [(str(r[0]), int(r[1]), int(r[2]), r[3]) for r in await cur.fetchall()]

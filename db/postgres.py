@@ -124,7 +124,7 @@ class PostgresDatabase(Database):
         return PgConnection(raw, self.where)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PgConnection]:  # type: ignore[override]
+    async def transaction(self) -> AsyncIterator[PgConnection]:
         """One atomic unit of work under the cross-process write lock (see the module text)."""
         await self._acquire()
         try:
@@ -167,6 +167,8 @@ class PostgresDatabase(Database):
                 f" VALUES ({int(claim.interaction_id)});"
             )
         try:
+            if self._writer.is_closed():
+                await self._reconnect()
             await self._writer.execute(script)
             if (
                 claim is not None
@@ -190,6 +192,19 @@ class PostgresDatabase(Database):
             raise translated from exc
         return claim
 
+    async def _reconnect(self) -> None:
+        """A new write connection after the server dropped the old one (a restart, a failover):
+        the transaction that found it gone failed as unavailable, the next one carries on."""
+        try:
+            writer = await asyncpg.connect(self.url, statement_cache_size=STATEMENT_CACHE)
+            await _setup(writer)
+        except Exception as exc:
+            raise StoreUnavailable(f"database {self.where}: cannot reconnect ({exc})") from exc
+        if self._tracer is not None:
+            writer.add_query_logger(self._log_query)
+        self._writer = writer
+        log.warning("reconnected the write connection to %s", self.where)
+
     async def _rollback_pg(self) -> None:
         if self._writer.is_closed():
             return
@@ -199,7 +214,7 @@ class PostgresDatabase(Database):
             log.warning("rollback failed on %s", self.where, exc_info=True)
 
     @asynccontextmanager
-    async def statement(self) -> AsyncIterator[PgConnection]:  # type: ignore[override]
+    async def statement(self) -> AsyncIterator[PgConnection]:
         """One write statement: a transaction like any other here (the lock must be held)."""
         async with self.transaction() as conn:
             yield conn
@@ -215,7 +230,7 @@ class PostgresDatabase(Database):
             ) from None
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[PgConnection]:  # type: ignore[override]
+    async def reading(self) -> AsyncIterator[PgConnection]:
         """A read-only pooled connection: each statement sees the last committed state."""
         try:
             raw = await self._pool.acquire()
@@ -280,6 +295,8 @@ class PostgresDatabase(Database):
         )
         applied: list[Migration] = []
         async with self._lock:
+            if self._writer.is_closed():
+                await self._reconnect()
             conn = self._writer
             try:
                 await conn.execute("SELECT pg_advisory_lock($1)", MIGRATE_LOCK)
@@ -318,6 +335,28 @@ class PostgresDatabase(Database):
             await self._pool.expire_connections()
             await self._writer.reload_schema_state()
         return applied
+
+    async def sync_identities(self) -> dict[str, int]:
+        """Move every identity column's sequence past the largest id stored (after rows were
+        copied in with their ids, e.g. by ``copy-db``), so the next insert gets a fresh id.
+        Returns the next id per table."""
+        following: dict[str, int] = {}
+        async with self.transaction() as conn:
+            columns = await conn.raw.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+                " ORDER BY table_name"
+            )
+            for table, column in columns:
+                top = await conn.raw.fetchval(f'SELECT MAX("{column}") FROM "{table}"')
+                following[table] = int(top or 0) + 1
+                await conn.raw.execute(
+                    "SELECT setval(pg_get_serial_sequence($1, $2), $3, false)",
+                    f'"{table}"',
+                    column,
+                    following[table],
+                )
+        return following
 
     async def backup(self, target: Path | str) -> Path:
         """Not done here: a PostgreSQL database is backed up with ``pg_dump``."""

@@ -95,6 +95,15 @@ def postgres_template(postgres_server: postgres.PostgresServer) -> str:
         return pool.submit(asyncio.run, postgres.migrated_template(postgres_server)).result()
 
 
+@pytest.fixture(scope="session")
+def postgres_store_url(postgres_server: postgres.PostgresServer, postgres_template: str) -> str:
+    """The migrated database the ``db`` fixture empties and reuses for each test of a process."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(
+            asyncio.run, postgres.create_database(postgres_server, postgres_template)
+        ).result()
+
+
 @pytest.fixture
 async def postgres_url(postgres_server: postgres.PostgresServer) -> AsyncIterator[str]:
     """The URL of a fresh, empty PostgreSQL database (dropped after the test)."""
@@ -126,14 +135,11 @@ async def db(
         await database.close()
         return
     # Sync session fixtures only: an async one cannot be set up from inside this one.
-    server = request.getfixturevalue("postgres_server")
-    url = await postgres.create_database(server, request.getfixturevalue("postgres_template"))
+    url = request.getfixturevalue("postgres_store_url")
+    await postgres.empty_database(url)
     database = await Database.open_url(url)
-    try:
-        yield database
-    finally:
-        await database.close()
-        await postgres.drop_database(server, url)
+    yield database
+    await database.close()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "cogs", "db")
 DISCORD_FREE = ("bot/domain", "bot/services", "db")
-SQLITE = {"sqlite3", "aiosqlite"}
+SQLITE = {"sqlite3", "aiosqlite", "asyncpg"}  # the database drivers: db/ only
 
 
 def source_files() -> list[Path]:

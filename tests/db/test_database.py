@@ -130,9 +130,9 @@ async def test_an_error_rolls_back_the_whole_transaction(tmp_path: Path) -> None
                 raise RuntimeError("boom")
         async with db.reading() as conn:
             async with conn.execute("SELECT COUNT(*) FROM a") as cur:
-                assert (await cur.fetchone())[0] == 0  # type: ignore[index]
+                assert (await cur.fetchone())[0] == 0
             async with conn.execute("SELECT COUNT(*) FROM b") as cur:
-                assert (await cur.fetchone())[0] == 1  # type: ignore[index]
+                assert (await cur.fetchone())[0] == 1
         # The connection is usable again afterwards.
         async with db.transaction() as conn:
             await conn.execute("INSERT INTO a VALUES (7)")

@@ -116,6 +116,32 @@ async def test_a_conditional_update_has_one_winner_across_processes(
         await two.close()
 
 
+async def test_write_transactions_never_interleave_across_processes(
+    migrated_postgres_url: str,
+) -> None:
+    """A read that decides a write sees every commit before it and none in between (as SQLite's
+    BEGIN IMMEDIATE): no lost update, with no constraint to help."""
+    one, two = await _open(migrated_postgres_url), await _open(migrated_postgres_url)
+    try:
+        async with one.transaction() as conn:
+            await conn.execute("INSERT INTO bot_meta (key, value) VALUES ('n', '0')")
+
+        async def increment(db: Database) -> None:
+            async with db.transaction() as conn:
+                rows = await conn.execute_fetchall("SELECT value FROM bot_meta WHERE key = 'n'")
+                await asyncio.sleep(0.02)  # the other process is trying meanwhile
+                await conn.execute(
+                    "UPDATE bot_meta SET value = ? WHERE key = 'n'",
+                    (str(int(next(iter(rows))[0]) + 1),),
+                )
+
+        await asyncio.gather(*(increment(db) for db in (one, two) * 4))
+        assert await one.fetch_one("SELECT value FROM bot_meta WHERE key = 'n'") == ("8",)
+    finally:
+        await one.close()
+        await two.close()
+
+
 async def test_an_interaction_is_claimed_by_one_process_only(migrated_postgres_url: str) -> None:
     one, two = await _open(migrated_postgres_url), await _open(migrated_postgres_url)
     try:
@@ -186,3 +212,74 @@ async def test_an_unreachable_server_is_a_store_error(postgres_url: str) -> None
     dead = postgres_url.rsplit(":", 1)[0] + ":1/nowhere"
     with pytest.raises(StoreUnavailable, match="cannot connect"):
         await Database.open_url(dead)
+
+
+async def test_a_dropped_connection_fails_one_unit_of_work_then_the_store_recovers(
+    migrated_postgres_url: str,
+) -> None:
+    db = await _open(migrated_postgres_url)
+    admin = await _open(migrated_postgres_url)
+    try:
+        await _class(db)
+        # The server drops every connection of `db` (a restart, a failover).
+        async with admin.transaction() as conn:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND application_name <> 'admin'"
+            )
+        failures = 0
+        for attempt in range(3):
+            try:
+                async with db.transaction() as conn:
+                    await conn.execute("UPDATE classes SET name = ?", (f"try {attempt}",))
+                break
+            except StoreUnavailable:
+                failures += 1
+        assert failures <= 1
+        for _ in range(3):
+            try:
+                assert await db.fetch_one("SELECT COUNT(*) FROM classes") == (1,)
+                break
+            except StoreUnavailable:
+                continue
+        else:
+            raise AssertionError("reads never recovered")
+    finally:
+        await db.close()
+        await admin.close()
+
+
+async def test_copied_ids_are_followed_by_fresh_ones_after_sync_identities(
+    migrated_postgres_url: str,
+) -> None:
+    from db.postgres import PostgresDatabase
+
+    db = await _open(migrated_postgres_url)
+    assert isinstance(db, PostgresDatabase)
+    try:
+        await _class(db)
+        async with db.transaction() as conn:  # as copy-db writes them: ids kept
+            await conn.execute(
+                "INSERT INTO subjects (id, guild_id, name, created_at) VALUES (41, ?, 'Maths', 'x')",
+                (GUILD,),
+            )
+        following = await db.sync_identities()
+        assert following["subjects"] == 42 and following["ledger"] == 1
+        async with db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO subjects (guild_id, name, created_at) VALUES (?, 'maths', 'x')"
+                " ON CONFLICT DO NOTHING",
+                (GUILD,),
+            )
+            assert cur.rowcount == 0  # names are case-insensitive, as SQLite's NOCASE
+            row = await (
+                await conn.execute(
+                    "INSERT INTO subjects (guild_id, name, created_at) VALUES (?, 'Art', 'x')"
+                    " RETURNING id",
+                    (GUILD,),
+                )
+            ).fetchone()
+        assert row["id"] > 41  # (a refused insert still uses up a sequence number)
+    finally:
+        await db.close()

@@ -110,7 +110,7 @@ async def test_erasure_is_one_audited_transaction(history: Services, db: Databas
     async with db.reading() as conn:
         assert await privacy_sql.rows_mentioning(conn, BOB) == {}
         async with conn.execute("SELECT summary, requested_by, teacher_id FROM privacy_audit") as c:
-            summary, by, teacher = await c.fetchone()  # type: ignore[misc]
+            summary, by, teacher = await c.fetchone()
     assert by == "teacher" and teacher == TEACHER and str(BOB) not in summary
     assert await history.recognition.points_total(GUILD, ALICE) == before
     with pytest.raises(NotFound):
@@ -143,7 +143,7 @@ async def test_class_deletion_cascades_through_the_ledger(
     async with db.reading() as conn:
         for table in ("ledger", "awards", "help_requests", "subjects", "classes"):
             async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cur:
-                assert (await cur.fetchone())[0] == 0, table  # type: ignore[index]
+                assert (await cur.fetchone())[0] == 0, table
         assert await privacy_sql.rows_mentioning(conn, TEACHER) == {}
 
 
