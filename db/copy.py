@@ -28,7 +28,7 @@ import importlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -64,6 +64,9 @@ class TableShape:
     types: dict[str, str]
     primary_key: tuple[str, ...]
     parents: frozenset[str]
+    # SQLite only: a rowid the table keeps without naming it (no INTEGER PRIMARY KEY alias, not
+    # WITHOUT ROWID); db/ sorts some tables by it (insertion order), so a copy keeps it.
+    implicit_rowid: bool = False
 
 
 @dataclass
@@ -225,13 +228,24 @@ async def _plan(source: _End, target: _End) -> list[tuple[TableShape, TableShape
     if missing:
         raise CopyError(f"tables missing in the target: {', '.join(missing)}")
     # A table only the target has belongs to its engine (e.g. its migrations' bookkeeping).
-    for name, shape in sources.items():
-        theirs = targets[name]
+    for name in sources:
+        # SQLite keeps some tables' rowid (their insertion order, which db/ sorts by) without
+        # naming it; PostgreSQL spells it out as a column. Copy it whenever the other end keeps
+        # it too, by that name (SQLite reads and writes a rowid by name).
+        for one, other in ((sources, targets), (targets, sources)):
+            if _keeps_rowid(one[name], other[name]):
+                one[name] = replace(one[name], columns=(*one[name].columns, "rowid"))
+        shape, theirs = sources[name], targets[name]
         if set(shape.columns) != set(theirs.columns):
             diff = sorted(set(shape.columns) ^ set(theirs.columns))
             raise CopyError(f"table {name} has different columns on the two ends: {diff}")
     ordered = _parents_first({n: targets[n].parents & set(sources) for n in sources})
     return [(sources[n], targets[n]) for n in ordered]
+
+
+def _keeps_rowid(sqlite: TableShape, other: TableShape) -> bool:
+    """Whether ``sqlite``'s implicit rowid has a counterpart in ``other`` to copy it to/from."""
+    return sqlite.implicit_rowid and (other.implicit_rowid or "rowid" in other.columns)
 
 
 def _parents_first(parents: dict[str, frozenset[str] | set[str]]) -> list[str]:
@@ -465,22 +479,27 @@ class _SqliteEnd:
         return [tuple(r) for r in await self._conn.execute_fetchall(sql)]
 
     async def shapes(self) -> dict[str, TableShape]:
-        names = [
-            str(r[0])
-            for r in await self.fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if not str(r[0]).startswith(_ENGINE_TABLES)
-        ]
+        tables = {
+            str(name): str(sql or "")
+            for name, sql in await self.fetch(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+            )
+            if not str(name).startswith(_ENGINE_TABLES)
+        }
         shapes = {}
-        for name in names:
+        for name, sql in tables.items():
             info = await self.fetch(f"PRAGMA table_info({_quote(name)})")
             keys = await self.fetch(f"PRAGMA foreign_key_list({_quote(name)})")
             pk = tuple(str(c[1]) for c in sorted((c for c in info if c[5]), key=lambda c: c[5]))
+            types = {str(c[1]): str(c[2]) for c in info}
+            aliased = len(pk) == 1 and types[pk[0]].upper() == "INTEGER"
             shapes[name] = TableShape(
                 name,
                 tuple(str(c[1]) for c in info),
-                {str(c[1]): str(c[2]) for c in info},
+                types,
                 pk,
                 frozenset(str(k[2]) for k in keys),
+                implicit_rowid=not aliased and "WITHOUT ROWID" not in sql.upper(),
             )
         return shapes
 

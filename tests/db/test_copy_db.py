@@ -25,7 +25,7 @@ from db.urls import sqlite_path
 START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 CLASSES = (100, 200, 300)
 TEACHER = 1
-STUDENTS = (11, 12, 13, 14)
+STUDENTS = tuple(400_000_000_000_000_000 + n for n in (11, 12, 13, 14))  # snowflakes
 
 
 def sqlite_url(path: Path) -> str:
@@ -67,6 +67,26 @@ async def fill(url: str) -> None:
             await services.recognition.undo_award(guild, TEACHER, STUDENTS[0])
             plan = await services.mentors.plan_grant(guild, "Math", STUDENTS[1], None)
             await services.mentors.record_grant(plan, STUDENTS[1], TEACHER)
+            # A lesson whose mentors were named out of id order: they are listed by insertion
+            # order (SQLite's implicit rowid, a column on PostgreSQL).
+            named = f"<@{STUDENTS[3]}> <@{STUDENTS[1]}> <@{STUDENTS[2]}>"
+            lesson = await services.lessons.plan_start(guild, "Math", None, named, None)
+            await services.lessons.record_start(lesson, TEACHER)
+    finally:
+        await db.close()
+
+
+async def lesson_mentors(url: str) -> list[list[int]]:
+    """Each class's open lesson's mentors, in the order the teacher named them."""
+    db = await Database.open_url(url)
+    try:
+        services = build_services(Config(), db, ManualClock(START))
+        found = []
+        for guild in CLASSES:
+            lesson = await services.lessons.open_lesson(guild)
+            assert lesson is not None
+            found.append(await services.lessons.lesson_mentor_ids(lesson.id))
+        return found
     finally:
         await db.close()
 
@@ -119,8 +139,10 @@ async def test_every_table_is_copied_with_its_ids_and_verified(source: str, targ
     assert order.index("classes") < order.index("subjects") < order.index("ledger")
     assert order.index("awards") < order.index("ledger")
     assert "Everything matches." in report.lines()
-    # Teachers see the same leaderboards on the new database.
+    # Teachers see the same leaderboards and lessons on the new database.
     assert await leaderboards(target) == await leaderboards(source)
+    named = [STUDENTS[3], STUDENTS[1], STUDENTS[2]]
+    assert await lesson_mentors(target) == await lesson_mentors(source) == [named] * 3
 
 
 async def test_the_copy_works_on_like_the_original(source: str, target: str) -> None:
@@ -152,6 +174,7 @@ async def test_a_copy_copies_back(source: str, target: str, tmp_path: Path) -> N
     report = await copy_database(target, back)
     assert report.ok, report.mismatches
     assert await leaderboards(back) == await leaderboards(source)
+    assert await lesson_mentors(back) == await lesson_mentors(source)
 
 
 async def test_a_bot_still_writing_to_the_source_is_caught_by_the_verification(
