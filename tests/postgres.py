@@ -25,7 +25,9 @@ from pathlib import Path
 
 SEARCH_PATH = ("/usr/local/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
 REQUIRE_ENV = "CLASSMENTOR_REQUIRE_POSTGRES"
-SERVER_USER = "postgres"
+SERVER_USER = "postgres"  # the database superuser the tests connect as
+# Unprivileged system users the server may run as when the tests run as root (CI does).
+RUN_AS = ("postgres", "nobody")
 
 
 class PostgresUnavailable(Exception):
@@ -66,14 +68,20 @@ class PostgresServer:
         self._as_user: list[str] = []
         self._owner: tuple[int, int] | None = None
         if os.geteuid() == 0:
-            try:
-                entry = pwd.getpwnam(SERVER_USER)
-            except KeyError:
+            entry = None
+            for candidate in RUN_AS:
+                try:
+                    entry = pwd.getpwnam(candidate)
+                    break
+                except KeyError:
+                    continue
+            if entry is None:
                 raise PostgresUnavailable(
-                    f"running as root and there is no {SERVER_USER!r} user to run PostgreSQL as"
-                ) from None
+                    f"running as root and none of the users {', '.join(RUN_AS)} exists to run "
+                    "PostgreSQL as (it refuses to run as root)"
+                )
             self._owner = (entry.pw_uid, entry.pw_gid)
-            self._as_user = [_binary_or("runuser"), "-u", SERVER_USER, "--"]
+            self._as_user = [_binary_or("runuser"), "-u", entry.pw_name, "--"]
         self.root = Path(tempfile.mkdtemp(prefix="classmentor-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -127,6 +135,24 @@ class PostgresServer:
             "-o", options, "-w", "-t", "30", "start",
         )  # fmt: skip
         self.started = True
+        self._watch()
+
+    def _watch(self) -> None:
+        """A watchdog that stops the server and deletes its folder if this process dies
+        without cleaning up (killed, crashed): no server is ever left running."""
+        as_user = " ".join(self._as_user)
+        script = (
+            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done;"
+            f" [ -d '{self.data}' ] && {as_user} '{self.pg_ctl}' -D '{self.data}'"
+            f" -m immediate stop >/dev/null 2>&1; rm -rf '{self.root}'"
+        )
+        subprocess.Popen(
+            ["/bin/sh", "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def stop(self) -> None:
         try:
