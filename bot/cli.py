@@ -120,7 +120,9 @@ def _parser() -> argparse.ArgumentParser:
         "copy-db",
         "copy every class into another, empty database (e.g. SQLite to PostgreSQL) and verify",
     )
-    copy_db.add_argument("--from", dest="source", required=True, help="source database URL")
+    copy_db.add_argument(
+        "--from", dest="source", help="source database URL (default: the config's database.url)"
+    )
     copy_db.add_argument("--to", dest="target", required=True, help="target database URL")
     copy_db.add_argument(
         "--batch",
@@ -377,7 +379,12 @@ def _copy_db(args: argparse.Namespace, config: Config, environ: Mapping[str, str
 
     try:
         report = asyncio.run(
-            copy_sql.copy_database(args.source, args.target, batch=args.batch, progress=progress)
+            copy_sql.copy_database(
+                args.source or config.database.url,
+                args.target,
+                batch=args.batch,
+                progress=progress,
+            )
         )
     except copy_sql.CopyRefused as exc:
         print(f"classmentor: copy-db refused: {exc}", file=sys.stderr)

@@ -237,6 +237,16 @@ def test_the_command_prints_the_report_and_exits_by_outcome(
     assert "not empty" in capsys.readouterr().err
 
 
+def test_the_source_defaults_to_the_configured_database(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{source}"\n')
+    target = sqlite_url(tmp_path / "moved.db")
+    assert main(["--config", str(config), "copy-db", "--to", target]) == 0
+    assert "Everything matches." in capsys.readouterr().out
+
+
 def test_a_target_that_cannot_be_opened_exits_with_the_database_code(
     source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
