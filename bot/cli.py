@@ -32,8 +32,10 @@ from bot.config import (
     read_web_secrets,
 )
 from bot.wiring import build_bot
+from db import copy as copy_sql
 from db import ledger as ledger_sql
 from db.database import Database, DatabaseError
+from db.errors import StoreError
 from db.urls import redacted
 
 log = logging.getLogger("classmentor")
@@ -41,6 +43,8 @@ log = logging.getLogger("classmentor")
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
 EXIT_NETWORK = 4
+EXIT_COPY_REFUSED = 5  # copy-db: target not empty, schema versions differ (nothing written)
+EXIT_COPY_MISMATCH = 6  # copy-db: copied, but the verification found a difference
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -112,6 +116,21 @@ def _parser() -> argparse.ArgumentParser:
     demo = command("demo", "play a class week against a simulated Discord")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(handler=_demo)
+    copy_db = command(
+        "copy-db",
+        "copy every class into another, empty database (e.g. SQLite to PostgreSQL) and verify",
+    )
+    copy_db.add_argument(
+        "--from", dest="source", help="source database URL (default: the config's database.url)"
+    )
+    copy_db.add_argument("--to", dest="target", required=True, help="target database URL")
+    copy_db.add_argument(
+        "--batch",
+        type=int,
+        default=copy_sql.BATCH_ROWS,
+        help="rows per write (default: %(default)s)",
+    )
+    copy_db.set_defaults(handler=_copy_db)
     scores_cli.add_parser(commands)
     return parser
 
@@ -350,6 +369,31 @@ def _backup(args: argparse.Namespace, config: Config, environ: Mapping[str, str]
         return 0
 
     return asyncio.run(backup())
+
+
+def _copy_db(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
+    """Exit 0 copied and verified, 3 a database problem, 5 refused, 6 a verification mismatch."""
+
+    def progress(table: str, rows: int) -> None:
+        print(f"  {table:<28} {rows:>12,} rows", flush=True)
+
+    try:
+        report = asyncio.run(
+            copy_sql.copy_database(
+                args.source or config.database.url,
+                args.target,
+                batch=args.batch,
+                progress=progress,
+            )
+        )
+    except copy_sql.CopyRefused as exc:
+        print(f"classmentor: copy-db refused: {exc}", file=sys.stderr)
+        return EXIT_COPY_REFUSED
+    except (copy_sql.CopyError, StoreError) as exc:
+        print(f"classmentor: copy-db failed (nothing written): {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    print("\n".join(report.lines()))
+    return 0 if report.ok else EXIT_COPY_MISMATCH
 
 
 def _demo(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
