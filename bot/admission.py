@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 # Discord allows 3 s; deferring at 2 s leaves room for the defer's own round trip.
 ACK_AFTER_S = 2.0
 BUSY_TEXT = "ClassMentor is busy, try again in a moment."
+# DM channels kept (discord.py keeps 128): about 1 KiB each with their user, so 4,096 is a few
+# MiB for a school's worth of students, each DMed without a "create DM" call after the first.
+DM_CHANNELS_KEPT = 4096
 
 
 class BurstLimiter:
@@ -136,11 +139,27 @@ class InteractionGate(Protocol):
 
 
 class AdmissionState(ConnectionState[Any]):
-    """discord.py's connection state, admitting and watching every interaction first."""
+    """discord.py's connection state, admitting and watching every interaction first.
+
+    It also keeps more DM channels than discord.py's 128: a bot serving a few classes DMs
+    hundreds of students and mentors (awards, offers, lesson questions), and every DM to a
+    person whose channel fell out of the cache costs a "create DM" call first.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watchdogs: set[asyncio.Task[None]] = set()
+
+    def _add_private_channel(self, channel: discord.abc.PrivateChannel) -> None:
+        """discord.py's cache of private channels, least recently used first, up to
+        :data:`DM_CHANNELS_KEPT` instead of 128."""
+        self._private_channels[channel.id] = channel
+        if len(self._private_channels) > DM_CHANNELS_KEPT:
+            _, dropped = self._private_channels.popitem(last=False)
+            if isinstance(dropped, discord.DMChannel) and dropped.recipient:
+                self._private_channels_by_user.pop(dropped.recipient.id, None)
+        if isinstance(channel, discord.DMChannel) and channel.recipient:
+            self._private_channels_by_user[channel.recipient.id] = channel
 
     def parse_interaction_create(self, data: InteractionCreateEvent) -> None:
         """Build the interaction, admit and watch it, then dispatch it as discord.py does."""
