@@ -11,8 +11,8 @@ with it on, ``/award give`` and ``/helpme ask`` measure Discord's cap, not the b
 ``--discord-limits`` turns enforcement on and reports the 429s hit. Failures (an error reply or
 no answer) and lost writes (rows counted after the run) are reported; both should be 0.
 
-``--rounds R`` measures instead ``/award give`` (private and public) and ``/helpme ask`` in R
-blocks, each block between two ``/noop`` blocks, and prints the median of the blocks' ratios: on
+``--rounds R`` measures instead ``/award give`` (private: to a student the bot never DMed, and to
+one it DMed before; public) and ``/helpme ask`` in R blocks, each block between two ``/noop`` blocks, and prints the median of the blocks' ratios: on
 a shared machine the load changes within seconds, so a ratio to the ``/noop`` measured around
 the same block is steadier than one to a ``/noop`` from a minute earlier.
 """
@@ -28,6 +28,8 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+import discord
 
 from bot.app import BURST_WINDOW_S, EXTENSIONS
 from bot.clock import ManualClock
@@ -143,10 +145,14 @@ async def interleaved(
     used = dict.fromkeys(commands, 0)
     noops = 0
 
+    cpu: dict[str, list[float]] = {name: [] for name in ("/noop", *commands)}
+
     async def floor() -> float:
         nonlocal noops
         base = noops
+        began = time.process_time()
         rate, _ = await load(block, lambda i: noop(base + i), lambda t: "ok" in t)
+        cpu["/noop"].append((time.process_time() - began) / block)
         noops += block
         ratios["/noop"].append(rate)
         return rate
@@ -155,14 +161,20 @@ async def interleaved(
         for name, (make, ok) in commands.items():
             before = await floor()
             base = used[name]
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             rate, _ = await load(block, lambda i, m=make, b=base: m(b + i), ok)  # type: ignore[misc]
             await settle()
             settled = block / (time.perf_counter() - began)
+            cpu[name].append((time.process_time() - cpu_began) / block)
             used[name] += block
             after = await floor()
             ratios[name].append(rate / ((before + after) / 2))
             ratios[f"{name} settled"].append(settled / ((before + after) / 2))
+    # CPU time of the whole process (bot, simulator, database threads) per interaction, follow-up
+    # work included: less sensitive than rates to other jobs on the machine. As "rates" per
+    # CPU-second, so that the ratio to /noop reads like the throughput ratios.
+    for name, seconds in cpu.items():
+        ratios[f"{name} cpu"] = [1 / s for s in seconds]
     return ratios
 
 
@@ -260,6 +272,19 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         private=True,
                     )
 
+                # The second half of the school was DMed by the bot before (an earlier award,
+                # an offer): its DM channels are known, if the bot kept them.
+                dmed_before = students[STUDENTS // 2 :]
+
+                def award_again(i: int) -> Awaitable[InteractionResult]:
+                    return slash(
+                        teachers[i % TEACHERS],
+                        "award give",
+                        student=dmed_before[i % len(dmed_before)],
+                        kind="effort",
+                        private=True,
+                    )
+
                 def public_award(i: int) -> Awaitable[InteractionResult]:
                     # The default: a shout-out, posted from the outbox in coalesced batches.
                     student = students[MENTORS + i % (STUDENTS - MENTORS)]
@@ -289,12 +314,15 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         points=1 + n % 7,
                     )
                 if rounds:
+                    for student in dmed_before:
+                        await bot.create_dm(discord.Object(student.id))
                     blocks = await interleaved(
                         rounds,
                         min(count, len(askers)),
                         noop,
                         {
                             "/award give": (award, fine),
+                            "/award give (DMed before)": (award_again, fine),
                             "/award give (public)": (public_award, fine),
                             "/helpme ask": (ask, fine),
                         },
@@ -385,7 +413,16 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(run(args.count, args.discord_limits, args.rounds))
     if args.rounds:
         print(f"{IN_FLIGHT} in flight, {args.rounds} rounds, {args.count} per command")
+        noop_cpu = results.get("/noop cpu", {}).get("rate", 0.0)
         for name, figures in results.items():
+            if name.endswith(" cpu"):
+                print(
+                    f"  {name:<28} median {1000 / figures['rate']:7.3f} ms CPU each"
+                    f"  ({100 * figures['rate'] / noop_cpu:.1f} % of /noop's CPU rate)"
+                    if noop_cpu
+                    else ""
+                )
+                continue
             unit = "/s" if name == "/noop" else " % of the /noop around it"
             scale = 1 if name == "/noop" else 100
             print(

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
@@ -128,6 +129,53 @@ class PatientResponse(discord.InteractionResponse[Any]):
             return await super().send_modal(modal)
 
 
+class Watchdog:
+    """The interactions waiting for their first answer, in arrival order, and ONE timer.
+
+    A timer per interaction (``call_later``) costs a handle, a closure and two heap operations
+    on the event loop for every interaction, nearly all of which are answered long before it
+    fires. Here watching is an append; one timer walks the line from the oldest deadline and
+    hands every interaction still unanswered to ``defer``. Sweeps are at least ``after_s / 20``
+    apart (0.1 s for the 2 s default), so a slow interaction is deferred at most that late.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, defer: Callable[[PatientResponse], None]
+    ) -> None:
+        self._loop = loop
+        self._defer = defer
+        self._line: deque[tuple[float, PatientResponse]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, response: PatientResponse, after_s: float) -> None:
+        """Hand ``response`` to ``defer`` after ``after_s`` seconds unless answered by then."""
+        due = self._loop.time() + after_s
+        if self._line and due < self._line[-1][0]:
+            # The wait was shortened meanwhile: this one would queue behind later deadlines.
+            self._loop.call_at(due, self._check, response)
+            return
+        self._line.append((due, response))
+        if self._timer is None:
+            self._arm(after_s)
+
+    def _check(self, response: PatientResponse) -> None:
+        if not response.is_done():
+            self._defer(response)
+
+    def _arm(self, after_s: float) -> None:
+        due = max(self._line[0][0], self._loop.time() + min(after_s / 20, 0.1))
+        self._timer = self._loop.call_at(due, self._sweep, after_s)
+
+    def _sweep(self, after_s: float) -> None:
+        self._timer = None
+        now = self._loop.time()
+        line = self._line
+        while line and line[0][0] <= now:
+            self._check(line.popleft()[1])
+        if line:
+            self._arm(after_s)
+
+
 class InteractionGate(Protocol):
     """What :class:`AdmissionState` asks before handing an interaction on (the command tree)."""
 
@@ -149,6 +197,7 @@ class AdmissionState(ConnectionState[Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watchdogs: set[asyncio.Task[None]] = set()
+        self._watchdog: Watchdog | None = None
 
     def _add_private_channel(self, channel: discord.abc.PrivateChannel) -> None:
         """discord.py's cache of private channels, least recently used first, up to
@@ -197,16 +246,14 @@ class AdmissionState(ConnectionState[Any]):
 
     def _watch(self, response: PatientResponse, after_s: float) -> None:
         """Defer ``response`` after ``after_s`` seconds if nothing answered it by then."""
-        loop = asyncio.get_running_loop()
+        if self._watchdog is None:
+            self._watchdog = Watchdog(asyncio.get_running_loop(), self._defer)
+        self._watchdog.watch(response, after_s)
 
-        def fire() -> None:
-            if response.is_done():
-                return
-            task = loop.create_task(response.auto_defer())
-            self._watchdogs.add(task)  # keep a reference until it is done
-            task.add_done_callback(self._watchdogs.discard)
-
-        loop.call_later(after_s, fire)
+    def _defer(self, response: PatientResponse) -> None:
+        task = asyncio.get_running_loop().create_task(response.auto_defer())
+        self._watchdogs.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._watchdogs.discard)
 
 
 class ShardedAdmissionState(AdmissionState, AutoShardedConnectionState[Any]):
