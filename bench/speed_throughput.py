@@ -343,7 +343,13 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                     await asyncio.sleep(BURST_WINDOW_S)  # let every user's burst window clear
                     paced_runs = {
                         name: await paced(PACED_RATE, PACED_COUNT, make)
-                        for name, make in (("/noop", noop), ("/leaderboard", board))
+                        for name, make in (
+                            ("/noop", noop),
+                            ("/leaderboard", board),
+                            # the teacher's wait for a private award (students the throughput
+                            # phase below does not use)
+                            ("/award give", lambda i: award(PACED_COUNT + i)),
+                        )
                     }
                     await asyncio.sleep(BURST_WINDOW_S)
                     awards_before = await rows(db, "awards")
