@@ -53,6 +53,7 @@ STUDENTS = 1_200
 MENTORS = 10
 CLASS_SIZE = 30  # students ranked on the first leaderboard
 PACED_RATE, PACED_COUNT = 200.0, 600  # answer latency at a steady 200 interactions/s (30 students)
+AWARD_PACED_RATE, AWARD_PACED_COUNT = 50.0, 300  # a private award's answer latency at 50/s
 
 
 def text_of(result: InteractionResult) -> str:
@@ -343,14 +344,13 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                     await asyncio.sleep(BURST_WINDOW_S)  # let every user's burst window clear
                     paced_runs = {
                         name: await paced(PACED_RATE, PACED_COUNT, make)
-                        for name, make in (
-                            ("/noop", noop),
-                            ("/leaderboard", board),
-                            # the teacher's wait for a private award (students the throughput
-                            # phase below does not use)
-                            ("/award give", lambda i: award(PACED_COUNT + i)),
-                        )
+                        for name, make in (("/noop", noop), ("/leaderboard", board))
                     }
+                    # The teacher's wait for a private award, at a rate the bot keeps up with
+                    # (students the throughput phase below does not use).
+                    paced_runs["/award give"] = await paced(
+                        AWARD_PACED_RATE, AWARD_PACED_COUNT, lambda i: award(PACED_COUNT + i)
+                    )
                     await asyncio.sleep(BURST_WINDOW_S)
                     awards_before = await rows(db, "awards")
                     award_rate = await load(count, award, fine)
@@ -445,8 +445,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  429s hit: {int(figures['rate'])}")
             continue
         if name.startswith("paced"):
+            rate = AWARD_PACED_RATE if name.endswith("/award give") else PACED_RATE
             print(
-                f"  {name[6:]:<14} at {PACED_RATE:.0f}/s: answer p50 {figures['rate']:.1f} ms,"
+                f"  {name[6:]:<14} at {rate:.0f}/s: answer p50 {figures['rate']:.1f} ms,"
                 f" p99 {figures['ratio']:.1f} ms, failures {int(figures['failures'])}"
             )
             continue
