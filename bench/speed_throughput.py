@@ -11,8 +11,8 @@ with it on, ``/award give`` and ``/helpme ask`` measure Discord's cap, not the b
 ``--discord-limits`` turns enforcement on and reports the 429s hit. Failures (an error reply or
 no answer) and lost writes (rows counted after the run) are reported; both should be 0.
 
-``--rounds R`` measures instead ``/award give`` (private and public) and ``/helpme ask`` in R
-blocks, each block between two ``/noop`` blocks, and prints the median of the blocks' ratios: on
+``--rounds R`` measures instead ``/award give`` (private: to a student the bot never DMed, and to
+one it DMed before; public) and ``/helpme ask`` in R blocks, each block between two ``/noop`` blocks, and prints the median of the blocks' ratios: on
 a shared machine the load changes within seconds, so a ratio to the ``/noop`` measured around
 the same block is steadier than one to a ``/noop`` from a minute earlier.
 """
@@ -28,6 +28,8 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+import discord
 
 from bot.app import BURST_WINDOW_S, EXTENSIONS
 from bot.clock import ManualClock
@@ -51,6 +53,7 @@ STUDENTS = 1_200
 MENTORS = 10
 CLASS_SIZE = 30  # students ranked on the first leaderboard
 PACED_RATE, PACED_COUNT = 200.0, 600  # answer latency at a steady 200 interactions/s (30 students)
+AWARD_PACED_RATE, AWARD_PACED_COUNT = 50.0, 300  # a private award's answer latency at 50/s
 
 
 def text_of(result: InteractionResult) -> str:
@@ -123,23 +126,34 @@ async def interleaved(
     commands: dict[
         str, tuple[Callable[[int], Awaitable[InteractionResult]], Callable[[str], bool]]
     ],
+    settle: Callable[[], Awaitable[None]],
 ) -> dict[str, list[float]]:
     """Each command in ``rounds`` blocks, each block between two ``/noop`` blocks.
 
     On a shared machine the load changes within seconds: a ratio to the ``/noop`` measured
     right before and after the same block is steadier than one to a ``/noop`` from a minute
     earlier. Returns, per command, the ratio of each block (and ``/noop`` rates under "/noop").
+    After each block the bot's follow-up work (DMs, offers, queue notices) is settled before
+    the ``/noop`` after it, so that work never slows the floor it is compared with; a second
+    ratio (key ``"<command> settled"``) counts the block until settled, follow-ups included
+    (for commands whose follow-ups wait on a timer, e.g. coalesced shout-outs, it includes
+    that wait).
     """
     block = max(1, count // rounds)
     ratios: dict[str, list[float]] = {name: [] for name in commands}
+    ratios.update({f"{name} settled": [] for name in commands})
     ratios["/noop"] = []
     used = dict.fromkeys(commands, 0)
     noops = 0
 
+    cpu: dict[str, list[float]] = {name: [] for name in ("/noop", *commands)}
+
     async def floor() -> float:
         nonlocal noops
         base = noops
+        began = time.process_time()
         rate, _ = await load(block, lambda i: noop(base + i), lambda t: "ok" in t)
+        cpu["/noop"].append((time.process_time() - began) / block)
         noops += block
         ratios["/noop"].append(rate)
         return rate
@@ -148,10 +162,20 @@ async def interleaved(
         for name, (make, ok) in commands.items():
             before = await floor()
             base = used[name]
+            began, cpu_began = time.perf_counter(), time.process_time()
             rate, _ = await load(block, lambda i, m=make, b=base: m(b + i), ok)  # type: ignore[misc]
+            await settle()
+            settled = block / (time.perf_counter() - began)
+            cpu[name].append((time.process_time() - cpu_began) / block)
             used[name] += block
             after = await floor()
             ratios[name].append(rate / ((before + after) / 2))
+            ratios[f"{name} settled"].append(settled / ((before + after) / 2))
+    # CPU time of the whole process (bot, simulator, database threads) per interaction, follow-up
+    # work included: less sensitive than rates to other jobs on the machine. As "rates" per
+    # CPU-second, so that the ratio to /noop reads like the throughput ratios.
+    for name, seconds in cpu.items():
+        ratios[f"{name} cpu"] = [1 / s for s in seconds]
     return ratios
 
 
@@ -249,6 +273,19 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         private=True,
                     )
 
+                # The second half of the school was DMed by the bot before (an earlier award,
+                # an offer): its DM channels are known, if the bot kept them.
+                dmed_before = students[STUDENTS // 2 :]
+
+                def award_again(i: int) -> Awaitable[InteractionResult]:
+                    return slash(
+                        teachers[i % TEACHERS],
+                        "award give",
+                        student=dmed_before[i % len(dmed_before)],
+                        kind="effort",
+                        private=True,
+                    )
+
                 def public_award(i: int) -> Awaitable[InteractionResult]:
                     # The default: a shout-out, posted from the outbox in coalesced batches.
                     student = students[MENTORS + i % (STUDENTS - MENTORS)]
@@ -278,15 +315,19 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         points=1 + n % 7,
                     )
                 if rounds:
+                    for student in dmed_before:
+                        await bot.create_dm(discord.Object(student.id))
                     blocks = await interleaved(
                         rounds,
                         min(count, len(askers)),
                         noop,
                         {
                             "/award give": (award, fine),
+                            "/award give (DMed before)": (award_again, fine),
                             "/award give (public)": (public_award, fine),
                             "/helpme ask": (ask, fine),
                         },
+                        lambda: sim.settle(timeout=120),
                     )
                     for name, values in blocks.items():
                         values.sort()
@@ -305,6 +346,11 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         name: await paced(PACED_RATE, PACED_COUNT, make)
                         for name, make in (("/noop", noop), ("/leaderboard", board))
                     }
+                    # The teacher's wait for a private award, at a rate the bot keeps up with
+                    # (students the throughput phase below does not use).
+                    paced_runs["/award give"] = await paced(
+                        AWARD_PACED_RATE, AWARD_PACED_COUNT, lambda i: award(PACED_COUNT + i)
+                    )
                     await asyncio.sleep(BURST_WINDOW_S)
                     awards_before = await rows(db, "awards")
                     award_rate = await load(count, award, fine)
@@ -373,11 +419,20 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(run(args.count, args.discord_limits, args.rounds))
     if args.rounds:
         print(f"{IN_FLIGHT} in flight, {args.rounds} rounds, {args.count} per command")
+        noop_cpu = results.get("/noop cpu", {}).get("rate", 0.0)
         for name, figures in results.items():
+            if name.endswith(" cpu"):
+                print(
+                    f"  {name:<28} median {1000 / figures['rate']:7.3f} ms CPU each"
+                    f"  ({100 * figures['rate'] / noop_cpu:.1f} % of /noop's CPU rate)"
+                    if noop_cpu
+                    else ""
+                )
+                continue
             unit = "/s" if name == "/noop" else " % of the /noop around it"
             scale = 1 if name == "/noop" else 100
             print(
-                f"  {name:<14} median {figures['rate'] * scale:7.1f}{unit}"
+                f"  {name:<28} median {figures['rate'] * scale:7.1f}{unit}"
                 f"  (min {figures['ratio'] * scale:.1f}, max {figures['failures'] * scale:.1f})"
             )
         return 0
@@ -390,8 +445,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  429s hit: {int(figures['rate'])}")
             continue
         if name.startswith("paced"):
+            rate = AWARD_PACED_RATE if name.endswith("/award give") else PACED_RATE
             print(
-                f"  {name[6:]:<14} at {PACED_RATE:.0f}/s: answer p50 {figures['rate']:.1f} ms,"
+                f"  {name[6:]:<14} at {rate:.0f}/s: answer p50 {figures['rate']:.1f} ms,"
                 f" p99 {figures['ratio']:.1f} ms, failures {int(figures['failures'])}"
             )
             continue

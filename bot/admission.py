@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 # Discord allows 3 s; deferring at 2 s leaves room for the defer's own round trip.
 ACK_AFTER_S = 2.0
 BUSY_TEXT = "ClassMentor is busy, try again in a moment."
+# DM channels kept (discord.py keeps 128): about 1 KiB each with their user, so 4,096 is a few
+# MiB for a school's worth of students, each DMed without a "create DM" call after the first.
+DM_CHANNELS_KEPT = 4096
 
 
 class BurstLimiter:
@@ -125,6 +129,53 @@ class PatientResponse(discord.InteractionResponse[Any]):
             return await super().send_modal(modal)
 
 
+class Watchdog:
+    """The interactions waiting for their first answer, in arrival order, and ONE timer.
+
+    A timer per interaction (``call_later``) costs a handle, a closure and two heap operations
+    on the event loop for every interaction, nearly all of which are answered long before it
+    fires. Here watching is an append; one timer walks the line from the oldest deadline and
+    hands every interaction still unanswered to ``defer``. Sweeps are at least ``after_s / 20``
+    apart (0.1 s for the 2 s default), so a slow interaction is deferred at most that late.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, defer: Callable[[PatientResponse], None]
+    ) -> None:
+        self._loop = loop
+        self._defer = defer
+        self._line: deque[tuple[float, PatientResponse]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, response: PatientResponse, after_s: float) -> None:
+        """Hand ``response`` to ``defer`` after ``after_s`` seconds unless answered by then."""
+        due = self._loop.time() + after_s
+        if self._line and due < self._line[-1][0]:
+            # The wait was shortened meanwhile: this one would queue behind later deadlines.
+            self._loop.call_at(due, self._check, response)
+            return
+        self._line.append((due, response))
+        if self._timer is None:
+            self._arm(after_s)
+
+    def _check(self, response: PatientResponse) -> None:
+        if not response.is_done():
+            self._defer(response)
+
+    def _arm(self, after_s: float) -> None:
+        due = max(self._line[0][0], self._loop.time() + min(after_s / 20, 0.1))
+        self._timer = self._loop.call_at(due, self._sweep, after_s)
+
+    def _sweep(self, after_s: float) -> None:
+        self._timer = None
+        now = self._loop.time()
+        line = self._line
+        while line and line[0][0] <= now:
+            self._check(line.popleft()[1])
+        if line:
+            self._arm(after_s)
+
+
 class InteractionGate(Protocol):
     """What :class:`AdmissionState` asks before handing an interaction on (the command tree)."""
 
@@ -136,11 +187,28 @@ class InteractionGate(Protocol):
 
 
 class AdmissionState(ConnectionState[Any]):
-    """discord.py's connection state, admitting and watching every interaction first."""
+    """discord.py's connection state, admitting and watching every interaction first.
+
+    It also keeps more DM channels than discord.py's 128: a bot serving a few classes DMs
+    hundreds of students and mentors (awards, offers, lesson questions), and every DM to a
+    person whose channel fell out of the cache costs a "create DM" call first.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watchdogs: set[asyncio.Task[None]] = set()
+        self._watchdog: Watchdog | None = None
+
+    def _add_private_channel(self, channel: discord.abc.PrivateChannel) -> None:
+        """discord.py's cache of private channels, least recently used first, up to
+        :data:`DM_CHANNELS_KEPT` instead of 128."""
+        self._private_channels[channel.id] = channel
+        if len(self._private_channels) > DM_CHANNELS_KEPT:
+            _, dropped = self._private_channels.popitem(last=False)
+            if isinstance(dropped, discord.DMChannel) and dropped.recipient:
+                self._private_channels_by_user.pop(dropped.recipient.id, None)
+        if isinstance(channel, discord.DMChannel) and channel.recipient:
+            self._private_channels_by_user[channel.recipient.id] = channel
 
     def parse_interaction_create(self, data: InteractionCreateEvent) -> None:
         """Build the interaction, admit and watch it, then dispatch it as discord.py does."""
@@ -178,16 +246,14 @@ class AdmissionState(ConnectionState[Any]):
 
     def _watch(self, response: PatientResponse, after_s: float) -> None:
         """Defer ``response`` after ``after_s`` seconds if nothing answered it by then."""
-        loop = asyncio.get_running_loop()
+        if self._watchdog is None:
+            self._watchdog = Watchdog(asyncio.get_running_loop(), self._defer)
+        self._watchdog.watch(response, after_s)
 
-        def fire() -> None:
-            if response.is_done():
-                return
-            task = loop.create_task(response.auto_defer())
-            self._watchdogs.add(task)  # keep a reference until it is done
-            task.add_done_callback(self._watchdogs.discard)
-
-        loop.call_later(after_s, fire)
+    def _defer(self, response: PatientResponse) -> None:
+        task = asyncio.get_running_loop().create_task(response.auto_defer())
+        self._watchdogs.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._watchdogs.discard)
 
 
 class ShardedAdmissionState(AdmissionState, AutoShardedConnectionState[Any]):

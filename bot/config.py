@@ -119,6 +119,9 @@ class MentoringConfig:
     help_cooldown_seconds: int = 60
     recent_helper_days: int = 7
     badge_max_days: int = 14
+    # After a lesson ends, quizzes recorded for its subject within this many minutes still count
+    # for its prizes (0: decided when the lesson ends).
+    lesson_quiz_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,7 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
         "help_cooldown_seconds": (60, 0, 3600),
         "recent_helper_days": (7, 0, 90),
         "badge_max_days": (14, 1, 90),
+        "lesson_quiz_minutes": (30, 0, 240),
     }
     _no_unknown("mentoring", mentoring, set(limits))
     mentoring_values = {

@@ -496,16 +496,24 @@ async def lesson(demo: Demo) -> None:
         form = await demo.click("Alice", question, "Add a note")
         await demo.submit("Alice", form, ["Dividing top and bottom by the same number clicked"])
         demo.moment("Alice added a private note after her session")
-    scores = {"Dan": 17, "Eve": 14, "Alice": 19, "Carol": 16}
-    await demo.act("Mr Owner", "score import", file=_quiz_csv(demo, "Fractions quiz 3", scores))
     await demo.act("Ms Rivera", "lesson end")
     celebration = next(
         m for m in demo.sim.messages(demo.channels["announcements"]) if "That's a wrap" in m.content
     )
+    assert "decided when today's quiz is in" in celebration.content, celebration.content
+    demo.moment("lesson celebration: mentors thanked; the pair prize waits for today's quiz")
+    await demo.advance(timedelta(minutes=5), "Right after the lesson: the quiz is marked")
+    scores = {"Dan": 17, "Eve": 14, "Alice": 19, "Carol": 16}
+    await demo.act("Mr Owner", "score import", file=_quiz_csv(demo, "Fractions quiz 3", scores))
+    prize = next(
+        m
+        for m in demo.sim.messages(demo.channels["announcements"])
+        if "The quiz is in for" in m.content
+    )
     pair = f"<@{demo.people[helped['Dan']].id}> & <@{demo.people['Dan'].id}>"
-    assert pair in celebration.content, celebration.content
-    assert celebration.attachments, "the gains chart"
-    demo.moment(f"lesson celebration: mentors thanked, {helped['Dan']} and Dan won the pair prize")
+    assert pair in prize.content, prize.content
+    assert prize.attachments, "the gains chart"
+    demo.moment(f"the quiz came in after the lesson: {helped['Dan']} and Dan won the pair prize")
     reached = [
         m for m in demo.sim.messages(demo.channels["announcements"]) if "goal reached" in m.content
     ]

@@ -44,3 +44,16 @@ async def session_confirmed(
         except Exception:
             log.exception("could not offer the debrief for request %s", request_id)
     await class_progressed(bot, guild_id)
+
+
+async def scores_imported(bot: ClassMentorBot, guild_id: int) -> None:
+    """A score file was imported: it may be the quiz a lesson's prizes wait for (the lessons
+    cog decides them now if so); then the goal is checked. Never fails the caller."""
+    cog = bot.get_cog(LESSONS_COG)
+    decide = getattr(cog, "quiz_imported", None)
+    if decide is not None:
+        try:
+            await decide(guild_id)
+        except Exception:
+            log.exception("could not decide the lesson prizes after an import in %s", guild_id)
+    await class_progressed(bot, guild_id)

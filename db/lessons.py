@@ -26,6 +26,8 @@ def _lesson(row: Any) -> Lesson:
         ended_at=opt_from_db(row["ended_at"]),
         panel_channel_id=row["panel_channel_id"],
         panel_message_id=row["panel_message_id"],
+        prize_due_at=opt_from_db(row["prize_due_at"]),
+        prize_decided_at=opt_from_db(row["prize_decided_at"]),
     )
 
 
@@ -101,12 +103,85 @@ async def set_panel(conn: Connection, lesson_id: int, channel_id: int, message_i
     )
 
 
-async def end_lesson(conn: Connection, lesson_id: int, now: datetime, by: int | None) -> bool:
-    """Close an open lesson; False if it had already ended (the conditional update lost)."""
+async def end_lesson(
+    conn: Connection,
+    lesson_id: int,
+    now: datetime,
+    by: int | None,
+    prize_due_at: datetime,
+) -> bool:
+    """Close an open lesson (its prizes due at ``prize_due_at``); False if it had already
+    ended (the conditional update lost)."""
     cur = await conn.execute(
-        "UPDATE lessons SET ended_at = ?, ended_by = ?, celebration = 'pending'"
-        " WHERE id = ? AND ended_at IS NULL",
-        (to_db(now), by, lesson_id),
+        "UPDATE lessons SET ended_at = ?, ended_by = ?, celebration = 'pending',"
+        " prize_due_at = ? WHERE id = ? AND ended_at IS NULL",
+        (to_db(now), by, to_db(prize_due_at), lesson_id),
+    )
+    return cur.rowcount == 1
+
+
+async def claim_prize_decision(conn: Connection, lesson_id: int, now: datetime) -> bool:
+    """Decide an ended lesson's prizes: True for the one caller that wins the conditional update
+    (a deadline, the teacher and a quiz import racing, in any process), which also queues the
+    prize post."""
+    cur = await conn.execute(
+        "UPDATE lessons SET prize_decided_at = ?, prize_post = 'pending'"
+        " WHERE id = ? AND ended_at IS NOT NULL AND prize_decided_at IS NULL",
+        (to_db(now), lesson_id),
+    )
+    return cur.rowcount == 1
+
+
+async def waiting_prizes(conn: Connection) -> list[Lesson]:
+    """Ended lessons whose prizes wait for the quiz, to rebuild their deadlines at start-up."""
+    rows = await conn.execute_fetchall(
+        f"{_SELECT} WHERE l.ended_at IS NOT NULL AND l.prize_decided_at IS NULL"
+        " ORDER BY l.prize_due_at"
+    )
+    return [_lesson(r) for r in rows]
+
+
+async def waiting_prize(conn: Connection, guild_id: int) -> Lesson | None:
+    """The class's ended lesson whose prizes still wait for the quiz, if any (the newest)."""
+    rows = await conn.execute_fetchall(
+        f"{_SELECT} WHERE l.guild_id = ? AND l.ended_at IS NOT NULL"
+        " AND l.prize_decided_at IS NULL ORDER BY l.id DESC LIMIT 1",
+        (guild_id,),
+    )
+    return next((_lesson(r) for r in rows), None)
+
+
+async def quiz_recorded_after_end(conn: Connection, lesson: Lesson) -> bool:
+    """Whether a score for the lesson's subject was recorded after it ended, within its window."""
+    assert lesson.ended_at is not None and lesson.prize_due_at is not None
+    rows = await conn.execute_fetchall(
+        "SELECT 1 FROM scores WHERE guild_id = ? AND subject_id = ?"
+        " AND recorded_at > ? AND recorded_at <= ? LIMIT 1",
+        (lesson.guild_id, lesson.subject_id, to_db(lesson.ended_at), to_db(lesson.prize_due_at)),
+    )
+    return bool(list(rows))
+
+
+async def pending_prize_posts(conn: Connection) -> list[Lesson]:
+    """Lessons whose decided prizes still have to be posted."""
+    rows = await conn.execute_fetchall(f"{_SELECT} WHERE l.prize_post = 'pending' ORDER BY l.id")
+    return [_lesson(r) for r in rows]
+
+
+async def is_prize_post_pending(conn: Connection, lesson_id: int) -> bool:
+    """Whether the lesson's decided prizes still have to be posted."""
+    rows = await conn.execute_fetchall(
+        "SELECT 1 FROM lessons WHERE id = ? AND prize_post = 'pending'", (lesson_id,)
+    )
+    return bool(list(rows))
+
+
+async def mark_prize_posted(conn: Connection, lesson_id: int, message_id: int | None) -> bool:
+    """The decided prizes went out (in their own post, or in the celebration): never again."""
+    cur = await conn.execute(
+        "UPDATE lessons SET prize_post = 'posted', prize_message_id = ?"
+        " WHERE id = ? AND prize_post = 'pending'",
+        (message_id, lesson_id),
     )
     return cur.rowcount == 1
 

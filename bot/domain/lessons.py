@@ -31,11 +31,19 @@ class Lesson:
     ended_at: datetime | None
     panel_channel_id: int | None = None
     panel_message_id: int | None = None
+    # Set when it ends: quizzes recorded until then count for its prizes (the quiz window).
+    prize_due_at: datetime | None = None
+    prize_decided_at: datetime | None = None
 
     @property
     def open(self) -> bool:
         """Still running."""
         return self.ended_at is None
+
+    @property
+    def prize_waiting(self) -> bool:
+        """Ended, with its prizes still waiting for the quiz (decided at ``prize_due_at``)."""
+        return self.ended_at is not None and self.prize_decided_at is None
 
     @property
     def topic(self) -> str:
@@ -98,6 +106,20 @@ class Celebration:
     points: int = PAIR_PRIZE_POINTS
     gains: PublicGains | None = None  # into the lesson's assessment: gains only, improvers only
     goal_line: str | None = None
+    # The prizes wait for the quiz until then (the post says so instead of naming a winner).
+    prize_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PrizeNews:
+    """The post that follows a celebration once the prizes waiting for the quiz are decided."""
+
+    lesson: Lesson
+    assessment: str | None  # the quiz that decided them; None when no scores were recorded
+    pair_prizes: list[PairPrize] = field(default_factory=list)
+    most_correct: list[list[int]] = field(default_factory=list)
+    points: int = PAIR_PRIZE_POINTS
+    gains: PublicGains | None = None  # the quiz's gains chart, when the celebration had none
 
 
 def pair_winners(pairs: Iterable[tuple[int, int, float]]) -> list[PairPrize]:

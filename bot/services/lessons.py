@@ -7,6 +7,7 @@ nobody is given a role until the plan is known to be good.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -19,6 +20,8 @@ from bot.domain.gains import (
     ClassGains,
     DayRange,
     GainPeriod,
+    PublicGains,
+    ScorePoint,
     local_day,
     period_days,
     public_gains,
@@ -31,6 +34,7 @@ from bot.domain.lessons import (
     Lesson,
     LessonCounts,
     PairPrize,
+    PrizeNews,
     assessment_gains,
     most_correct_groups,
     pair_winners,
@@ -93,6 +97,29 @@ class EndedLesson:
     mentors: list[int]
     lesson_badges: list[int]
     counts: LessonCounts
+
+
+def _prize_lists(
+    prizes: list[tuple[str, int, int, float | None]],
+) -> tuple[list[PairPrize], list[list[int]]]:
+    """(pair prizes, most-correct groups with their mentor first) from the prize rows."""
+    groups: dict[int, list[int]] = {}
+    for kind, mentor, member, _ in prizes:
+        if kind == "most_correct":
+            groups.setdefault(mentor, []).append(member)
+    pairs = [
+        PairPrize(mentor, mentee, gain or 0.0)
+        for kind, mentor, mentee, gain in prizes
+        if kind == "gains_pair"
+    ]
+    return pairs, list(groups.values())
+
+
+def _gains(points: list[ScorePoint], assessment: tuple[int, str] | None) -> PublicGains | None:
+    """The public gains into the assessment (gains only, improvers only)."""
+    if assessment is None:
+        return None
+    return public_gains(ClassGains(assessment_gains(points, assessment[1])))
 
 
 class LessonService:
@@ -238,7 +265,15 @@ class LessonService:
     async def _end(self, lesson_id: int, by: int | None) -> EndedLesson | None:
         now = self._clock.now()
         async with self._db.transaction() as conn:
-            if not await lesson_sql.end_lesson(conn, lesson_id, now, by):
+            lesson = await lesson_sql.get_lesson(conn, lesson_id)
+            if lesson is None or not lesson.open:
+                return None
+            # Quizzes recorded "during or right after the lesson" count for its prizes: with
+            # confirmed sessions, the prizes wait for the quiz window; without any there is no
+            # pair to name, so they are decided (empty) now.
+            paired = bool(await lesson_sql.lesson_sessions(conn, lesson, now))
+            window = timedelta(minutes=self._config.lesson_quiz_minutes if paired else 0)
+            if not await lesson_sql.end_lesson(conn, lesson_id, now, by, now + window):
                 return None
             lesson = await lesson_sql.get_lesson(conn, lesson_id)
             assert lesson is not None
@@ -247,7 +282,9 @@ class LessonService:
                 # Lesson mentors were made available for the lesson; they stop with it.
                 await mentor_sql.set_available_until(conn, lesson.guild_id, uid, None)
             counts = await lesson_sql.counts(conn, lesson)
-            await self._award_prizes(conn, lesson, now)
+            if not window:
+                await self._decide_prizes(conn, lesson, now)
+                lesson = dataclasses.replace(lesson, prize_decided_at=now)
         return EndedLesson(
             lesson,
             [uid for uid, _ in mentors],
@@ -255,17 +292,69 @@ class LessonService:
             counts,
         )
 
-    async def _award_prizes(self, conn: Connection, lesson: Lesson, now: datetime) -> None:
-        """Decide the lesson's prizes once, in the transaction that ends it.
+    # --- the prizes: decided once, when the quiz is in --------------------------------------
+
+    async def decide_if_due(self, lesson_id: int) -> bool:
+        """The quiz window closed: decide the lesson's prizes (False if not due or decided)."""
+        async with self._db.reading() as conn:
+            lesson = await lesson_sql.get_lesson(conn, lesson_id)
+        if lesson is None or not lesson.prize_waiting:
+            return False
+        if lesson.prize_due_at is not None and lesson.prize_due_at > self._clock.now():
+            return False
+        async with self._db.transaction() as conn:
+            return await self._decide_prizes(conn, lesson, self._clock.now())
+
+    async def decide_now(self, guild_id: int) -> Lesson:
+        """`/lesson prize`: the teacher says the quiz is in; decide the waiting prizes now."""
+        await self._classes.require_configured(guild_id)
+        async with self._db.reading() as conn:
+            lesson = await lesson_sql.waiting_prize(conn, guild_id)
+        if lesson is None:
+            raise NotFound(
+                "No lesson is waiting for its quiz: a lesson's prizes are decided when it ends "
+                "(or when its quiz window closes)."
+            )
+        async with self._db.transaction() as conn:
+            if not await self._decide_prizes(conn, lesson, self._clock.now()):
+                raise Conflict("That lesson's prizes have just been decided.")
+        return lesson
+
+    async def quiz_imported(self, guild_id: int) -> Lesson | None:
+        """A score file was imported: when it brought the waiting lesson's quiz (scores for its
+        subject recorded after it ended), the quiz is in and the prizes are decided now. Returns
+        the lesson whose prizes this call decided."""
+        async with self._db.reading() as conn:
+            lesson = await lesson_sql.waiting_prize(conn, guild_id)
+            if lesson is None or not await lesson_sql.quiz_recorded_after_end(conn, lesson):
+                return None
+        async with self._db.transaction() as conn:
+            decided = await self._decide_prizes(conn, lesson, self._clock.now())
+        return lesson if decided else None
+
+    async def waiting_prizes(self) -> list[Lesson]:
+        """Ended lessons whose prizes wait for the quiz, to rebuild their deadlines at start-up."""
+        async with self._db.reading() as conn:
+            return await lesson_sql.waiting_prizes(conn)
+
+    async def _decide_prizes(self, conn: Connection, lesson: Lesson, now: datetime) -> bool:
+        """Decide the lesson's prizes once: the conditional update on ``prize_decided_at`` picks
+        one winner among the deadline, the teacher and an import (in any process); False for
+        the others, which change nothing.
 
         Biggest gains pair: the progress issue's pair rule over the sessions confirmed during
-        the lesson (ties share; each winner gets points in the ledger once). Most correct
-        answers: the group(s) of a mentor and those they helped with the best mean result on the
-        assessment recorded during the lesson.
+        the lesson, with every score recorded until now (ties share; each winner gets points in
+        the ledger once). Most correct answers: the group(s) of a mentor and those they helped
+        with the best mean result on the newest assessment recorded during the lesson or its
+        quiz window.
         """
+        if not await lesson_sql.claim_prize_decision(conn, lesson.id, now):
+            return False
+        assert lesson.ended_at is not None
+        cutoff = min(now, lesson.prize_due_at or now)
         settings = await class_sql.get_class(conn, lesson.guild_id)
         assert settings is not None
-        sessions = await lesson_sql.lesson_sessions(conn, lesson, now)
+        sessions = await lesson_sql.lesson_sessions(conn, lesson, lesson.ended_at)
         mentee_points = []
         for mentee in sorted({student for student, _, _ in sessions}):
             mentee_points += await score_sql.subject_points(
@@ -292,9 +381,9 @@ class LessonService:
                     subject_id=lesson.subject_id,
                     lesson_id=lesson.id,
                 )
-        assessment = await lesson_sql.lesson_assessment(conn, lesson, now)
+        assessment = await lesson_sql.lesson_assessment(conn, lesson, cutoff)
         if assessment is None:
-            return
+            return True
         percents = await lesson_sql.assessment_percents(conn, assessment[0])
         groups: dict[int, set[int]] = {}
         for student, mentor, _ in sessions:
@@ -302,6 +391,7 @@ class LessonService:
         for group in most_correct_groups(groups, percents):
             for member in group:
                 await lesson_sql.add_prize(conn, lesson.id, "most_correct", group[0], member, None)
+        return True
 
     async def ending_lessons(self) -> list[Lesson]:
         """Open lessons with an end time, to rebuild their timers at start-up."""
@@ -331,7 +421,10 @@ class LessonService:
             return await lesson_sql.pending_celebrations(conn)
 
     async def celebration(self, lesson_id: int) -> Celebration | None:
-        """The celebration of an ended lesson, or None when it was already posted."""
+        """The celebration of an ended lesson, or None when it was already posted.
+
+        While the prizes wait for the quiz it names none and says when they are decided; once
+        decided it carries them (and the prize post is then not needed)."""
         async with self._db.reading() as conn:
             if not await lesson_sql.is_celebration_pending(conn, lesson_id):
                 return None
@@ -340,40 +433,83 @@ class LessonService:
             mentors = [uid for uid, _ in await lesson_sql.mentors(conn, lesson_id)]
             counts = await lesson_sql.counts(conn, lesson)
             prizes = await lesson_sql.prizes(conn, lesson_id)
-            until = lesson.ended_at or self._clock.now()
-            assessment = await lesson_sql.lesson_assessment(conn, lesson, until)
-            points = (
-                await score_sql.subject_points(conn, lesson.guild_id, lesson.subject_id)
-                if assessment
-                else []
-            )
-        groups: dict[int, list[int]] = {}
-        for kind, mentor, member, _ in prizes:
-            if kind == "most_correct":
-                groups.setdefault(mentor, []).append(member)
-        gains = (
-            public_gains(ClassGains(assessment_gains(points, assessment[1])))
-            if assessment
-            else None
-        )
+            assessment, points = await self._assessment(conn, lesson, self._quiz_cutoff(lesson))
+        waiting = lesson.prize_waiting
+        pair_prizes, most_correct = ([], []) if waiting else _prize_lists(prizes)
         return Celebration(
             lesson,
             counts,
             mentors,
             assessment=assessment[1] if assessment else None,
-            pair_prizes=[
-                PairPrize(mentor, mentee, gain or 0.0)
-                for kind, mentor, mentee, gain in prizes
-                if kind == "gains_pair"
-            ],
-            most_correct=list(groups.values()),
-            gains=gains,
+            pair_prizes=pair_prizes,
+            most_correct=most_correct,
+            gains=_gains(points, assessment),
+            prize_due_at=lesson.prize_due_at if waiting else None,
         )
 
-    async def celebrated(self, lesson_id: int, message_id: int | None) -> None:
-        """The celebration went out: never again."""
+    async def celebrated(
+        self, lesson_id: int, message_id: int | None, celebration: Celebration
+    ) -> None:
+        """The celebration went out: never again (nor the prizes, when it carried them)."""
         async with self._db.transaction() as conn:
             await lesson_sql.mark_celebrated(conn, lesson_id, message_id)
+            if celebration.prize_due_at is None:
+                await lesson_sql.mark_prize_posted(conn, lesson_id, message_id)
+
+    async def pending_prize_posts(self) -> list[Lesson]:
+        """Lessons whose decided prizes are not posted yet (a crash, Discord down)."""
+        async with self._db.reading() as conn:
+            return await lesson_sql.pending_prize_posts(conn)
+
+    async def prize_news(self, lesson_id: int) -> PrizeNews | None:
+        """The post naming the prizes decided after the celebration; None when there is nothing
+        to post (already out, or the celebration is still to go and will carry them)."""
+        async with self._db.reading() as conn:
+            lesson = await lesson_sql.get_lesson(conn, lesson_id)
+            if (
+                lesson is None
+                or lesson.prize_decided_at is None
+                or await lesson_sql.is_celebration_pending(conn, lesson_id)
+                or not await lesson_sql.is_prize_post_pending(conn, lesson_id)
+            ):
+                return None
+            prizes = await lesson_sql.prizes(conn, lesson_id)
+            assessment, points = await self._assessment(conn, lesson, self._quiz_cutoff(lesson))
+            assert lesson.ended_at is not None
+            shown = await lesson_sql.lesson_assessment(conn, lesson, lesson.ended_at)
+        pair_prizes, most_correct = _prize_lists(prizes)
+        return PrizeNews(
+            lesson,
+            assessment[1] if assessment else None,
+            pair_prizes,
+            most_correct,
+            # the celebration showed the chart of a quiz recorded during the lesson already
+            gains=_gains(points, assessment) if assessment != shown else None,
+        )
+
+    async def prize_posted(self, lesson_id: int, message_id: int | None) -> None:
+        """The prize post went out: never again."""
+        async with self._db.transaction() as conn:
+            await lesson_sql.mark_prize_posted(conn, lesson_id, message_id)
+
+    def _quiz_cutoff(self, lesson: Lesson) -> datetime:
+        """Scores recorded until then count: the lesson's end while its prizes wait, else the
+        moment they were decided (at most the end of the quiz window)."""
+        if lesson.prize_decided_at is None:
+            return lesson.ended_at or self._clock.now()
+        return min(lesson.prize_decided_at, lesson.prize_due_at or lesson.prize_decided_at)
+
+    @staticmethod
+    async def _assessment(
+        conn: Connection, lesson: Lesson, until: datetime
+    ) -> tuple[tuple[int, str] | None, list[ScorePoint]]:
+        assessment = await lesson_sql.lesson_assessment(conn, lesson, until)
+        points = (
+            await score_sql.subject_points(conn, lesson.guild_id, lesson.subject_id)
+            if assessment
+            else []
+        )
+        return assessment, points
 
     async def record_answers(self, lesson_id: int, user_id: int, hard: str, helped: str) -> Lesson:
         """A lesson mentor answers the meeting's two questions (for the teacher only)."""

@@ -227,6 +227,13 @@ class HelpDesk:
                     for intent in intents:
                         outcome = await self._perform_safely(intent, request)
                         await self.delivery.finish_intent(intent.id, outcome)
+                    if request is not None and all(i.kind is IntentKind.QUEUED for i in intents):
+                        # A QUEUED intent only touches the live notice: it adds no intents and
+                        # moves nothing, so the request read with the batch is still current
+                        # for the timers (a change made meanwhile by another path drains its
+                        # own intents after this, under this request's lock). A read fewer for
+                        # every queued ask.
+                        break
                     request, intents = await self.delivery.pending_work(request_id)
                 if request is None:
                     raise NotFound(f"help request {request_id} is gone")

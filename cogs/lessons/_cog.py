@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.gains import PERIOD_LABELS, GainPeriod
+from bot.domain.gains import PERIOD_LABELS, GainPeriod, PublicGains
 from bot.domain.lessons import Lesson
 from bot.errors import InvalidInput, UserFacingError
 from bot.services.lessons import EndedLesson, LessonPlan
@@ -44,6 +44,7 @@ from cogs.lessons._views import (
     celebration_text,
     goal_line,
     insights_embed,
+    prize_text,
     status_embed,
 )
 from cogs.progress import chart_file, public_gains_chart
@@ -58,6 +59,11 @@ log = logging.getLogger(__name__)
 def lesson_end_job(lesson_id: int) -> str:
     """The scheduler id of a lesson's end time."""
     return f"lesson-end:{lesson_id}"
+
+
+def lesson_prize_job(lesson_id: int) -> str:
+    """The scheduler id of the close of a lesson's quiz window (its prizes are decided then)."""
+    return f"lesson-prize:{lesson_id}"
 
 
 class LessonsCog(commands.Cog):
@@ -80,6 +86,9 @@ class LessonsCog(commands.Cog):
         for lesson in await self.service.ending_lessons():
             if self.bot.owns_guild(lesson.guild_id):  # other shards' processes keep theirs
                 self._schedule_end(lesson)
+        for lesson in await self.service.waiting_prizes():
+            if self.bot.owns_guild(lesson.guild_id):
+                self._schedule_prize(lesson)
         self._background.start(self._resume())
 
     async def cog_unload(self) -> None:
@@ -90,9 +99,10 @@ class LessonsCog(commands.Cog):
     async def _resume(self) -> None:
         await self.bot.wait_until_ready()
         try:
-            for lesson in await self.service.pending_celebrations():
-                if self.bot.owns_guild(lesson.guild_id):
-                    await self.celebrate(lesson.id)
+            pending = await self.service.pending_celebrations()
+            pending += await self.service.pending_prize_posts()
+            for lesson_id in sorted({p.id for p in pending if self.bot.owns_guild(p.guild_id)}):
+                await self.celebrate(lesson_id)
         except Exception:
             log.exception("could not post the lesson celebrations left pending")
 
@@ -106,6 +116,17 @@ class LessonsCog(commands.Cog):
                 await self.finish(ended)
 
         self.bot.jobs.at(lesson_end_job(lesson.id), lesson.ends_at, end)
+
+    def _schedule_prize(self, lesson: Lesson) -> None:
+        """Decide the prizes when the lesson's quiz window closes (at once if it has)."""
+        if not lesson.prize_waiting or lesson.prize_due_at is None:
+            return
+
+        async def decide() -> None:
+            if await self.service.decide_if_due(lesson.id):
+                await self.celebrate(lesson.id)
+
+        self.bot.jobs.at(lesson_prize_job(lesson.id), lesson.prize_due_at, decide)
 
     def _mentors_cog(self) -> MentorsCog:
         cog = self.bot.get_cog("MentorsCog")
@@ -260,11 +281,19 @@ class LessonsCog(commands.Cog):
         await require_teacher(interaction, "end a lesson")
         ended = await self.service.end(guild_id_of(interaction), interaction.user.id)
         counts = ended.counts
+        due = ended.lesson.prize_due_at if ended.lesson.prize_waiting else None
+        prizes = (
+            f" The pair prize waits for today's quiz: scores you record for "
+            f"{ended.lesson.subject_name} until <t:{int(due.timestamp())}:t> count, and "
+            "`/lesson prize` decides it earlier."
+            if due
+            else ""
+        )
         await interaction.response.send_message(
             f"🏁 The **{ended.lesson.topic}** lesson has ended: {counts.requests} help "
             f"request{'s' if counts.requests != 1 else ''}, {counts.sessions} session"
             f"{'s' if counts.sessions != 1 else ''} confirmed. The celebration is going up in "
-            "the announcements channel.",
+            f"the announcements channel.{prizes}",
             ephemeral=True,
         )
         await self.finish(ended)
@@ -276,6 +305,28 @@ class LessonsCog(commands.Cog):
         await interaction.response.send_message(
             embed=status_embed(status), ephemeral=True, allowed_mentions=NO_PINGS
         )
+
+    @lesson_group.command(
+        name="prize", description="The quiz is in: decide the last lesson's prizes now (teacher)"
+    )
+    async def prize(self, interaction: discord.Interaction) -> None:
+        """Decide the prizes of the lesson waiting for its quiz, without waiting for its window."""
+        await require_teacher(interaction, "decide a lesson's prizes")
+        lesson = await self.service.decide_now(guild_id_of(interaction))
+        self.bot.jobs.cancel(lesson_prize_job(lesson.id))
+        await interaction.response.send_message(
+            f"🏅 The prizes of the **{lesson.topic}** lesson are decided with the scores recorded "
+            "so far: the post is going up in the announcements channel.",
+            ephemeral=True,
+        )
+        await self.celebrate(lesson.id)
+
+    async def quiz_imported(self, guild_id: int) -> None:
+        """A score file was imported: if it brought the waiting lesson's quiz, decide now."""
+        lesson = await self.service.quiz_imported(guild_id)
+        if lesson is not None:
+            self.bot.jobs.cancel(lesson_prize_job(lesson.id))
+            await self.celebrate(lesson.id)
 
     @lesson_group.command(
         name="brief-answers", description="The lesson mentors' meeting answers (teacher)"
@@ -332,6 +383,7 @@ class LessonsCog(commands.Cog):
     async def finish(self, ended: EndedLesson) -> None:
         """After a lesson closed: cancel its timer, take lesson badges back, celebrate."""
         self.bot.jobs.cancel(lesson_end_job(ended.lesson.id))
+        self._schedule_prize(ended.lesson)
         await self._take_back_badges(ended)
         await self.celebrate(ended.lesson.id)
 
@@ -346,35 +398,68 @@ class LessonsCog(commands.Cog):
                 log.warning("could not take back lesson badge %s", badge_id)
 
     async def celebrate(self, lesson_id: int) -> None:
-        """Post the lesson's celebration once: claimed in the database, posted, marked done."""
+        """Post what the lesson still owes the class, once each: the celebration (claimed in the
+        database, posted, marked done), then the prizes decided after it went out."""
         async with self._background.lock(lesson_id):
-            celebration = await self.service.celebration(lesson_id)
-            if celebration is None:
-                return  # already posted
-            guild_id = celebration.lesson.guild_id
-            goal = await self.bot.services.goals.progress(guild_id)
-            if goal is not None:
-                celebration = dataclasses.replace(celebration, goal_line=goal_line(goal))
-            settings = await self.bot.services.classes.get(guild_id)
-            channel_id = settings.announcements_channel_id if settings else None
-            message_id = None
-            if channel_id is not None:
-                files = []
-                if celebration.gains is not None:
-                    title = f"Gains on {celebration.assessment}"
-                    chart = await public_gains_chart(self.bot, guild_id, title, celebration.gains)
-                    files.append(chart_file(chart))
-                try:
-                    sent = await self.bot.get_partial_messageable(channel_id).send(
-                        celebration_text(celebration), files=files, allowed_mentions=NO_PINGS
-                    )
-                    message_id = sent.id
-                except discord.HTTPException:
-                    log.warning(
-                        "lesson %s: celebration post failed; retried at start-up", lesson_id
-                    )
-                    return
-            await self.service.celebrated(lesson_id, message_id)
+            if await self._post_celebration(lesson_id):
+                await self._post_prizes(lesson_id)
+
+    async def _post_celebration(self, lesson_id: int) -> bool:
+        """The celebration, if still pending; False when Discord refused it (retried later)."""
+        celebration = await self.service.celebration(lesson_id)
+        if celebration is None:
+            return True  # already posted
+        guild_id = celebration.lesson.guild_id
+        goal = await self.bot.services.goals.progress(guild_id)
+        if goal is not None:
+            celebration = dataclasses.replace(celebration, goal_line=goal_line(goal))
+        title = f"Gains on {celebration.assessment}"
+        done, message_id = await self._announce(
+            lesson_id, guild_id, celebration_text(celebration), title, celebration.gains
+        )
+        if not done:
+            return False
+        await self.service.celebrated(lesson_id, message_id, celebration)
+        return True
+
+    async def _post_prizes(self, lesson_id: int) -> None:
+        """The prizes decided after the celebration went out (the quiz came in after it)."""
+        news = await self.service.prize_news(lesson_id)
+        if news is None:
+            return
+        title = f"Gains on {news.assessment}"
+        done, message_id = await self._announce(
+            lesson_id, news.lesson.guild_id, prize_text(news), title, news.gains
+        )
+        if done:
+            await self.service.prize_posted(lesson_id, message_id)
+
+    async def _announce(
+        self,
+        lesson_id: int,
+        guild_id: int,
+        text: str,
+        chart_title: str,
+        gains: PublicGains | None,
+    ) -> tuple[bool, int | None]:
+        """Post to the announcements channel: (done, message id). Done without a message when the
+        class has no such channel; not done when Discord refused (left pending for a retry)."""
+        settings = await self.bot.services.classes.get(guild_id)
+        channel_id = settings.announcements_channel_id if settings else None
+        if channel_id is None:
+            return True, None
+        files = []
+        if gains is not None:
+            chart = await public_gains_chart(self.bot, guild_id, chart_title, gains)
+            files.append(chart_file(chart))
+        try:
+            sent = await self.bot.get_partial_messageable(channel_id).send(
+                text, files=files, allowed_mentions=NO_PINGS
+            )
+        except discord.HTTPException:
+            log.warning("lesson %s: announcement failed; retried at start-up", lesson_id)
+            return False, None
+        return True, sent.id
 
 
 async def setup(bot: ClassMentorBot) -> None:

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import discord
 
-from bot.domain.gains import signed
+from bot.domain.gains import PublicGains, signed
 from bot.domain.goals import Goal, GoalState, amount, progress_line
 from bot.domain.insights import Insights
-from bot.domain.lessons import Celebration
+from bot.domain.lessons import Celebration, PairPrize, PrizeNews
 from bot.services.goals import GoalProgress
 from bot.services.lessons import LessonStatus, MeetingAnswers
 
@@ -46,36 +46,62 @@ def celebration_text(celebration: Celebration) -> str:
     if celebration.mentors:
         names = ", ".join(f"<@{uid}>" for uid in celebration.mentors)
         lines.append(f"🙌 Thank you to our lesson mentors: {names}!")
-    lines.append(_pair_prize_line(celebration))
-    if celebration.most_correct:
-        groups = " and ".join(
-            " & ".join(f"<@{uid}>" for uid in group) for group in celebration.most_correct
-        )
-        quiz = f" on **{celebration.assessment}**" if celebration.assessment else ""
-        lines.append(f"✅ Most correct answers{quiz}: {groups}. Brilliant teamwork!")
-    if celebration.gains is not None:
+    if celebration.prize_due_at is not None:
+        by = int(celebration.prize_due_at.timestamp())
         lines.append(
-            f"📈 Class average gain on **{celebration.assessment}**: "
-            f"{signed(celebration.gains.average)} points (chart below: gains only)."
+            f"🏅 The pair prize is decided when today's quiz is in — by <t:{by}:t>. Teachers: "
+            "record it with `/score add` or `/score import` (quizzes recorded until then count; "
+            "`/lesson prize` decides it now)."
         )
+    else:
+        lines.append(
+            _pair_prize_line(celebration.pair_prizes, celebration.points, celebration.assessment)
+        )
+        lines.extend(_most_correct_line(celebration.most_correct, celebration.assessment))
+    if celebration.gains is not None:
+        lines.append(_gains_line(celebration.assessment, celebration.gains))
     if celebration.goal_line:
         lines.append(f"🎯 Class goal: {celebration.goal_line}")
     return "\n".join(lines)
 
 
-def _pair_prize_line(celebration: Celebration) -> str:
-    prizes = celebration.pair_prizes
+def prize_text(news: PrizeNews) -> str:
+    """The post after the celebration, once the quiz is in: the prizes, or how to add a quiz."""
+    lines = [f"🏅 **The quiz is in for today's {news.lesson.topic} lesson!**"]
+    lines.append(_pair_prize_line(news.pair_prizes, news.points, news.assessment))
+    lines.extend(_most_correct_line(news.most_correct, news.assessment))
+    if news.gains is not None:
+        lines.append(_gains_line(news.assessment, news.gains))
+    return "\n".join(lines)
+
+
+def _gains_line(assessment: str | None, gains: PublicGains) -> str:
+    return (
+        f"📈 Class average gain on **{assessment}**: "
+        f"{signed(gains.average)} points (chart below: gains only)."
+    )
+
+
+def _most_correct_line(groups: list[list[int]], assessment: str | None) -> list[str]:
+    if not groups:
+        return []
+    names = " and ".join(" & ".join(f"<@{uid}>" for uid in group) for group in groups)
+    quiz = f" on **{assessment}**" if assessment else ""
+    return [f"✅ Most correct answers{quiz}: {names}. Brilliant teamwork!"]
+
+
+def _pair_prize_line(prizes: list[PairPrize], points: int, assessment: str | None) -> str:
     if prizes:
         pairs = " and ".join(
             f"<@{p.mentor_id}> & <@{p.mentee_id}> ({signed(p.gain)} points)" for p in prizes
         )
         shared = " (shared!)" if len(prizes) > 1 else ""
-        return f"🏅 Biggest gains pair prize{shared}: {pairs}. +{celebration.points} points each!"
-    if celebration.assessment is None:
+        return f"🏅 Biggest gains pair prize{shared}: {pairs}. +{points} points each!"
+    if assessment is None:
         return (
             "🏅 No quiz scores were recorded in this lesson, so no pair prize yet. Teachers: "
-            "record a quiz with `/score add` (or `/score import` a CSV) during the next lesson "
-            "and the pair with the biggest gain wins a prize."
+            "record a quiz with `/score add` (or `/score import` a CSV) during or right after "
+            "the next lesson and the pair with the biggest gain wins a prize."
         )
     return "🏅 No pair prize this time: keep going, the next lesson's quiz is a fresh start!"
 

@@ -19,7 +19,7 @@ from bot.domain.score_csv import MAX_BYTES, Member
 from bot.errors import InvalidInput, NotTeacher
 from bot.services.progress import WeeklyGains
 from cogs._discord_api import fetch_member_payload, list_member_payloads
-from cogs._progress_hook import class_progressed
+from cogs._progress_hook import class_progressed, scores_imported
 from cogs._shared import (
     NO_PINGS,
     bot_of,
@@ -271,7 +271,7 @@ class ProgressCog(commands.Cog):
         await interaction.followup.send(
             import_summary(result), ephemeral=True, allowed_mentions=NO_PINGS
         )
-        await class_progressed(self.bot, guild_id)
+        await scores_imported(self.bot, guild_id)
 
     @score_group.command(name="template", description="A CSV to fill in, with your class (teacher)")
     @app_commands.describe(subject="Fill in this subject on every row")

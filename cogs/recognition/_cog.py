@@ -325,17 +325,13 @@ class RecognitionCog(commands.Cog):
             private=private,
         )
         try:
-            if not result.award.private:
-                await interaction.response.send_message(
-                    award_reply(result), ephemeral=True, allowed_mentions=NO_PINGS
-                )
-            else:
-                # One reply after the DM (not a defer, the DM, then a follow-up): a REST call
-                # fewer, and the admission watchdog still defers if the DM is slow.
-                reply = award_reply(result) + await self._tell_privately(student, result.award)
-                await interaction.response.send_message(
-                    reply, ephemeral=True, allowed_mentions=NO_PINGS
-                )
+            reply = award_reply(result)
+            if result.award.private:
+                reply += " I'm telling them by DM."
+            # The teacher's reply goes first and never waits for a DM or a public post.
+            await interaction.response.send_message(
+                reply, ephemeral=True, allowed_mentions=NO_PINGS
+            )
         finally:
             # The shout-out is in the outbox: the reply never waits for it, and goes first.
             replaced = result.replaced
@@ -344,9 +340,14 @@ class RecognitionCog(commands.Cog):
                 self.shout_outs.wake(replaced.channel_id)
             if result.shout_out_channel_id is not None:
                 self.shout_outs.wake(result.shout_out_channel_id)
+        if result.award.private:
+            await self._tell_privately(interaction, student, result.award)
         await class_progressed(self.bot, guild_id_of(interaction))
 
-    async def _tell_privately(self, student: discord.Member, award: Award) -> str:
+    async def _tell_privately(
+        self, interaction: discord.Interaction, student: discord.Member, award: Award
+    ) -> None:
+        """The student's DM, after the teacher's reply; the teacher hears only if it failed."""
         text = (
             f"🎉 You received a private award in **{student.guild.name}**: "
             f"**{award_title(award.kind)}** (+{award.points} points)."
@@ -357,8 +358,12 @@ class RecognitionCog(commands.Cog):
             await student.send(clip(text, 2000), allowed_mentions=NO_PINGS)
         except discord.HTTPException:
             # DMs closed (50007): nothing public is posted for a private award.
-            return " Their DMs are closed, so please tell them yourself."
-        return " I've told them by DM."
+            await interaction.followup.send(
+                f"I couldn't DM <@{student.id}> (their DMs are closed), so please tell them "
+                "yourself.",
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
 
     @award_group.command(name="undo", description="Take back a student's latest award (teacher)")
     @app_commands.describe(student="Whose most recent award (last 7 days) to take back")

@@ -36,7 +36,8 @@ async def test_migrate_builds_the_schema_once(postgres_url: str) -> None:
         assert db.engine == "postgresql"
         assert await db.schema_version() == 0
         applied = await db.migrate()
-        assert [m.version for m in applied] == [bundled_migrations("postgresql")[-1].version]
+        # The baseline (today's whole schema at its version), then every later migration.
+        assert [m.version for m in applied] == [m.version for m in bundled_migrations("postgresql")]
         assert await db.schema_version() == bundled_migrations()[-1].version
         assert await db.migrate() == []
         assert await db.pending_migrations() == []
@@ -48,17 +49,19 @@ async def test_migrate_builds_the_schema_once(postgres_url: str) -> None:
 async def test_two_processes_migrating_together_apply_each_migration_once(
     postgres_url: str,
 ) -> None:
+    bundled = bundled_migrations("postgresql")
+    next_version = bundled[-1].version + 1
     slow = Migration(
-        15,
-        "0015_slow.sql",
+        next_version,
+        f"{next_version:04d}_slow.sql",
         "SELECT pg_sleep(0.2); CREATE TABLE slow_marker (n INTEGER); INSERT INTO slow_marker VALUES (1);",
     )
-    migrations = [*bundled_migrations("postgresql"), slow]
+    migrations = [*bundled, slow]
     first, second = await _open(postgres_url), await _open(postgres_url)
     try:
         applied = await asyncio.gather(first.migrate(migrations), second.migrate(migrations))
-        assert sorted(len(a) for a in applied) == [0, 2]
-        assert await first.schema_version() == 15
+        assert sorted(len(a) for a in applied) == [0, len(migrations)]
+        assert await first.schema_version() == next_version
         assert await first.fetch_one("SELECT COUNT(*) FROM slow_marker") == (1,)
     finally:
         await first.close()

@@ -232,9 +232,53 @@ async def test_a_full_lesson_names_the_pair_with_the_biggest_gain(classroom: Cla
     twice = await room.sim.submit_modal(carol_mentor, again.modal, {field: "again"})
     assert "already added a note" in twice.content
     assert all("Mixed numbers" not in m.content for m in room.public_messages())
-    # The quiz at the end of the lesson: Carol +50 points, Dan +10.
+    ended = await room.slash(room.teacher, "lesson end")
+    await room.sim.settle()
+    assert "has ended" in ended.content
+    assert "waits for today's quiz" in ended.content and "/lesson prize" in ended.content
+    (post,) = celebrations(room)
+    assert "2 help sessions confirmed, 2 classmates helped" in post.content
+    # The quiz is marked right after the lesson: the celebration says when the prize comes.
+    assert "The pair prize is decided when today's quiz is in — by <t:" in post.content
+    assert "Biggest gains pair" not in post.content
+    assert await ledger_prizes(room) == []
+    # The quiz, recorded after the bell: Carol +50 points, Dan +10.
+    room.clock.advance(timedelta(minutes=5))
+    await record_quiz_2(room, carol_mentor, dan_mentor)
+
+    decided = await room.slash(room.teacher, "lesson prize")
+    await room.sim.settle()
+    assert decided.ephemeral and "decided" in decided.content, decided.content
+    (news,) = prize_posts(room)
+    prize_line = next(line for line in news.content.splitlines() if "Biggest gains pair" in line)
+    assert f"<@{carol_mentor.id}> & <@{room.carol.id}>" in prize_line
+    assert "+50" in prize_line
+    assert str(room.dan.id) not in prize_line  # who did not win is not named there
+    assert "Most correct answers on **Fractions quiz 2**" in news.content
+    assert news.attachments  # the gains chart of the quiz recorded after the lesson
+    words = re.sub(r"<@\d+>", "", news.content)
+    assert "90" not in words and "60" not in words  # gains only, never raw scores
+    assert news.pinged_user_ids == []
+    # The pair's points are in the ledger, once each.
+    winners = sorted([(carol_mentor.id, 10), (room.carol.id, 10)], key=lambda entry: entry[0])
+    assert await ledger_prizes(room) == winners
+    # Decided once: asking again, or the window closing later, changes nothing.
+    again = await room.slash(room.owner, "lesson prize")  # the owner counts as a teacher
+    assert "No lesson is waiting" in again.content
+    await room.advance(timedelta(minutes=31))
+    assert len(prize_posts(room)) == 1 and len(celebrations(room)) == 1
+    assert await ledger_prizes(room) == winners
+
+
+def prize_posts(room: Classroom) -> list[SimMessage]:
+    return [m for m in room.sim.messages(room.announcements) if "The quiz is in" in m.content]
+
+
+async def record_quiz_2(room: Classroom, carol_mentor: SimUser, dan_mentor: SimUser) -> None:
+    """Fractions quiz 2 (quiz 1 was 40 for Carol, 50 for Dan): Carol 90, Dan 60."""
+    assert room.bot is not None
     for mentor, score in ((carol_mentor, 95), (dan_mentor, 85)):
-        await progress.add_score(
+        await room.bot.services.progress.add_score(
             room.guild.id,
             room.teacher.id,
             subject_name="Math",
@@ -252,25 +296,6 @@ async def test_a_full_lesson_names_the_pair_with_the_biggest_gain(classroom: Cla
             score=score,
         )
         assert "Recorded" in added.content, added.content
-
-    ended = await room.slash(room.teacher, "lesson end")
-    await room.sim.settle()
-    assert "has ended" in ended.content
-    (post,) = celebrations(room)
-    prize_line = next(line for line in post.content.splitlines() if "Biggest gains pair" in line)
-    assert f"<@{carol_mentor.id}> & <@{room.carol.id}>" in prize_line
-    assert "+50" in prize_line
-    assert str(room.dan.id) not in prize_line  # who did not win is not named there
-    assert "2 help sessions confirmed, 2 classmates helped" in post.content
-    assert "Most correct answers on **Fractions quiz 2**" in post.content
-    assert post.attachments  # the gains chart
-    words = re.sub(r"<@\d+>", "", post.content)
-    assert "90" not in words and "60" not in words  # gains only, never raw scores
-    assert post.pinged_user_ids == []
-    # The pair's points are in the ledger, once each.
-    assert await ledger_prizes(room) == sorted(
-        [(carol_mentor.id, 10), (room.carol.id, 10)], key=lambda entry: entry[0]
-    )
 
 
 async def test_a_lesson_without_a_quiz_says_how_to_add_one(classroom: Classroom) -> None:
@@ -363,3 +388,70 @@ async def test_a_celebration_discord_refused_is_posted_once_after_a_restart(
     await room.restart()
     await room.sim.settle()
     assert len(celebrations(room)) == 1
+
+
+async def test_the_pair_prize_waits_for_the_quiz_across_a_restart(classroom: Classroom) -> None:
+    room = classroom
+    assert room.bot is not None
+    yesterday = (room.clock.now() - timedelta(days=1)).date().isoformat()
+    for student, score in ((room.alice, 90), (room.bob, 80), (room.carol, 40), (room.dan, 50)):
+        await room.bot.services.progress.add_score(
+            room.guild.id,
+            room.teacher.id,
+            subject_name="Math",
+            assessment="Fractions quiz 1",
+            user_id=student.id,
+            score=score,
+            day=yesterday,
+        )
+    mentors = f"<@{room.alice.id}> <@{room.bob.id}>"
+    await room.slash(room.teacher, "lesson start", subject="Math", mentors=mentors, until="40m")
+    await room.sim.settle()
+    await read_brief(room, room.alice)
+    await read_brief(room, room.bob)
+    carol_mentor = await run_session(room, room.carol)
+    dan_mentor = await run_session(room, room.dan)
+    # The lesson ends by its time; the quiz window (30 minutes by default) opens.
+    await room.advance(timedelta(minutes=40))
+    (post,) = celebrations(room)
+    assert "The pair prize is decided when today's quiz is in — by <t:" in post.content
+    # The bot restarts during the window; the quiz is recorded after the lesson, around it.
+    await room.restart()
+    await room.sim.settle()
+    await room.advance(timedelta(minutes=10))
+    await record_quiz_2(room, carol_mentor, dan_mentor)
+    await room.restart()
+    await room.sim.settle()
+    assert prize_posts(room) == []  # the window is still open
+    assert await ledger_prizes(room) == []
+    # The window closes: the prize is decided once, with the quiz recorded after the lesson.
+    await room.advance(timedelta(minutes=21))
+    (news,) = prize_posts(room)
+    assert f"<@{carol_mentor.id}> & <@{room.carol.id}> (+50 points)" in news.content
+    assert news.pinged_user_ids == []
+    winners = sorted([(carol_mentor.id, 10), (room.carol.id, 10)], key=lambda entry: entry[0])
+    assert await ledger_prizes(room) == winners
+    # Later scores and restarts change nothing: one post, points once.
+    await room.restart()
+    await room.sim.settle()
+    await room.advance(timedelta(hours=1))
+    assert len(prize_posts(room)) == 1 and len(celebrations(room)) == 1
+    assert await ledger_prizes(room) == winners
+
+
+async def test_a_quiz_window_without_scores_says_how_to_add_one(classroom: Classroom) -> None:
+    room = classroom
+    mentors = f"<@{room.alice.id}> <@{room.bob.id}>"
+    await room.slash(room.teacher, "lesson start", subject="Math", mentors=mentors)
+    await room.sim.settle()
+    await read_brief(room, room.alice)
+    await read_brief(room, room.bob)
+    await run_session(room, room.carol)
+    await room.slash(room.teacher, "lesson end")
+    await room.sim.settle()
+    (post,) = celebrations(room)
+    assert "decided when today's quiz is in" in post.content
+    await room.advance(timedelta(minutes=31))
+    (news,) = prize_posts(room)
+    assert "No quiz scores were recorded" in news.content and "/score add" in news.content
+    assert await ledger_prizes(room) == []

@@ -121,7 +121,7 @@ async def test_private_award_posts_nothing_public_and_tells_the_student(
         points=4,
         private=True,
     )
-    assert "Kept private" in reply.content and "told them by DM" in reply.content
+    assert "Kept private" in reply.content and "telling them by DM" in reply.content
     assert await shout_outs(classroom) == []
     (dm,) = classroom.sim.dms(classroom.bob)
     assert "private award" in dm.content and "+4 points" in dm.content

@@ -79,15 +79,41 @@ async def test_a_help_request_is_filed_and_offered_in_few_statements(
     assert len(calls) == 2, calls
 
 
-async def test_a_private_award_is_one_reply_after_the_dm(classroom: Classroom) -> None:
+async def test_a_private_award_answers_the_teacher_before_the_dm(classroom: Classroom) -> None:
     first_request = len(classroom.sim.requests)
     reply = await classroom.slash(
         classroom.teacher, "award give", student=classroom.bob, kind="gold_star", private=True
     )
-    assert "told them by DM" in reply.content and not reply.followups
-    # Open the DM, send it, answer the teacher: no separate "thinking…" and follow-up.
+    assert "telling them by DM" in reply.content and not reply.followups
+    (dm,) = classroom.sim.dms(classroom.bob)
+    assert "private award" in dm.content
+    # The reply first (one call before the teacher sees it), then open the DM and send it:
+    # no "thinking…", no follow-up.
     calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
-    assert len(calls) <= 3, calls
+    assert len(calls) == 3 and "/callback" in calls[0], calls
+    # The DM channel is kept: the next private award to Bob is the reply and the DM only.
+    first_request = len(classroom.sim.requests)
+    await classroom.slash(
+        classroom.teacher, "award give", student=classroom.bob, kind="effort", private=True
+    )
+    calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
+    assert len(calls) == 2 and "/callback" in calls[0], calls
+    assert len(classroom.sim.dms(classroom.bob)) == 2
+
+
+async def test_a_private_award_to_closed_dms_tells_the_teacher(classroom: Classroom) -> None:
+    classroom.bob.dms_open = False
+    reply = await classroom.slash(
+        classroom.teacher, "award give", student=classroom.bob, kind="gold_star", private=True
+    )
+    await classroom.sim.settle()
+    (note,) = reply.followups
+    assert (
+        note.ephemeral
+        and "DMs are closed" in note.content
+        and "tell them yourself" in (note.content)
+    )
+    assert classroom.sim.dms(classroom.bob) == []
 
 
 async def test_the_teacher_is_answered_before_the_shout_out_is_posted(
