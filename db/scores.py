@@ -137,10 +137,15 @@ async def subject_points(
     last: date | None = None,
     user_id: int | None = None,
     assessments: Sequence[str] | None = None,
+    recorded_until: datetime | None = None,
 ) -> list[ScorePoint]:
-    """A subject's scores between two days (inclusive), optionally of named assessments only."""
+    """A subject's scores between two days (inclusive), optionally of named assessments only,
+    or only those recorded by ``recorded_until`` (a lesson's quiz window)."""
     query = f"{_POINT_SELECT} WHERE s.guild_id = ? AND s.subject_id = ?"
     params: list[Any] = [guild_id, subject_id]
+    if recorded_until is not None:
+        query += " AND s.recorded_at <= ?"
+        params.append(to_db(recorded_until))
     if first is not None:
         query += " AND s.taken_on >= ?"
         params.append(first.isoformat())

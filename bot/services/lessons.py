@@ -357,8 +357,10 @@ class LessonService:
         sessions = await lesson_sql.lesson_sessions(conn, lesson, lesson.ended_at)
         mentee_points = []
         for mentee in sorted({student for student, _, _ in sessions}):
+            # A decision made late (the bot was down at the deadline) still sees the scores
+            # of the quiz window only.
             mentee_points += await score_sql.subject_points(
-                conn, lesson.guild_id, lesson.subject_id, user_id=mentee
+                conn, lesson.guild_id, lesson.subject_id, user_id=mentee, recorded_until=cutoff
             )
         pairs = pair_gains(mentee_points, sessions, DayRange(None, None), settings)
         winners = pair_winners((p.mentor_id, p.mentee_id, p.gain.points) for p in pairs)

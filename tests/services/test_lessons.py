@@ -116,6 +116,9 @@ async def test_a_quiz_recorded_after_the_window_does_not_count(
     celebration = await services.lessons.celebration(lesson.id)
     assert celebration is not None and celebration.prize_due_at is None
     assert celebration.assessment is None and celebration.most_correct == []
+    # Nor does it make a pair's gain: no quiz since the lesson, no pair prize, no points.
+    assert celebration.pair_prizes == []
+    assert await prize_points(db) == []
 
 
 async def test_one_decision_among_the_deadline_the_teacher_and_an_import(
