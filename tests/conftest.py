@@ -13,6 +13,7 @@ from bot.config import Config
 from bot.services import Services
 from bot.wiring import build_services
 from db.database import Database
+from tests.fast_db import copy_migrated
 
 # A Wednesday morning in term time, so "this week" has a past and a future.
 START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
@@ -33,7 +34,7 @@ def config() -> Config:
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     """A real SQLite file with every migration applied."""
-    database = await Database.open(tmp_path / "classmentor.db")
+    database = await Database.open(await copy_migrated(tmp_path / "classmentor.db"))
     await database.migrate()
     yield database
     await database.close()

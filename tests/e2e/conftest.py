@@ -22,6 +22,7 @@ from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, point_discord_at
 from bot.simulator.classroom import TOKEN, Classroom
 from bot.simulator.testing import quick_discord_backoff
+from tests.fast_db import copy_migrated
 
 __all__ = ["TOKEN", "Classroom"]
 
@@ -55,7 +56,8 @@ async def world(
     cog_module_state: list[extension_modules.Fingerprint],
 ) -> AsyncIterator[Classroom]:
     """A class server with people and channels, the bot running, not yet set up."""
-    room = Classroom.create(sim, clock=clock, database=tmp_path / "classmentor.db")
+    database = await copy_migrated(tmp_path / "classmentor.db")  # migrated once per worker
+    room = Classroom.create(sim, clock=clock, database=database)
     # Steps are settled one at a time: no pause needed to keep within Discord's limits (a test
     # of bursts sets production's pacing itself).
     room.pacing = INSTANT
