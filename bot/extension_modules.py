@@ -101,6 +101,9 @@ def reusing(enabled: bool = True) -> Iterator[None]:
 
 def remember(extension: str) -> None:
     """Keep the modules the just-loaded ``extension`` left in sys.modules, for the next bot."""
+    kept = _EXECUTED.get(extension)
+    if kept is not None and sys.modules.get(extension) is kept[extension]:
+        return  # handed back by this module's loader: nothing new to keep
     modules = {
         name: module
         for name, module in list(sys.modules.items())
@@ -164,14 +167,16 @@ def leaks(before: Fingerprint, after: Fingerprint) -> list[str]:
 
 
 def _state(value: object, depth: int = 3) -> object:
-    """``value``'s identity and, ``depth`` levels down, what it holds."""
-    if depth == 0:
+    """``value``'s identity and, ``depth`` levels down, what it holds (hashable, comparable)."""
+    if depth == 0 or value is None or isinstance(value, (str, int, float, bool)):
         return id(value)
     inner = depth - 1
     if isinstance(value, dict):
-        return (id(value), sorted((repr(k), _state(v, inner)) for k, v in value.items()))
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return (id(value), sorted((_state(item, inner) for item in value), key=repr))
+        return (id(value), tuple((repr(k), _state(v, inner)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (id(value), tuple(_state(item, inner) for item in value))
+    if isinstance(value, (set, frozenset)):
+        return (id(value), frozenset(_state(item, inner) for item in value))
     if inspect.isfunction(value):
         # Mutable default arguments are state too.
         return (id(value), _state(value.__defaults__, inner), _state(value.__kwdefaults__, inner))
