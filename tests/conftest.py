@@ -14,6 +14,7 @@ from bot.services import Services
 from bot.wiring import build_services
 from db.database import Database
 from tests.fast_db import copy_migrated
+from tests.scheduling import pytest_collection_modifyitems  # noqa: F401 - the long tests first
 
 # A Wednesday morning in term time, so "this week" has a past and a future.
 START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
