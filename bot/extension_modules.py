@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
-__all__ = ["fingerprint", "forget", "leaks", "remember", "reusing"]
+__all__ = ["fingerprint", "leaks", "remember", "reusing"]
 
 # Per process, like sys.modules itself: extension name -> the modules one successful load left
 # in sys.modules (the extension and its submodules), with their original specs.
@@ -116,12 +116,6 @@ def remember(extension: str) -> None:
         if spec is None or not isinstance(spec.loader, _Reloader):
             _SPECS[name] = spec
     _EXECUTED[extension] = modules
-
-
-def forget(extension: str) -> None:
-    """Execute ``extension`` afresh at its next load (after a reload, or to test a change)."""
-    for name in _EXECUTED.pop(extension, {}):
-        _SPECS.pop(name, None)
 
 
 Fingerprint = dict[str, tuple[int, dict[str, object]]]
