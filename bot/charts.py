@@ -17,14 +17,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import matplotlib
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display; safe in worker threads when each call owns its Figure
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+# matplotlib (and numpy) is imported where a chart is drawn, in the chart worker: the bot's own
+# process never loads it (about half a second and tens of megabytes at every start). Each chart
+# owns its Figure and draws on the Agg canvas directly (no pyplot, no display, thread-safe).
+MATPLOTLIB = ("matplotlib.figure", "matplotlib.backends.backend_agg")
 
 # Okabe–Ito colour-blind-safe palette.
 BLUE = "#0072B2"
@@ -81,7 +82,7 @@ class ChartRenderer:
 
 def _worker_context() -> multiprocessing.context.BaseContext:
     """How the chart worker starts: forked from a clean server process that has imported this
-    module (and so matplotlib) once, where the platform has one; otherwise spawned afresh.
+    module and matplotlib once, where the platform has one; otherwise spawned afresh.
 
     Either way the worker holds no copy of the bot's threads. A process that builds the bot
     more than once (tests, the demo's restart) pays for importing matplotlib once, not per bot.
@@ -89,7 +90,7 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, *MATPLOTLIB])
     return context
 
 
@@ -103,6 +104,9 @@ class StudentBar:
 
 
 def _figure(height_in: float = HEIGHT_IN) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
     FigureCanvasAgg(figure)
     return figure
