@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import extension_modules
 from bot.admission import ACK_AFTER_S, AdmissionState, BurstLimiter, ShardedAdmissionState
 from bot.metrics import BotMetrics
 from bot.ops import OpsServer, discord_trace
@@ -137,6 +138,7 @@ class ClassMentorBot(commands.Bot):
         guild_ready_timeout: float = GUILD_READY_TIMEOUT_S,
         metrics: BotMetrics | None = None,
         pacing: Pacing | None = None,
+        reuse_extension_modules: bool = False,
     ) -> None:
         self.metrics = metrics or BotMetrics()
         # Pauses of the bot's own background Discord work (tests choose their own).
@@ -163,6 +165,9 @@ class ClassMentorBot(commands.Bot):
         self.jobs = jobs
         self.clock = clock
         self._extensions = extensions
+        # A process that starts many bots (tests, demo, benchmark) need not execute cogs/ again
+        # at every start (see bot.extension_modules); production loads as discord.py does.
+        self._reuse_extension_modules = reuse_extension_modules
         ops = config.ops
         self.ops = OpsServer(self, ops.http_host, ops.http_port) if ops.http_port else None
 
@@ -204,11 +209,20 @@ class ClassMentorBot(commands.Bot):
         log.info("starting ClassMentor (%s)", self.shard_plan.describe())
         if self.ops is not None:
             await self.ops.start()
-        for name in self._extensions:
-            await self.load_extension(name)
+        with extension_modules.reusing(self._reuse_extension_modules):
+            for name in self._extensions:
+                await self.load_extension(name)
+                if self._reuse_extension_modules:
+                    extension_modules.remember(name)
         if self.shard_plan.runs_shard_zero:
             await self.sync_commands()
         self.jobs.start(before_each=self.wait_until_ready)
+
+    async def reload_extension(self, name: str, *, package: str | None = None) -> None:
+        """discord.py's reload (the module is executed afresh); a reusing bot keeps the new one."""
+        await super().reload_extension(name, package=package)
+        if self._reuse_extension_modules:
+            extension_modules.remember(self._resolve_name(name, package))
 
     async def sync_commands(self, *, force: bool = False) -> bool:
         """Sync slash commands: to the dev guild, or globally only when the tree changed."""

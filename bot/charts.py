@@ -17,14 +17,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import matplotlib
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display; safe in worker threads when each call owns its Figure
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+# matplotlib (and numpy) is imported where a chart is drawn, in the chart worker: the bot's own
+# process never loads it (about half a second and tens of megabytes at every start). Each chart
+# owns its Figure and draws on the Agg canvas directly (no pyplot, no display, thread-safe).
+MATPLOTLIB = ("matplotlib.figure", "matplotlib.backends.backend_agg")
 
 # Okabe–Ito colour-blind-safe palette.
 BLUE = "#0072B2"
@@ -54,8 +55,8 @@ class ChartRenderer:
 
     A thread would do for correctness, but matplotlib keeps the GIL for tens of milliseconds at a
     time, which stalls the event loop (measured in bench/progress.py); a separate process does
-    not. The worker starts on the first chart (``spawn``: no copy of the bot's threads), so a
-    class that never asks for a chart never pays for it.
+    not. The worker starts on the first chart (see :func:`_worker_context`: no copy of the
+    bot's threads), so a class that never asks for a chart never pays for it.
     """
 
     def __init__(self, *, processes: bool = True) -> None:
@@ -69,9 +70,7 @@ class ChartRenderer:
         if not self._processes:
             return await loop.run_in_executor(None, call)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
-            )
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_worker_context())
         return await loop.run_in_executor(self._pool, call)
 
     async def close(self) -> None:
@@ -79,6 +78,20 @@ class ChartRenderer:
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How the chart worker starts: forked from a clean server process that has imported this
+    module and matplotlib once, where the platform has one; otherwise spawned afresh.
+
+    Either way the worker holds no copy of the bot's threads. A process that builds the bot
+    more than once (tests, the demo's restart) pays for importing matplotlib once, not per bot.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, *MATPLOTLIB])
+    return context
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,9 @@ class StudentBar:
 
 
 def _figure(height_in: float = HEIGHT_IN) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
     FigureCanvasAgg(figure)
     return figure

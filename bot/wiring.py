@@ -54,11 +54,14 @@ def build_bot(
     guild_ready_timeout: float = GUILD_READY_TIMEOUT_S,
     extensions: tuple[str, ...] = EXTENSIONS,
     pacing: Pacing | None = None,
+    reuse_extension_modules: bool = False,
 ) -> ClassMentorBot:
     """The bot with its services and scheduler; the database must already be migrated.
 
     With ``discord.shard_count`` set it is the sharded bot running ``discord.shard_ids``.
     ``pacing`` (default: production) sets the pauses of the bot's background Discord work.
+    ``reuse_extension_modules``: for a process that starts bots again and again (tests, demo,
+    benchmark), see :mod:`bot.extension_modules`.
     """
     return bot_class(config.discord.shards)(
         config=config,
@@ -69,4 +72,5 @@ def build_bot(
         extensions=extensions,
         guild_ready_timeout=guild_ready_timeout,
         pacing=pacing,
+        reuse_extension_modules=reuse_extension_modules,
     )

@@ -21,6 +21,8 @@ from bot.services import Services
 from bot.wiring import build_services
 from db.database import Database
 from tests import postgres
+from tests.fast_db import copy_migrated
+from tests.scheduling import pytest_collection_modifyitems  # noqa: F401 - the long tests first
 
 # A Wednesday morning in term time, so "this week" has a past and a future.
 START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
@@ -129,7 +131,8 @@ async def db(
     """A real store with every migration applied: an SQLite file, or (``store_engine``
     ``postgresql``) a fresh PostgreSQL database."""
     if store_engine != "postgresql":
-        database = await Database.open(tmp_path / "classmentor.db")
+        # A copy of a file migrated once per process: the same schema, without 15 migrations.
+        database = await Database.open(await copy_migrated(tmp_path / "classmentor.db"))
         await database.migrate()
         yield database
         await database.close()

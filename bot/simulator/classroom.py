@@ -167,6 +167,8 @@ class Classroom:
             manual_jobs=True,
             guild_ready_timeout=0,
             pacing=self.pacing,
+            # Restarts and tests start the bot again and again in this process.
+            reuse_extension_modules=True,
         )
         await self._stack.enter_async_context(
             running_bot(self.sim, self.bot, self.token, timeout=self.start_timeout)

@@ -101,8 +101,9 @@ class HelpDesk:
         tasks = [*self._tasks, *([self._resumed] if self._resumed else [])]
         for task in tasks:
             task.cancel()
-        self.notices.stop()
+        # A task being cancelled may still touch a queue notice: stop the notices after.
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.notices.stop()
 
     async def wait_resumed(self) -> None:
         """Wait until the work left pending by the last run is finished (tests, the demo)."""

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from bot import extension_modules
 from bot.clock import ManualClock
 from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, point_discord_at
 from bot.simulator.classroom import TOKEN, Classroom
 from bot.simulator.testing import quick_discord_backoff
+from tests.fast_db import copy_migrated
 
 __all__ = ["TOKEN", "Classroom"]
 
@@ -40,18 +42,36 @@ async def sim() -> AsyncIterator[DiscordSimulator]:
     await simulator.stop()
 
 
+@pytest.fixture(scope="session")
+def cog_module_state() -> list[extension_modules.Fingerprint]:
+    """The cogs' module- and class-level state as the last test left it (one per worker)."""
+    return []
+
+
 @pytest.fixture
 async def world(
-    sim: DiscordSimulator, tmp_path: Path, clock: ManualClock
+    sim: DiscordSimulator,
+    tmp_path: Path,
+    clock: ManualClock,
+    cog_module_state: list[extension_modules.Fingerprint],
 ) -> AsyncIterator[Classroom]:
     """A class server with people and channels, the bot running, not yet set up."""
-    room = Classroom.create(sim, clock=clock, database=tmp_path / "classmentor.db")
+    database = await copy_migrated(tmp_path / "classmentor.db")  # migrated once per worker
+    room = Classroom.create(sim, clock=clock, database=database)
     # Steps are settled one at a time: no pause needed to keep within Discord's limits (a test
     # of bursts sets production's pacing itself).
     room.pacing = INSTANT
     await room.start()
+    if not cog_module_state:
+        cog_module_state.append(extension_modules.fingerprint())
     yield room
     await room.stop()
+    # The cogs' modules are reused by the next test's bot (bot.extension_modules): nothing at
+    # module or class level may change while a bot runs, or it would leak into later tests.
+    before, after = cog_module_state[0], extension_modules.fingerprint()
+    cog_module_state[0] = after
+    leaked = extension_modules.leaks(before, after)
+    assert not leaked, f"module- or class-level state of cogs/ changed: {leaked}"
     # Safety net for every end-to-end test: nothing the bot posted pinged @everyone/@here, and
     # the only role it ever pinged is the teacher role.
     for message in room.public_messages():

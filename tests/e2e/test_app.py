@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,33 @@ async def test_every_extension_loads_and_command_names_are_unique(world: Classro
     assert len(names) == len(set(names))
     for command in world.bot.tree.walk_commands():
         assert command.description, f"/{command.qualified_name} has no description"
+
+
+async def test_a_restart_reuses_the_feature_modules_with_fresh_cogs(world: Classroom) -> None:
+    # Tests start the bot hundreds of times: cogs/ is executed once (bot.extension_modules),
+    # each bot still gets its own cogs, commands and persistent components.
+    assert world.bot is not None
+    module, cog = sys.modules["cogs.help._cog"], world.bot.get_cog("HelpCog")
+    await world.restart()
+    assert sys.modules["cogs.help._cog"] is module
+    assert set(world.bot.extensions) == set(EXTENSIONS)
+    again = world.bot.get_cog("HelpCog")
+    assert again is not None and again is not cog and type(again) is type(cog)
+    await world.set_up(("Math",))
+    result = await world.slash(world.alice, "subject list")
+    assert "**Math**" in result.content
+
+
+async def test_reload_executes_the_module_afresh(world: Classroom) -> None:
+    assert world.bot is not None
+    old = sys.modules["cogs.setup"]
+    await world.bot.reload_extension("cogs.setup")
+    assert sys.modules["cogs.setup"] is not old
+    await world.set_up(("Math",))  # /setup comes from the reloaded module
+    await world.restart()  # and the next start keeps using it
+    assert sys.modules["cogs.setup"] is not old
+    result = await world.slash(world.alice, "subject list")
+    assert "**Math**" in result.content
 
 
 async def test_global_sync_only_when_the_commands_changed(world: Classroom) -> None:

@@ -17,6 +17,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.simulator import SimUser
 from bot.simulator.classroom import text_of
+from bot.web import projector
 from tests.e2e.dashboard.conftest import WebClass
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
@@ -191,8 +192,11 @@ async def test_a_tampered_cookie_is_rejected(web: WebClass, browser: Browser) ->
 
 
 async def test_projector_shows_a_confirmed_session_live_and_survives_a_restart(
-    web: WebClass, browser: Browser
+    web: WebClass, browser: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The page reconnects after the restart as soon as the server's "retry" says (2 s in
+    # production; a tenth of that here, the reconnection itself is what is tested).
+    monkeypatch.setattr(projector, "RETRY_MS", 200)
     room = web.room
     await room.slash(
         room.teacher, "goal set", metric="sessions", target=4.0, reward="Free reading time"

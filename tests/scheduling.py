@@ -1,0 +1,37 @@
+"""Test order for the parallel run: the few long tests first.
+
+pytest-xdist hands tests to its workers in collection order, so a long test collected last (the
+demo in a subprocess, the fresh-interpreter layer check, a real browser) would run alone at the
+end while the other worker sits idle. Started first, they overlap with everything else. Only the
+order changes; which tests run, and what they check, does not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+__all__ = ["pytest_collection_modifyitems"]
+
+# Node id prefixes of tests that take seconds each (they wait on a subprocess, a browser or
+# real-time windows), longest first.
+LONG_FIRST = (
+    "tests/e2e/test_demo.py::",
+    "tests/test_layers.py::test_every_module_imports_on_its_own_in_a_fresh_interpreter",
+    "tests/e2e/dashboard/test_browser.py::",
+    "tests/simulator/test_rate_limits.py::",
+    "tests/unit/test_bench.py::",
+    "tests/e2e/test_queue_notice.py::",
+    "tests/e2e/dashboard/test_projector.py::",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the long tests to the front, keeping every other test's relative order."""
+
+    def rank(item: pytest.Item) -> int:
+        for place, prefix in enumerate(LONG_FIRST):
+            if item.nodeid.startswith(prefix):
+                return place
+        return len(LONG_FIRST)
+
+    items.sort(key=rank)
