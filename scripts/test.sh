@@ -35,9 +35,9 @@ fi
 # The PostgreSQL tests start a server from the machine's binaries (tests/postgres.py); here a
 # missing server fails the run instead of skipping those tests.
 export CLASSMENTOR_REQUIRE_POSTGRES=1
-# pytest exits 5 when it collects nothing; with `set -e` that fails the run, as it should.
 # Every test process (two workers, the bot processes the e2e tests start, the fresh-interpreter
 # layer check) imports the project again: let Python keep its bytecode (some machines turn it
 # off globally), ~8 % of the suite's CPU.
 unset PYTHONDONTWRITEBYTECODE
+# pytest exits 5 when it collects nothing; with `set -e` that fails the run, as it should.
 .venv/bin/pytest -q
