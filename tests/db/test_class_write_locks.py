@@ -157,8 +157,9 @@ async def test_one_claim_per_interaction_across_classes(
 @pytest.fixture
 async def two_classes(
     migrated_postgres_url: str, config: Config, clock: ManualClock
-) -> AsyncIterator[tuple[Services, Services, Database]]:
-    """Two processes; class GUILD and class CLASS_A, each with one Math mentor."""
+) -> AsyncIterator[tuple[Services, Services, Database, Database]]:
+    """Two processes (services and databases); class GUILD and class CLASS_A, each with one
+    Math mentor."""
     one = await Database.open_url(migrated_postgres_url)
     two = await Database.open_url(migrated_postgres_url)
     first, second = build_services(config, one, clock), build_services(config, two, clock)
@@ -179,19 +180,19 @@ async def two_classes(
         await first.mentors.acknowledge_brief(guild, ALICE)
         await first.mentors.set_available(guild, ALICE, True)
     try:
-        yield first, second, one
+        yield first, second, one, two
     finally:
         await one.close()
         await two.close()
 
 
 async def test_help_in_one_class_goes_on_while_another_class_is_mid_write(
-    two_classes: tuple[Services, Services, Database],
+    two_classes: tuple[Services, Services, Database, Database],
 ) -> None:
     """The help flow's transactions are scoped to their class: a request in one class is asked,
     accepted and confirmed while another process holds a write of another class open; a write
     of the request's own class holds up its next step."""
-    _first, second, db = two_classes
+    _first, second, db, _ = two_classes
     async with Held(db, guild_id=GUILD) as held:
         routing = await _wait(second.help.ask(CLASS_A, CAROL, "Math", None))
         assert routing.offer is not None and routing.offer.mentor_id == ALICE
@@ -220,3 +221,20 @@ async def test_help_in_one_class_goes_on_while_another_class_is_mid_write(
 async def _wait(awaitable: Awaitable[T]) -> T:
     async with asyncio.timeout(HANG_GUARD_S):
         return await awaitable
+
+
+async def test_a_help_request_scopes_its_transaction_to_its_class(
+    two_classes: tuple[Services, Services, Database, Database],
+) -> None:
+    """``help_request_id`` locks the request's class (its id alone names it); an unknown id
+    writes nothing anyway and holds up no class."""
+    first, second, db, other_db = two_classes
+    routing = await first.help.ask(CLASS_A, CAROL, "Math", None)
+    async with Held(db, help_request_id=routing.request.id) as held:
+        await _wait(second.help.ask(GUILD, CAROL, "Math", None))  # another class: goes on
+        await _done(_write(other_db, help_request_id=10**12))  # no such request
+        same_class = asyncio.create_task(_write(other_db, guild_id=CLASS_A))
+        await _until_waiting(db, 1)
+        assert not same_class.done()
+        held.release()
+    await _done(same_class)
