@@ -202,8 +202,15 @@ class Database:
             await self._conn.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(
+        self, *, guild_id: int | None = None, help_request_id: int | None = None
+    ) -> AsyncIterator[Connection]:
         """One atomic unit of work: commit on success, roll back everything on any error.
+
+        ``guild_id`` (or ``help_request_id``: the class of that help request) says the unit
+        reads and writes one class only; PostgreSQL then lets other classes' writes run at the
+        same time (db/postgres.py). Without either, the unit may touch anything. SQLite ignores
+        both: its ``BEGIN IMMEDIATE`` serialises every write anyway.
 
         A file another process keeps locked, a read-only file or a full disk raise a
         :class:`~db.errors.StoreError` (nothing written). Waiting for our own earlier writers is

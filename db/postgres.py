@@ -2,14 +2,27 @@
 
 Writes. Every write transaction runs on the process's one write connection under the same
 asyncio lock as on SQLite (a process's writes never interleave), and its first statement takes
-one transaction-scoped advisory lock (``pg_advisory_xact_lock``) shared by every ClassMentor
-process on the database. So write transactions run one at a time across processes, exactly as
-SQLite's ``BEGIN IMMEDIATE`` makes them: a read that decides a write sees everything committed
-before it and nothing can commit in between; conditional updates, the ledger's triggers and the
-interaction claims behave as on SQLite. Waiting is bounded by ``lock_timeout`` (the busy
-timeout): a process that holds the lock too long makes the others answer "busy", never queue
-forever. The lock is held only for the transaction's statements (milliseconds); everything else a
-process does (Discord I/O, rendering) runs in parallel with the other processes.
+transaction-scoped advisory locks shared by every ClassMentor process on the database, in a
+hierarchy:
+
+- a transaction for one class (``transaction(guild_id=…)``, or ``help_request_id=…`` for the
+  class of a help request) takes the database-wide write lock SHARED, then its class's lock
+  EXCLUSIVE: write transactions of one class run one at a time across processes, those of
+  different classes side by side;
+- any other write transaction (bot-wide jobs, privacy, identity sync) takes the database-wide
+  lock EXCLUSIVE: it waits for every class transaction running and keeps new ones out, exactly
+  as SQLite's ``BEGIN IMMEDIATE`` does for every write.
+
+So a read that decides a write sees everything committed in its class before it, and nothing of
+its class can commit in between; conditional updates, the ledger's triggers (their totals rows
+are per class) behave as on SQLite. What two classes share is settled by PostgreSQL itself: the
+interaction claims by their primary key (the second insert of an id waits for the first and
+fails), identities by their sequences. The locks are always taken in the same order (global,
+then class), and a process holds at most one transaction, so they cannot deadlock. Waiting is
+bounded by ``lock_timeout`` (the busy timeout): a process that holds a lock too long makes the
+others answer "busy", never queue forever. The locks are held only for the transaction's
+statements (milliseconds); everything else a process does (Discord I/O, rendering) runs in
+parallel with the other processes.
 
 Reads go to a small pool of read-only connections in autocommit: each statement sees the last
 committed state and never waits for the writer (as SQLite's WAL reader).
@@ -51,6 +64,18 @@ log = logging.getLogger(__name__)
 # Advisory lock keys (any two bigints private to ClassMentor): 'CMwrites', 'CMmigrat'.
 WRITE_LOCK = 0x434D_7772_6974_6573
 MIGRATE_LOCK = 0x434D_6D69_6772_6174
+
+
+def class_lock_sql(guild_id_sql: str) -> str:
+    """The statement taking the class write lock of the BIGINT expression ``guild_id_sql``:
+    the two-int4 advisory key (high and low 32 bits of the guild id: exact), a key space apart
+    from the one-bigint keys above, so no class collides with them or with another class."""
+    return (
+        "SELECT pg_advisory_xact_lock((g >> 32)::int4, substring(g::bit(64) from 33)::int4)"
+        f" FROM (SELECT ({guild_id_sql})::bigint AS g) AS class;"
+    )
+
+
 READ_POOL_SIZE = 4
 # Statements db/ runs: enough prepared-statement cache for all of them on every connection.
 STATEMENT_CACHE = 1024
@@ -124,11 +149,15 @@ class PostgresDatabase(Database):
         return PgConnection(raw, self.where)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PgConnection]:
-        """One atomic unit of work under the cross-process write lock (see the module text)."""
+    async def transaction(
+        self, *, guild_id: int | None = None, help_request_id: int | None = None
+    ) -> AsyncIterator[PgConnection]:
+        """One atomic unit of work under the cross-process write locks: the class's, when
+        ``guild_id`` or ``help_request_id`` says which class it touches, else the database's
+        (see the module text)."""
         await self._acquire()
         try:
-            claim = await self._begin_pg()
+            claim = await self._begin_pg(_write_locks(guild_id, help_request_id))
             try:
                 yield self._wrap(self._writer)
             except BaseException as exc:
@@ -150,16 +179,15 @@ class PostgresDatabase(Database):
         finally:
             self._lock.release()
 
-    async def _begin_pg(self) -> InteractionClaim | None:
-        """BEGIN, the lock wait bound, the write lock and (on an interaction's first write) its
-        claim, in one round trip."""
+    async def _begin_pg(
+        self, locks: str = f"SELECT pg_advisory_xact_lock({WRITE_LOCK});"
+    ) -> InteractionClaim | None:
+        """BEGIN, the lock wait bound, the write ``locks`` and (on an interaction's first
+        write) its claim, in one round trip."""
         claim = _CLAIM.get()
         if claim is not None and claim.done:
             claim = None
-        script = (
-            f"BEGIN; SET LOCAL lock_timeout = {int(self.busy_timeout_ms)};"
-            f" SELECT pg_advisory_xact_lock({WRITE_LOCK});"
-        )
+        script = f"BEGIN; SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}; {locks}"
         if claim is not None:
             # The id is an int (a snowflake), so it is safe in the script's text.
             script += (
@@ -174,8 +202,12 @@ class PostgresDatabase(Database):
                 claim is not None
                 and claim.interaction_id - self._claims_swept_at >= CLAIM_SWEEP_EVERY
             ):
+                # Skipping rows another process is sweeping at the same moment (from another
+                # class's transaction): two sweeps never wait for, or deadlock on, each other.
                 await self._writer.execute(
-                    "DELETE FROM interaction_claims WHERE interaction_id < $1",
+                    "DELETE FROM interaction_claims WHERE interaction_id IN (SELECT"
+                    " interaction_id FROM interaction_claims WHERE interaction_id < $1"
+                    " FOR UPDATE SKIP LOCKED)",
                     claim.interaction_id - CLAIM_RETENTION,
                 )
                 self._claims_swept_at = claim.interaction_id
@@ -375,6 +407,21 @@ class PostgresDatabase(Database):
             for row in tables:
                 await conn.raw.fetchval(f'SELECT 1 FROM "{row[0]}" LIMIT 1')
         return "ok"
+
+
+def _write_locks(guild_id: int | None, help_request_id: int | None) -> str:
+    """The lock statements of a write transaction (the ids are ints, safe in the text)."""
+    if guild_id is not None:
+        key = class_lock_sql(str(int(guild_id)))
+    elif help_request_id is not None:
+        # The class of a help request never changes; an unknown id locks class 0 (no class):
+        # the transaction finds no request and writes nothing for it.
+        key = class_lock_sql(
+            f"COALESCE((SELECT guild_id FROM help_requests WHERE id = {int(help_request_id)}), 0)"
+        )
+    else:
+        return f"SELECT pg_advisory_xact_lock({WRITE_LOCK});"
+    return f"SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}); {key}"
 
 
 async def _version(conn: asyncpg.Connection[Any]) -> int:

@@ -212,7 +212,7 @@ class RecognitionService:
             raise InvalidInput("A custom award needs a reason, so the class knows what it is for.")
         now = self._clock.now()
         week = award_week(now, settings.zone)
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(guild_id=guild_id) as conn:
             replaced = None
             if award_kind is AwardKind.TUTOR_OF_THE_WEEK:
                 current = await award_sql.tutor_of_the_week(conn, guild_id, week)
@@ -290,7 +290,7 @@ class RecognitionService:
         """
         await self._classes.require_configured(guild_id)
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(guild_id=guild_id) as conn:
             award = await award_sql.latest_for_student(
                 conn, guild_id, student_id, now - UNDO_WINDOW
             )
@@ -459,7 +459,7 @@ class RecognitionService:
             return None
         now = self._clock.now()
         week = week_key(now, settings.zone)
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(guild_id=guild_id) as conn:
             posted = await post_sql.get(conn, guild_id, week, PostKind.LEADERBOARD)
             if not _post_due(settings, now, posted=posted is not None):
                 return None

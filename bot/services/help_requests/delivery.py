@@ -84,7 +84,7 @@ class HelpDelivery:
     async def session_opened(self, request_id: int, thread_id: int) -> HelpRequest:
         """Remember the session's private thread; returns the request as it is now (the
         caller closes the thread again if the request ended while it was being made)."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             await help_sql.set_thread(conn, request_id, thread_id)
             return await self._router.require(conn, request_id)
 
@@ -92,7 +92,7 @@ class HelpDelivery:
         """Discord would not open the session thread: the request goes back in line (its place
         kept), both people are told, and it is offered again. ``None`` if it ended meanwhile."""
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             request = await self._router.require(conn, request_id)
             if request.state is not RequestState.ACTIVE:
                 return None
@@ -156,7 +156,7 @@ class HelpDelivery:
         self, notice: QueueNoticeState, channel_id: int, message_id: int
     ) -> None:
         """A fresh notice message now shows ``notice.waiting``."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(guild_id=notice.guild_id) as conn:
             await notice_sql.posted(
                 conn,
                 notice.guild_id,

@@ -192,7 +192,7 @@ class HelpService:
             )
         now = self._clock.now()
         try:
-            async with self._db.transaction() as conn:
+            async with self._db.transaction(guild_id=guild_id) as conn:
                 # The subject and the student's asking history in one query.
                 subject: Subject | None
                 if isinstance(subject_ref, str):
@@ -321,7 +321,7 @@ class HelpService:
         gets help sooner. Whoever's offer is pending at that moment loses it.
         """
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             request = await self._router.require(conn, request_id)
             if request.state is RequestState.ACTIVE and request.mentor_id == mentor_id:
                 raise Conflict("You've already accepted this one: the session thread is open.")
@@ -358,7 +358,7 @@ class HelpService:
     async def pass_offer(self, request_id: int, mentor_id: int) -> Routing:
         """A mentor passes: the request goes to the next mentor at once (or back in line)."""
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             request = await self._router.require(conn, request_id)
             pending = await help_sql.pending_offer(conn, request_id)
             if (
@@ -378,7 +378,7 @@ class HelpService:
         Returns ``None`` when there is nothing to do (answered meanwhile, or not due yet).
         """
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             request = await help_sql.get_request(conn, request_id)
             if (
                 request is None
@@ -407,7 +407,7 @@ class HelpService:
     async def reassign(self, request_id: int, teacher_id: int) -> Routing:
         """A teacher moves a waiting request on: to the next mentor, or tries the queue again."""
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             request = await self._router.require(conn, request_id)
             if request.state is RequestState.QUEUED:
                 return await self._router.route(conn, request, now, actor=teacher_id, notice=SILENT)
@@ -431,7 +431,7 @@ class HelpService:
         async with self._db.reading() as conn:
             waiting = await help_sql.queued_requests(conn, guild_id)
         for request in waiting:
-            async with self._db.transaction() as conn:
+            async with self._db.transaction(guild_id=guild_id) as conn:
                 current = await help_sql.get_request(conn, request.id)
                 if current is None or current.state is not RequestState.QUEUED:
                     continue
@@ -446,7 +446,7 @@ class HelpService:
 
     async def touch(self, request_id: int) -> bool:
         """Activity in a session (a message or a click): the idle clock starts again."""
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             return await help_sql.touch(conn, request_id, self._clock.now())
 
     async def require_participant(self, request_id: int, user_id: int) -> HelpRequest:
@@ -471,7 +471,7 @@ class HelpService:
         request = await self.require_participant(request_id, mentor_id)
         if mentor_id != request.mentor_id:
             raise Conflict("Only the mentor can propose closing; if you're done, press *Solved*.")
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             if not await help_sql.propose_close(conn, request_id, self._clock.now()):
                 raise Conflict(gone_words(request))
             await self._session_note(conn, request_id, mentor_id, "close proposed")
@@ -480,7 +480,7 @@ class HelpService:
     async def call_teacher(self, request_id: int, user_id: int) -> HelpRequest:
         """ "Need the teacher": recorded in the trail; the cog pings the teacher role."""
         request = await self.require_participant(request_id, user_id)
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             await self._session_note(conn, request_id, user_id, "teacher called")
         return request
 
@@ -503,7 +503,7 @@ class HelpService:
         if not 1 <= rating <= 5:
             raise InvalidInput("Ratings go from 1 to 5.")
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             request = await self._router.require(conn, request_id)
             if student_id != request.student_id:
                 raise Conflict("Only the student who asked can rate the session.")
@@ -538,7 +538,7 @@ class HelpService:
     async def idle_check(self, request_id: int) -> Closed | datetime | None:
         """The idle timer fired: close a quiet session (no credit), or say when to look again."""
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             request = await help_sql.get_request(conn, request_id)
             if request is None or request.state is not RequestState.ACTIVE:
                 return None
@@ -578,7 +578,7 @@ class HelpService:
 
     async def _close(self, request_id: int, *, actor: int | None, reason: CloseReason) -> Closed:
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             request = await self._router.require(conn, request_id)
             if request.state not in OPEN_STATES:
                 raise Conflict(gone_words(request))
@@ -634,7 +634,7 @@ class HelpService:
         their places in line.
         """
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with self._db.transaction(help_request_id=request_id) as conn:
             request = await self._router.require(conn, request_id)
             if request.state not in (RequestState.QUEUED, RequestState.OFFERED):
                 raise Conflict(gone_words(request))
