@@ -75,7 +75,11 @@ async def test_a_help_request_is_filed_and_offered_in_few_statements(
     # offer apart from its request).
     after = statements[statements.index("COMMIT") + 1 :]
     reads = [s for s in after if s.startswith("SELECT")]
-    assert len(reads) <= 4, reads
+    # Now 2: the request with its intents once (sending the offer adds none, so no read after
+    # it), the offer with its request; and no queue notice read (the request never joined the
+    # line).
+    assert len(reads) <= 2, reads
+    assert not [s for s in after if "queue_notices" in s], after
     # Each of its writes (the offer's message, the intent done) is one statement, its own
     # transaction: no BEGIN / COMMIT round trips after the ask's own.
     assert not [s for s in after if s.startswith(("BEGIN", "COMMIT"))], after
@@ -99,9 +103,14 @@ async def test_a_queued_help_request_is_filed_in_few_statements(classroom: Class
     filed = statements[begin + 1 : statements.index("COMMIT")]
     claims = [s for s in filed if "interaction_claims" in s]
     # The one read (which includes the subject's queue: no place-in-line query after the
-    # INSERT), the request, its audit step and the teacher's queue intent: 4 (was 6).
-    assert len(filed) - len(claims) <= 4, filed
+    # INSERT), the request and its audit step: 3 (was 6). No outbox intent: the live queue
+    # notice is brought up to date after the reply (and at every start-up).
+    assert len(filed) - len(claims) <= 3, filed
     assert len([s for s in filed if s.startswith("SELECT")]) == 1, filed
+    assert not [s for s in statements if "help_outbox" in s], statements
+    await classroom.sim.settle()
+    (notice,) = classroom.sim.messages(classroom.mentors_channel)
+    assert "A student is waiting for a mentor in **Math**" in notice.content, notice.content
 
 
 async def test_a_private_award_answers_the_teacher_before_the_dm(classroom: Classroom) -> None:

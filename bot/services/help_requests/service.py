@@ -34,7 +34,6 @@ from bot.services.help_requests.results import (
     TELL_BOTH,
     Accepted,
     Closed,
-    QueueNotice,
     Resolved,
     Routing,
     StaleOffer,
@@ -266,12 +265,16 @@ class HelpService:
                 ]
                 if mentor is None:
                     await help_sql.add_events(conn, request.id, steps, now)
-                    # It goes after everyone queued for the subject so far.
+                    # It goes after everyone queued for the subject so far. No QUEUED intent:
+                    # the desk touches the subject's live notice after the reply (``filed``),
+                    # and start-up refreshes the notice of every subject with someone waiting.
                     place = (context.ahead + 1, context.waiting + 1)
-                    return await self._router.queued(conn, request, now, QueueNotice(), place)
+                    queued = await self._router.queued(conn, request, now, SILENT, place)
+                    return dataclasses.replace(queued, filed=True)
                 steps.append((RequestState.QUEUED, RequestState.OFFERED, student_id, ""))
                 await help_sql.add_events(conn, request.id, steps, now)
-                return await self._router.offered_new(conn, request, mentor, now)
+                offered = await self._router.offered_new(conn, request, mentor, now)
+                return dataclasses.replace(offered, filed=True)
         except IntegrityError:
             # Two /helpme at the same instant: the unique index let only one through.
             raise Conflict("You already have an open request.") from None
