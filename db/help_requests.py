@@ -199,40 +199,6 @@ async def ask_context(
     )
 
 
-async def subject_and_history(
-    conn: Connection,
-    guild_id: int,
-    student_id: int,
-    *,
-    name: str | None = None,
-    subject_id: int | None = None,
-) -> tuple[Subject | None, int | None, datetime | None]:
-    """The subject asked for (a current one by its normalised ``name``, or any by id) and the
-    student's asking history in the class: (their open request's id, when they last asked).
-    One query: one hop fewer inside the ask's transaction."""
-    key: tuple[object, ...]
-    if name is not None:
-        match, key = "s.guild_id = ? AND s.name = ? AND s.removed_at IS NULL", (guild_id, name)
-    else:
-        match, key = "s.id = ?", (subject_id,)
-    row = await first_row(
-        conn,
-        "SELECT s.id, s.guild_id, s.name, s.role_id, h.open_id, h.last_at FROM"
-        " (SELECT MAX(CASE WHEN state IN ('queued', 'offered', 'active') THEN id END) AS open_id,"
-        "  MAX(created_at) AS last_at FROM help_requests WHERE guild_id = ? AND student_id = ?) h"
-        f" LEFT JOIN subjects s ON {match}",
-        (guild_id, student_id, *key),
-    )
-    if row is None:  # the aggregate always gives a row; kept for the type checker
-        return None, None, None
-    subject = (
-        Subject(id=row["id"], guild_id=row["guild_id"], name=row["name"], role_id=row["role_id"])
-        if row["id"] is not None
-        else None
-    )
-    return subject, row["open_id"], opt_from_db(row["last_at"])
-
-
 async def get_request(conn: Connection, request_id: int) -> HelpRequest | None:
     """A request by id."""
     row = await first_row(conn, f"{_SELECT} WHERE r.id = ?", (request_id,))
