@@ -161,18 +161,20 @@ async def ask_context(
     else:
         match = "s.id = :subject_id"
         params["subject_id"] = subject_id
+    # The line's counts are read once (``line``), not per candidate row of the join.
     rows = await conn.execute_fetchall(
-        "SELECT s.id AS s_id, s.guild_id AS s_guild_id, s.name AS s_name, s.role_id AS s_role_id,"
-        " h.open_id, h.last_at,"
-        " (SELECT COUNT(*) FROM help_requests q WHERE q.guild_id = :guild"
-        "   AND q.subject_id = s.id AND q.state = 'queued') AS waiting,"
-        " (SELECT COUNT(*) FROM help_requests q WHERE q.guild_id = :guild"
-        "   AND q.subject_id = s.id AND q.state = 'queued' AND q.queued_at <= :now) AS ahead,"
+        f"WITH subj AS (SELECT s.id, s.guild_id, s.name, s.role_id FROM subjects s WHERE {match}),"
+        " line AS (SELECT COUNT(*) AS waiting,"
+        "  COALESCE(SUM(CASE WHEN queued_at <= :now THEN 1 ELSE 0 END), 0) AS ahead"
+        "  FROM help_requests WHERE guild_id = :guild AND state = 'queued'"
+        "  AND subject_id = (SELECT id FROM subj))"
+        " SELECT s.id AS s_id, s.guild_id AS s_guild_id, s.name AS s_name, s.role_id AS s_role_id,"
+        " h.open_id, h.last_at, line.waiting, line.ahead,"
         f" {CANDIDATE_COLUMNS}"
         " FROM (SELECT MAX(CASE WHEN state IN ('queued', 'offered', 'active') THEN id END)"
         "  AS open_id, MAX(created_at) AS last_at FROM help_requests"
         "  WHERE guild_id = :guild AND student_id = :student) h"
-        f" LEFT JOIN subjects s ON {match}"
+        " CROSS JOIN line LEFT JOIN subj s ON 1 = 1"
         " LEFT JOIN (badges b JOIN mentors m ON m.guild_id = b.guild_id AND m.user_id = b.user_id)"
         "  ON b.guild_id = :guild AND b.subject_id = s.id AND b.ended_at IS NULL",
         params,
