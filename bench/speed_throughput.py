@@ -361,6 +361,15 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                     ask_rate = await load(asks, ask, fine)
                     requests_written = await rows(db, "help_requests") - requests_before
                     await sim.settle(timeout=120)
+                    # A student's wait for `/helpme ask` at 200/s, by students who have not
+                    # asked yet (every mentor is busy by now: these queue, as most asks do).
+                    paced_asks = min(PACED_COUNT, len(askers) - asks)
+                    if paced_asks > 0:
+                        await asyncio.sleep(BURST_WINDOW_S)
+                        paced_runs["/helpme ask"] = await paced(
+                            PACED_RATE, paced_asks, lambda i: ask(asks + i)
+                        )
+                        await sim.settle(timeout=120)
                     noop_after = await load(count, noop, lambda t: "ok" in t)
                 floor = (noop_before[0] + noop_after[0]) / 2
                 results["/noop"] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from typing import Any, cast
@@ -10,7 +11,9 @@ from bot.domain.classroom import Subject
 from bot.domain.help_intents import Intent, IntentKind
 from bot.domain.help_requests import CloseReason, HelpOffer, HelpRequest, OfferOutcome
 from bot.domain.help_states import RequestState
+from bot.domain.matching import MentorCandidate
 from db.engine import Connection
+from db.mentors import CANDIDATE_COLUMNS, candidate
 from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
@@ -86,51 +89,116 @@ async def insert_request(
     now: datetime,
     subject_name: str,
     aspect: str | None = None,
+    state: RequestState = RequestState.QUEUED,
+    mentor_id: int | None = None,
+    offer_expires_at: datetime | None = None,
 ) -> HelpRequest:
-    """A new request, queued; the unique index refuses a second open one for the student."""
+    """A new request, queued (or already offered to ``mentor_id``: the ask chose them in the
+    same transaction); the unique index refuses a second open one for the student."""
     row = await first_row(
         conn,
         "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, aspect, state,"
-        " created_at, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)"
+        " mentor_id, offer_expires_at, created_at, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " RETURNING *, ? AS subject_name",
-        (guild_id, subject_id, student_id, topic, aspect, to_db(now), to_db(now), subject_name),
+        (
+            guild_id,
+            subject_id,
+            student_id,
+            topic,
+            aspect,
+            state.value,
+            mentor_id,
+            offer_expires_at and to_db(offer_expires_at),
+            to_db(now),
+            to_db(now),
+            subject_name,
+        ),
     )
     assert row is not None
     return _request(row)
 
 
-async def subject_and_history(
+@dataclasses.dataclass(frozen=True)
+class AskContext:
+    """Everything an ask decides on, read in one query inside its transaction."""
+
+    subject: Subject | None
+    open_id: int | None  # the student's open request in the class
+    last_at: datetime | None  # when they last asked there (the cooldown)
+    candidates: list[MentorCandidate]  # the subject's badge holders, for fair matching
+    waiting: int  # requests queued for the subject now
+    ahead: int  # of those, queued at or before ``now`` (a new request goes after them)
+
+
+async def ask_context(
     conn: Connection,
     guild_id: int,
     student_id: int,
     *,
+    now: datetime,
+    week_start: datetime,
+    recent_since: datetime,
     name: str | None = None,
     subject_id: int | None = None,
-) -> tuple[Subject | None, int | None, datetime | None]:
-    """The subject asked for (a current one by its normalised ``name``, or any by id) and the
-    student's asking history in the class: (their open request's id, when they last asked).
-    One query: one hop fewer inside the ask's transaction."""
-    key: tuple[object, ...]
+) -> AskContext:
+    """The subject asked for (a current one by its normalised ``name``, or any by id), the
+    student's asking history in the class, the subject's mentors as matching weighs them, and
+    its queue: one hop instead of three or four inside the ask's write transaction.
+
+    Read before the new request is written: filing a queued request changes none of the
+    mentors' figures, and it has no past offers.
+    """
+    params: dict[str, object] = {
+        "guild": guild_id,
+        "student": student_id,
+        "now": to_db(now),
+        "week_start": to_db(week_start),
+        "recent": to_db(recent_since),
+    }
     if name is not None:
-        match, key = "s.guild_id = ? AND s.name = ? AND s.removed_at IS NULL", (guild_id, name)
+        match = "s.guild_id = :guild AND s.name = :name AND s.removed_at IS NULL"
+        params["name"] = name
     else:
-        match, key = "s.id = ?", (subject_id,)
-    row = await first_row(
-        conn,
-        "SELECT s.id, s.guild_id, s.name, s.role_id, h.open_id, h.last_at FROM"
-        " (SELECT MAX(CASE WHEN state IN ('queued', 'offered', 'active') THEN id END) AS open_id,"
-        "  MAX(created_at) AS last_at FROM help_requests WHERE guild_id = ? AND student_id = ?) h"
-        f" LEFT JOIN subjects s ON {match}",
-        (guild_id, student_id, *key),
+        match = "s.id = :subject_id"
+        params["subject_id"] = subject_id
+    # The line's counts are read once (``line``), not per candidate row of the join.
+    rows = await conn.execute_fetchall(
+        f"WITH subj AS (SELECT s.id, s.guild_id, s.name, s.role_id FROM subjects s WHERE {match}),"
+        " line AS (SELECT COUNT(*) AS waiting,"
+        "  COALESCE(SUM(CASE WHEN queued_at <= :now THEN 1 ELSE 0 END), 0) AS ahead"
+        "  FROM help_requests WHERE guild_id = :guild AND state = 'queued'"
+        "  AND subject_id = (SELECT id FROM subj))"
+        " SELECT s.id AS s_id, s.guild_id AS s_guild_id, s.name AS s_name, s.role_id AS s_role_id,"
+        " h.open_id, h.last_at, line.waiting, line.ahead,"
+        f" {CANDIDATE_COLUMNS}"
+        " FROM (SELECT MAX(CASE WHEN state IN ('queued', 'offered', 'active') THEN id END)"
+        "  AS open_id, MAX(created_at) AS last_at FROM help_requests"
+        "  WHERE guild_id = :guild AND student_id = :student) h"
+        " CROSS JOIN line LEFT JOIN subj s ON 1 = 1"
+        " LEFT JOIN (badges b JOIN mentors m ON m.guild_id = b.guild_id AND m.user_id = b.user_id)"
+        "  ON b.guild_id = :guild AND b.subject_id = s.id AND b.ended_at IS NULL",
+        params,
     )
-    if row is None:  # the aggregate always gives a row; kept for the type checker
-        return None, None, None
+    rows = list(rows)
+    first = rows[0]  # the aggregate always gives a row; one per candidate besides
     subject = (
-        Subject(id=row["id"], guild_id=row["guild_id"], name=row["name"], role_id=row["role_id"])
-        if row["id"] is not None
+        Subject(
+            id=first["s_id"],
+            guild_id=first["s_guild_id"],
+            name=first["s_name"],
+            role_id=first["s_role_id"],
+        )
+        if first["s_id"] is not None
         else None
     )
-    return subject, row["open_id"], opt_from_db(row["last_at"])
+    return AskContext(
+        subject=subject,
+        open_id=first["open_id"],
+        last_at=opt_from_db(first["last_at"]),
+        candidates=[candidate(row, now) for row in rows if row["user_id"] is not None],
+        waiting=int(first["waiting"] or 0),
+        ahead=int(first["ahead"] or 0),
+    )
 
 
 async def get_request(conn: Connection, request_id: int) -> HelpRequest | None:
@@ -275,6 +343,32 @@ async def add_event(
             actor_id,
             to_db(now),
             note,
+        ),
+    )
+
+
+async def add_events(
+    conn: Connection,
+    request_id: int,
+    steps: list[tuple[RequestState | None, RequestState, int | None, str]],
+    now: datetime,
+) -> None:
+    """Append several (from, to, actor, note) steps to the audit trail in one statement, in
+    order (a request filed and offered at once)."""
+    await conn.execute(
+        "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note) VALUES "
+        + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(steps)),
+        tuple(
+            value
+            for from_state, to_state, actor_id, note in steps
+            for value in (
+                request_id,
+                from_state.value if from_state else None,
+                to_state.value,
+                actor_id,
+                to_db(now),
+                note,
+            )
         ),
     )
 

@@ -212,6 +212,48 @@ async def set_available_until(
     )
 
 
+# What fair matching weighs for each current badge holder ``m``/``b`` of a subject; params
+# :student, :week_start and :recent. Shared with the ask's one read (db/help_requests.py).
+CANDIDATE_COLUMNS = """
+       m.user_id AS user_id, m.available_until AS available_until,
+       m.brief_acknowledged_at AS brief_acknowledged_at, m.session_limit AS session_limit,
+       b.granted_at AS granted_at, b.aspect AS aspect,
+       (SELECT COUNT(*) FROM help_requests r INDEXED BY help_requests_mentor_open
+         WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
+           AND r.state IN ('offered', 'active')) AS active_sessions,
+       (SELECT COUNT(*) FROM help_requests r
+         WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
+           AND r.accepted_at >= :week_start
+           AND r.state IN ('active', 'resolved')) AS sessions_this_week,
+       (SELECT MAX(r.closed_at) FROM help_requests r
+         INDEXED BY help_requests_mentor_last_end
+         WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
+           AND r.accepted_at IS NOT NULL) AS last_session_end,
+       EXISTS (SELECT 1 FROM help_requests r
+         WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
+           AND r.student_id = :student AND r.accepted_at >= :recent) AS helped_recently,
+       EXISTS (SELECT 1 FROM lessons l
+         JOIN lesson_mentors lm ON lm.lesson_id = l.id AND lm.user_id = m.user_id
+         WHERE l.guild_id = m.guild_id AND l.subject_id = b.subject_id
+           AND l.ended_at IS NULL) AS in_lesson"""
+
+
+def candidate(row: Any, now: datetime) -> MentorCandidate:
+    """A matching candidate from a row with :data:`CANDIDATE_COLUMNS`."""
+    return MentorCandidate(
+        user_id=row["user_id"],
+        available=row["available_until"] is not None and row["available_until"] > to_db(now),
+        acknowledged_brief=row["brief_acknowledged_at"] is not None,
+        active_sessions=row["active_sessions"],
+        session_limit=row["session_limit"],
+        sessions_this_week=row["sessions_this_week"],
+        idle_since=from_db(max(filter(None, (row["last_session_end"], row["granted_at"])))),
+        helped_asker_recently=bool(row["helped_recently"]),
+        badge_aspect=row["aspect"],
+        in_lesson=bool(row["in_lesson"]),
+    )
+
+
 async def mentor_candidates(
     conn: Connection,
     *,
@@ -229,31 +271,9 @@ async def mentor_candidates(
     recent ones; one seek for the last session's end), so the cost does not grow with history.
     """
     rows = await conn.execute_fetchall(
-        """
-        SELECT m.user_id, m.available_until, m.brief_acknowledged_at, m.session_limit,
-               b.granted_at, b.aspect,
-               (SELECT COUNT(*) FROM help_requests r INDEXED BY help_requests_mentor_open
-                 WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
-                   AND r.state IN ('offered', 'active')) AS active_sessions,
-               (SELECT COUNT(*) FROM help_requests r
-                 WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
-                   AND r.accepted_at >= :week_start
-                   AND r.state IN ('active', 'resolved')) AS sessions_this_week,
-               (SELECT MAX(r.closed_at) FROM help_requests r
-                 INDEXED BY help_requests_mentor_last_end
-                 WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
-                   AND r.accepted_at IS NOT NULL) AS last_session_end,
-               EXISTS (SELECT 1 FROM help_requests r
-                 WHERE r.guild_id = m.guild_id AND r.mentor_id = m.user_id
-                   AND r.student_id = :student AND r.accepted_at >= :recent) AS helped_recently,
-               EXISTS (SELECT 1 FROM lessons l
-                 JOIN lesson_mentors lm ON lm.lesson_id = l.id AND lm.user_id = m.user_id
-                 WHERE l.guild_id = m.guild_id AND l.subject_id = b.subject_id
-                   AND l.ended_at IS NULL) AS in_lesson
-          FROM badges b
-          JOIN mentors m ON m.guild_id = b.guild_id AND m.user_id = b.user_id
-         WHERE b.guild_id = :guild AND b.subject_id = :subject AND b.ended_at IS NULL
-        """,
+        f"SELECT {CANDIDATE_COLUMNS}"
+        " FROM badges b JOIN mentors m ON m.guild_id = b.guild_id AND m.user_id = b.user_id"
+        " WHERE b.guild_id = :guild AND b.subject_id = :subject AND b.ended_at IS NULL",
         {
             "guild": guild_id,
             "subject": subject_id,
@@ -262,22 +282,7 @@ async def mentor_candidates(
             "recent": to_db(recent_since),
         },
     )
-    now_text = to_db(now)
-    return [
-        MentorCandidate(
-            user_id=row["user_id"],
-            available=row["available_until"] is not None and row["available_until"] > now_text,
-            acknowledged_brief=row["brief_acknowledged_at"] is not None,
-            active_sessions=row["active_sessions"],
-            session_limit=row["session_limit"],
-            sessions_this_week=row["sessions_this_week"],
-            idle_since=from_db(max(filter(None, (row["last_session_end"], row["granted_at"])))),
-            helped_asker_recently=bool(row["helped_recently"]),
-            badge_aspect=row["aspect"],
-            in_lesson=bool(row["in_lesson"]),
-        )
-        for row in rows
-    ]
+    return [candidate(row, now) for row in rows]
 
 
 async def help_counts(conn: Connection, guild_id: int, user_id: int) -> tuple[int, int]:

@@ -133,9 +133,14 @@ class HelpDesk:
 
     async def settle(self, result: Result) -> None:
         """Carry out what a state change recorded; serve the queue if it freed a mentor."""
-        await self.process(result.request.id)
-        # The request may have joined or left its subject's line.
-        self.notices.touch(result.request.guild_id, result.request.subject_id)
+        filed = result if isinstance(result, Routing) and result.filed else None
+        if filed is None or not filed.queued:
+            # (A request just filed into the line recorded nothing to carry out.)
+            await self.process(result.request.id)
+        if filed is None or filed.queued:
+            # The request may have joined or left its subject's line (one just filed and
+            # offered at once never joined it).
+            self.notices.touch(result.request.guild_id, result.request.subject_id)
         if _frees_a_mentor(result):
             await self.serve_queue(result.request.guild_id)
 
@@ -225,15 +230,16 @@ class HelpDesk:
                 # left to do) is the state the timers follow.
                 request, intents = await self.delivery.pending_work(request_id)
                 while intents:
+                    settled = True
                     for intent in intents:
                         outcome = await self._perform_safely(intent, request)
                         await self.delivery.finish_intent(intent.id, outcome)
-                    if request is not None and all(i.kind is IntentKind.QUEUED for i in intents):
-                        # A QUEUED intent only touches the live notice: it adds no intents and
-                        # moves nothing, so the request read with the batch is still current
-                        # for the timers (a change made meanwhile by another path drains its
-                        # own intents after this, under this request's lock). A read fewer for
-                        # every queued ask.
+                        settled = settled and _adds_nothing(intent, outcome)
+                    if request is not None and settled:
+                        # Nothing in the batch added intents or moved the request, so the
+                        # request read with the batch is still current for the timers (a
+                        # change made meanwhile by another path drains its own intents after
+                        # this, under this request's lock). A read fewer for every ask.
                         break
                     request, intents = await self.delivery.pending_work(request_id)
                 if request is None:
@@ -532,6 +538,15 @@ class HelpDesk:
             log.info("could not DM user %s about their help request (%s)", user_id, exc)
             return False
         return True
+
+
+def _adds_nothing(intent: Intent, outcome: IntentOutcome) -> bool:
+    """Whether carrying out ``intent`` left the request and its outbox as they were: a QUEUED
+    intent only touches the live notice; an offer sent (or skipped, having ended) writes only
+    where its message went. An offer that failed may have moved the request on."""
+    if intent.kind is IntentKind.QUEUED:
+        return True
+    return intent.kind is IntentKind.SEND_OFFER and outcome != "failed"
 
 
 def _frees_a_mentor(result: Result) -> bool:

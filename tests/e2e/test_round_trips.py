@@ -61,8 +61,13 @@ async def test_a_help_request_is_filed_and_offered_in_few_statements(
     filed = statements[begin + 1 : statements.index("COMMIT")]
     claims = [s for s in filed if "interaction_claims" in s]
     assert len(claims) == 1 and claims[0].startswith("INSERT"), claims
-    # Now 8: the subject and the student's asking history are one query.
-    assert len(filed) - len(claims) <= 8, filed
+    # Was 8 (the subject and the student's asking history one query); now 5: the subject, the
+    # history, the subject's mentors as matching weighs them and its queue are one read, the
+    # request is filed already offered (no UPDATE … RETURNING after the INSERT) and its two
+    # audit steps are one INSERT; then the offer and its intent.
+    assert len(filed) - len(claims) <= 5, filed
+    assert len([s for s in filed if s.startswith(("SELECT", "WITH"))]) == 1, filed
+    assert not [s for s in filed if s.startswith("UPDATE")], filed
     assert not [s for s in statements if "FROM classes" in s]
     # After the reply the help desk reads the request with its pending intents in one query
     # (before and after sending the offer), the offer with its request in one, and the queue
@@ -70,13 +75,42 @@ async def test_a_help_request_is_filed_and_offered_in_few_statements(
     # offer apart from its request).
     after = statements[statements.index("COMMIT") + 1 :]
     reads = [s for s in after if s.startswith("SELECT")]
-    assert len(reads) <= 4, reads
+    # Now 2: the request with its intents once (sending the offer adds none, so no read after
+    # it), the offer with its request; and no queue notice read (the request never joined the
+    # line).
+    assert len(reads) <= 2, reads
+    assert not [s for s in after if "queue_notices" in s], after
     # Each of its writes (the offer's message, the intent done) is one statement, its own
     # transaction: no BEGIN / COMMIT round trips after the ask's own.
     assert not [s for s in after if s.startswith(("BEGIN", "COMMIT"))], after
     # Two calls to Discord: the student's reply and the offer to the mentor.
     calls = [f"{r.method} {r.path}" for r in classroom.sim.requests[first_request:]]
     assert len(calls) == 2, calls
+
+
+async def test_a_queued_help_request_is_filed_in_few_statements(classroom: Classroom) -> None:
+    assert classroom.db is not None
+    await classroom.make_mentor(classroom.alice)
+    await classroom.slash(classroom.carol, "helpme ask", subject="Math")  # Alice is busy now
+    statements: list[str] = []
+    await classroom.db.trace(statements.append)
+    try:
+        asked = await classroom.slash(classroom.bob, "helpme ask", subject="Math")
+    finally:
+        await classroom.db.trace(None)
+    assert "line" in asked.content or "queue" in asked.content, asked.content
+    begin = next(n for n, s in enumerate(statements) if s.startswith("BEGIN IMMEDIATE"))
+    filed = statements[begin + 1 : statements.index("COMMIT")]
+    claims = [s for s in filed if "interaction_claims" in s]
+    # The one read (which includes the subject's queue: no place-in-line query after the
+    # INSERT), the request and its audit step: 3 (was 6). No outbox intent: the live queue
+    # notice is brought up to date after the reply (and at every start-up).
+    assert len(filed) - len(claims) <= 3, filed
+    assert len([s for s in filed if s.startswith(("SELECT", "WITH"))]) == 1, filed
+    assert not [s for s in statements if "help_outbox" in s], statements
+    await classroom.sim.settle()
+    (notice,) = classroom.sim.messages(classroom.mentors_channel)
+    assert "A student is waiting for a mentor in **Math**" in notice.content, notice.content
 
 
 async def test_a_private_award_answers_the_teacher_before_the_dm(classroom: Classroom) -> None:

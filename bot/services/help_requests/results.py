@@ -42,6 +42,10 @@ class Routing:
     paused_mentor: int | None = None
     # An offer (or session) ended on the way: a mentor may be free for someone waiting in line.
     freed: bool = False
+    # A request filed by this action (an ask): queued, it recorded no outbox intent (the desk
+    # brings the subject's live queue notice up to date after the reply, and start-up refreshes
+    # every line); offered at once, it never joined the line.
+    filed: bool = False
 
     @property
     def queued(self) -> bool:

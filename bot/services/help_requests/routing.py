@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.config import MentoringConfig
 from bot.domain.help_intents import IntentKind, StaleReason, TellAbout
@@ -132,11 +133,30 @@ class Router:
         await outbox_sql.add(conn, request.id, IntentKind.SEND_OFFER, now, offer_id=offer_id)
         return Routing(offered, NewOffer(offer_id, mentor, expires))
 
-    async def queued(
-        self, conn: Connection, request: HelpRequest, now: datetime, notice: QueueNotice
+    async def offered_new(
+        self, conn: Connection, request: HelpRequest, mentor: int, now: datetime
     ) -> Routing:
-        """The request waits in line: its place, and who is told."""
-        position, waiting = await help_sql.queue_position(conn, request)
+        """The offer of a request filed already offered to ``mentor`` (its state and audit
+        written with it): the offer's record and the intent to send it."""
+        assert request.offer_expires_at is not None
+        offer_id = await help_sql.insert_offer(conn, request.id, mentor, now)
+        await outbox_sql.add(conn, request.id, IntentKind.SEND_OFFER, now, offer_id=offer_id)
+        return Routing(request, NewOffer(offer_id, mentor, request.offer_expires_at))
+
+    async def queued(
+        self,
+        conn: Connection,
+        request: HelpRequest,
+        now: datetime,
+        notice: QueueNotice,
+        place: tuple[int, int] | None = None,
+    ) -> Routing:
+        """The request waits in line: its place, and who is told.
+
+        ``place``: (place in line, how many wait) when the caller already knows it (a request
+        filed in this transaction goes after everyone queued before it).
+        """
+        position, waiting = place or await help_sql.queue_position(conn, request)
         if notice.teacher:
             await outbox_sql.add(conn, request.id, IntentKind.QUEUED, now, waiting=waiting)
         if notice.student:
@@ -172,6 +192,13 @@ class Router:
         )
         return stale_offer(offer, reason)
 
+    def matching_window(self, now: datetime, zone: ZoneInfo | None) -> tuple[datetime, datetime]:
+        """(start of the class's week, start of "recently helped") for fair matching."""
+        return (
+            week_start(now, zone) if zone else now - timedelta(days=7),
+            now - timedelta(days=self._config.recent_helper_days),
+        )
+
     async def choose(
         self, conn: Connection, request: HelpRequest, now: datetime, *, fresh: bool = False
     ) -> int | None:
@@ -181,15 +208,15 @@ class Router:
         """
         # The class's zone from the settings cache: not re-read inside every transaction.
         settings = await self._classes.get_in(conn, request.guild_id)
-        zone = settings.zone if settings else None
+        since_week, recent_since = self.matching_window(now, settings.zone if settings else None)
         candidates = await mentor_sql.mentor_candidates(
             conn,
             guild_id=request.guild_id,
             subject_id=request.subject_id,
             student_id=request.student_id,
             now=now,
-            week_start=week_start(now, zone) if zone else now - timedelta(days=7),
-            recent_since=now - timedelta(days=self._config.recent_helper_days),
+            week_start=since_week,
+            recent_since=recent_since,
         )
         # The mentor currently holding this very offer counts it as a session: don't let that
         # count against them, but they are not offered the same request twice in a row either.

@@ -23,6 +23,7 @@ from bot.domain.gains import check_confidence
 from bot.domain.help_intents import IntentKind
 from bot.domain.help_requests import CloseReason, HelpRequest
 from bot.domain.help_states import OPEN_STATES, RequestState, ensure_transition
+from bot.domain.matching import choose_mentor
 from bot.domain.rounds import BOARD_SIZE, BoardEntry, board_order
 from bot.domain.text import normalise_text
 from bot.errors import Conflict, InvalidInput, NotFound, RateLimited, UserFacingError
@@ -33,7 +34,6 @@ from bot.services.help_requests.results import (
     TELL_BOTH,
     Accepted,
     Closed,
-    QueueNotice,
     Resolved,
     Routing,
     StaleOffer,
@@ -191,34 +191,58 @@ class HelpService:
                 "Help sessions need a help channel: ask your teacher to set one with `/setup class`."
             )
         now = self._clock.now()
+        since_week, recent_since = self._router.matching_window(now, settings.zone)
         try:
             async with self._db.transaction(guild_id=guild_id) as conn:
-                # The subject and the student's asking history in one query.
+                # The subject, the student's asking history, the subject's mentors as matching
+                # weighs them and its queue: one query.
                 subject: Subject | None
                 if isinstance(subject_ref, str):
-                    subject, open_id, last = await help_sql.subject_and_history(
-                        conn, guild_id, student_id, name=normalise_text(subject_ref)[:40]
+                    context = await help_sql.ask_context(
+                        conn,
+                        guild_id,
+                        student_id,
+                        now=now,
+                        week_start=since_week,
+                        recent_since=recent_since,
+                        name=normalise_text(subject_ref)[:40],
                     )
+                    subject = context.subject
                     if subject is None:
                         known = await class_sql.list_subjects(conn, guild_id)
                         raise no_such_subject(subject_ref, known)
                 else:
-                    subject, open_id, last = await help_sql.subject_and_history(
-                        conn, guild_id, student_id, subject_id=subject_ref
+                    context = await help_sql.ask_context(
+                        conn,
+                        guild_id,
+                        student_id,
+                        now=now,
+                        week_start=since_week,
+                        recent_since=recent_since,
+                        subject_id=subject_ref,
                     )
+                    subject = context.subject
                 if subject is None or subject.guild_id != guild_id:
                     raise NotFound("That subject doesn't exist in this class any more.")
-                if open_id is not None:
-                    existing = await self._router.require(conn, open_id)
+                if context.open_id is not None:
+                    existing = await self._router.require(conn, context.open_id)
                     raise Conflict(
                         f"You already have an open request for **{existing.subject_name}** "
                         f"({state_words(existing.state)}). Use `/helpme cancel` first if you "
                         "need something else."
                     )
                 cooldown = timedelta(seconds=self._config.help_cooldown_seconds)
+                last = context.last_at
                 if last is not None and now - last < cooldown:
                     wait = int((cooldown - (now - last)).total_seconds()) + 1
                     raise RateLimited(f"You just asked: please wait {wait} s before asking again.")
+                # A request just filed has had no offers: nobody passed on it, nobody holds it.
+                chosen = choose_mentor(context.candidates, student_id, aspect=asked.aspect)
+                mentor = chosen.user_id if chosen else None
+                # Offered at once when someone is free: filed straight in the offered state,
+                # its audit trail (queued, then offered) in one statement.
+                ensure_transition(RequestState.QUEUED, RequestState.OFFERED)
+                expires = now + self.offer_timeout if mentor is not None else None
                 request = await help_sql.insert_request(
                     conn,
                     guild_id=guild_id,
@@ -228,22 +252,29 @@ class HelpService:
                     now=now,
                     subject_name=subject.name,
                     aspect=asked.aspect,
+                    state=RequestState.QUEUED if mentor is None else RequestState.OFFERED,
+                    mentor_id=mentor,
+                    offer_expires_at=expires,
                 )
                 if asked.confidence is not None:
                     await score_sql.set_confidence(
                         conn, request.id, before=asked.confidence, after=None, now=now
                     )
-                await help_sql.add_event(
-                    conn,
-                    request.id,
-                    from_state=None,
-                    to_state=RequestState.QUEUED,
-                    actor_id=student_id,
-                    now=now,
-                )
-                return await self._router.route(
-                    conn, request, now, actor=student_id, notice=QueueNotice(), fresh=True
-                )
+                steps: list[tuple[RequestState | None, RequestState, int | None, str]] = [
+                    (None, RequestState.QUEUED, student_id, "")
+                ]
+                if mentor is None:
+                    await help_sql.add_events(conn, request.id, steps, now)
+                    # It goes after everyone queued for the subject so far. No QUEUED intent:
+                    # the desk touches the subject's live notice after the reply (``filed``),
+                    # and start-up refreshes the notice of every subject with someone waiting.
+                    place = (context.ahead + 1, context.waiting + 1)
+                    queued = await self._router.queued(conn, request, now, SILENT, place)
+                    return dataclasses.replace(queued, filed=True)
+                steps.append((RequestState.QUEUED, RequestState.OFFERED, student_id, ""))
+                await help_sql.add_events(conn, request.id, steps, now)
+                offered = await self._router.offered_new(conn, request, mentor, now)
+                return dataclasses.replace(offered, filed=True)
         except IntegrityError:
             # Two /helpme at the same instant: the unique index let only one through.
             raise Conflict("You already have an open request.") from None
