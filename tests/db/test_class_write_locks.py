@@ -95,7 +95,7 @@ async def _until_waiting(db: Database, count: int) -> None:
             await asyncio.sleep(0.01)
 
 
-async def _done(awaitable: Awaitable[None]) -> None:
+async def _done(awaitable: Awaitable[object]) -> None:
     async with asyncio.timeout(HANG_GUARD_S):
         await awaitable
 
