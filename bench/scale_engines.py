@@ -34,12 +34,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.scale_worker import START
+from bench.speed_throughput import load
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
 from bot.simulator import (
@@ -57,7 +57,6 @@ from db.database import Database
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.scale.token"
 CLASSES = 100
 TEACHERS, STUDENTS, MENTORS = 3, 30, 3
-IN_FLIGHT = 50
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -200,37 +199,8 @@ async def wait_for_commands(sim: DiscordSimulator, guild: SimGuild) -> None:
     raise RuntimeError("the commands were never synced")
 
 
-def text_of(result: InteractionResult) -> str:
-    parts = [result.content, *(str(e) for e in result.embeds)]
-    parts += [m.content for m in result.followups]
-    return " ".join(p for p in parts if p)
-
-
 def fine(text: str) -> bool:
     return bool(text) and "Slow down" not in text and "went wrong" not in text
-
-
-async def load(
-    count: int, make: Callable[[int], Awaitable[InteractionResult]], ok: Callable[[str], bool]
-) -> tuple[float, int]:
-    """``count`` interactions, ``IN_FLIGHT`` at a time; (per second, failures)."""
-    gate = asyncio.Semaphore(IN_FLIGHT)
-    failures = 0
-
-    async def one(i: int) -> None:
-        nonlocal failures
-        async with gate:
-            try:
-                result = await make(i)
-            except (SimulatorError, TimeoutError):
-                failures += 1
-                return
-            if not ok(text_of(result)):
-                failures += 1
-
-    began = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(count)))
-    return count / (time.perf_counter() - began), failures
 
 
 @dataclass

@@ -128,6 +128,7 @@ class Database:
         # Without a separate reader (an in-memory database) reads share the writer and its lock.
         self._reader = reader
         self.path = path
+        self.where = str(path)  # how messages name the store (a redacted URL on PostgreSQL)
         self._lock = asyncio.Lock()
         self._claims_swept_at = 0  # the interaction id of the last sweep of old claims
         self.busy_timeout_ms = busy_timeout_ms
@@ -302,7 +303,7 @@ class Database:
                 await self._lock.acquire()
         except TimeoutError:
             raise StoreBusy(
-                f"database {self.path}: earlier writes still waiting after "
+                f"database {self.where}: earlier writes still waiting after "
                 f"{self.busy_timeout_ms} ms (another process holds a lock)"
             ) from None
 

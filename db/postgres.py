@@ -56,7 +56,7 @@ from db.database import (
     check_migrations,
 )
 from db.engine import PgConnection, decode_numeric, translate_pg
-from db.errors import IntegrityError, InteractionTaken, StoreBusy, StoreUnavailable
+from db.errors import IntegrityError, InteractionTaken, StoreUnavailable
 from db.urls import redacted
 
 log = logging.getLogger(__name__)
@@ -250,16 +250,6 @@ class PostgresDatabase(Database):
         """One write statement: a transaction like any other here (the lock must be held)."""
         async with self.transaction() as conn:
             yield conn
-
-    async def _acquire(self) -> None:
-        try:
-            async with asyncio.timeout(self.busy_timeout_ms / 1000):
-                await self._lock.acquire()
-        except TimeoutError:
-            raise StoreBusy(
-                f"database {self.where}: earlier writes still waiting after "
-                f"{self.busy_timeout_ms} ms (another process holds a lock)"
-            ) from None
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PgConnection]:
