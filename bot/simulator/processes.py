@@ -33,6 +33,9 @@ class BotProcess:
     shard_ids: tuple[int, ...] | None = None
     base_config: Config = field(default_factory=Config)
     start_timeout: float = 5.0
+    # A database named by URL instead (PostgreSQL shared by processes on several machines, as
+    # ``database.url`` in the config); None: the SQLite file at ``database``.
+    url: str | None = None
     bot: ClassMentorBot | None = None
     db: Database | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
@@ -43,12 +46,12 @@ class BotProcess:
         discord = replace(
             self.base_config.discord, shard_count=self.shard_count, shard_ids=self.shard_ids
         )
-        database = DatabaseConfig(path=self.database)
+        database = DatabaseConfig(url=self.url) if self.url else DatabaseConfig(path=self.database)
         return replace(self.base_config, discord=discord, database=database)
 
     async def start(self) -> ClassMentorBot:
         """Open the database (migrating it if needed) and connect this process's shards."""
-        self.db = await Database.open(self.database)
+        self.db = await (Database.open_url(self.url) if self.url else Database.open(self.database))
         await self.db.migrate()
         self.bot = build_bot(
             self.config, self.db, self.clock, manual_jobs=True, guild_ready_timeout=0

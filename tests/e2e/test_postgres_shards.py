@@ -20,11 +20,11 @@ import pytest
 from bot.clock import ManualClock
 from bot.simulator import DiscordSimulator, SimMessage, point_discord_at
 from bot.simulator.classroom import TOKEN, Classroom, expect
+from bot.simulator.processes import BotProcess
 from bot.simulator.testing import as_bot_work, quick_discord_backoff
 from cogs import _discord_api as discord_api
 from cogs.help._desk import HelpDesk
 from tests import postgres
-from tests.e2e.shared_store import SharedStoreProcess
 
 FRIDAY_POST = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # the default post time, London
 CLASSES = 20
@@ -48,15 +48,13 @@ class School:
         self.a = self.process(0)
         self.b = self.process(1)
 
-    def process(self, *shard_ids: int) -> SharedStoreProcess:
-        return SharedStoreProcess(
-            self.sim, self.clock, self.path, TOKEN, 2, shard_ids, url=self.url
-        )
+    def process(self, *shard_ids: int) -> BotProcess:
+        return BotProcess(self.sim, self.clock, self.path, TOKEN, 2, shard_ids, url=self.url)
 
     def on_shard(self, shard_id: int) -> list[Classroom]:
         return self.rooms[shard_id::2]
 
-    async def run_jobs(self, *processes: SharedStoreProcess) -> None:
+    async def run_jobs(self, *processes: BotProcess) -> None:
         """Every process fires its due jobs at the same moment, as separate machines would."""
         runs = []
         for process in processes:
@@ -118,7 +116,7 @@ def slow_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(discord_api, "RETRY_DELAYS", (0.01, 0.01))
 
 
-def desk(process: SharedStoreProcess) -> HelpDesk:
+def desk(process: BotProcess) -> HelpDesk:
     assert process.bot is not None
     cog = process.bot.get_cog("HelpCog")
     assert cog is not None

@@ -196,32 +196,20 @@ class HelpService:
             async with self._db.transaction(guild_id=guild_id) as conn:
                 # The subject, the student's asking history, the subject's mentors as matching
                 # weighs them and its queue: one query.
-                subject: Subject | None
-                if isinstance(subject_ref, str):
-                    context = await help_sql.ask_context(
-                        conn,
-                        guild_id,
-                        student_id,
-                        now=now,
-                        week_start=since_week,
-                        recent_since=recent_since,
-                        name=normalise_text(subject_ref)[:40],
-                    )
-                    subject = context.subject
-                    if subject is None:
-                        known = await class_sql.list_subjects(conn, guild_id)
-                        raise no_such_subject(subject_ref, known)
-                else:
-                    context = await help_sql.ask_context(
-                        conn,
-                        guild_id,
-                        student_id,
-                        now=now,
-                        week_start=since_week,
-                        recent_since=recent_since,
-                        subject_id=subject_ref,
-                    )
-                    subject = context.subject
+                context = await help_sql.ask_context(
+                    conn,
+                    guild_id,
+                    student_id,
+                    now=now,
+                    week_start=since_week,
+                    recent_since=recent_since,
+                    name=normalise_text(subject_ref)[:40] if isinstance(subject_ref, str) else None,
+                    subject_id=None if isinstance(subject_ref, str) else subject_ref,
+                )
+                subject: Subject | None = context.subject
+                if subject is None and isinstance(subject_ref, str):
+                    known = await class_sql.list_subjects(conn, guild_id)
+                    raise no_such_subject(subject_ref, known)
                 if subject is None or subject.guild_id != guild_id:
                     raise NotFound("That subject doesn't exist in this class any more.")
                 if context.open_id is not None:
