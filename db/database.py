@@ -79,6 +79,16 @@ def check_migrations(migrations: Iterable[Migration]) -> list[Migration]:
     return ordered
 
 
+# SQLite's automatic checkpoint runs inside the commit that crosses 1,000 WAL pages, holding the
+# write lock meanwhile, so every write queued behind it waits (that was the p99 of /helpme ask).
+# The writer turns it off; a connection of its own checkpoints after this many commits, in its
+# own thread, while writes go on (a PASSIVE checkpoint never blocks or waits for them).
+CHECKPOINT_EVERY = 200
+# Under writes that never pause, a checkpoint running beside them never finds the log fully
+# copied, and the WAL (which reads walk) would only grow: past this many pages (SQLite's own
+# threshold) it copies the few pages written meanwhile under the write lock, and the WAL starts over.
+CHECKPOINT_CATCH_UP_PAGES = 1000
+
 # 15 minutes (an interaction's lifetime) in Discord snowflake units (milliseconds << 22).
 CLAIM_RETENTION = (15 * 60 * 1000) << 22
 # Old claims are swept at most once a minute of interactions (not with every claim: a statement
@@ -133,6 +143,10 @@ class Database:
         self._claims_swept_at = 0  # the interaction id of the last sweep of old claims
         self.busy_timeout_ms = busy_timeout_ms
         self._commit_listeners: list[Callable[[], None]] = []
+        self._commits_since_checkpoint = 0
+        self._checkpointer: aiosqlite.Connection | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._closing = False
 
     def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after every committed transaction; returns a function to stop.
@@ -177,6 +191,7 @@ class Database:
             await conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL is durable across application crashes in WAL mode and ~40% faster than FULL.
             await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_EVERY
             reader = None
             if not memory:
                 reader = await _open_connection(path, busy_timeout_ms)
@@ -197,7 +212,13 @@ class Database:
 
     async def close(self) -> None:
         """Wait for the running transaction, then close the connections."""
+        # No new checkpoint from now on; a running one may take the lock, so it finishes first.
+        self._closing = True
+        if self._checkpointing is not None:
+            await self._checkpointing
         async with self._lock:
+            if self._checkpointer is not None:
+                await self._checkpointer.close()
             if self._reader is not None:
                 await self._reader.close()
             await self._conn.close()
@@ -235,10 +256,36 @@ class Database:
                     raise self._translated(exc) from exc
                 if claim is not None:
                     claim.done = True
+                self._committed()
                 for listener in list(self._commit_listeners):
                     listener()
         finally:
             self._lock.release()
+
+    def _committed(self) -> None:
+        """Count a commit; every CHECKPOINT_EVERY of them, checkpoint the WAL off the write path."""
+        self._commits_since_checkpoint += 1
+        if self._reader is None or self._commits_since_checkpoint < CHECKPOINT_EVERY:
+            return  # (an in-memory database has no WAL)
+        if self._closing:
+            return
+        if self._checkpointing is None or self._checkpointing.done():
+            self._commits_since_checkpoint = 0
+            self._checkpointing = asyncio.create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        """Copy the WAL's committed pages into the database file, so the WAL starts over."""
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = await _open_connection(self.path, self.busy_timeout_ms)
+            async with self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)") as cur:
+                _busy, wal_pages, _copied = await cur.fetchone() or (0, 0, 0)
+            if wal_pages > CHECKPOINT_CATCH_UP_PAGES:
+                async with self._lock:
+                    await self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:
+            # Another process checkpointing, a busy reader: the next round catches up.
+            log.debug("checkpoint of %s skipped: %s", self.path, exc)
 
     async def _begin(self) -> InteractionClaim | None:
         """``BEGIN IMMEDIATE`` and, on an interaction's first write, its claim (see ``claiming``)
@@ -294,6 +341,7 @@ class Database:
                 yield self._conn
             except sqlite3.Error as exc:
                 raise self._translated(exc) from exc
+            self._committed()
         finally:
             self._lock.release()
 
