@@ -333,18 +333,7 @@ async def add_event(
     note: str = "",
 ) -> None:
     """Append to the audit trail (in the transaction that made the change)."""
-    await conn.execute(
-        "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            request_id,
-            from_state.value if from_state else None,
-            to_state.value,
-            actor_id,
-            to_db(now),
-            note,
-        ),
-    )
+    await add_events(conn, request_id, [(from_state, to_state, actor_id, note)], now)
 
 
 async def add_events(
