@@ -48,7 +48,7 @@ async def insert_award(
     row = await first_row(
         conn,
         "INSERT INTO awards (guild_id, user_id, kind, reason, points, private, week_key,"
-        " awarded_by, awarded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        " awarded_by, awarded_at, dm_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             guild_id,
             user_id,
@@ -59,10 +59,29 @@ async def insert_award(
             week_key,
             awarded_by,
             to_db(awarded_at),
+            # The student's DM is owed from this commit on (sent after the teacher's reply).
+            "pending" if private else None,
         ),
     )
     assert row is not None
     return award_from_row(row)
+
+
+async def pending_dms(conn: Connection) -> list[Award]:
+    """Standing private awards whose DM a stop left unsent, oldest first."""
+    rows = await conn.execute_fetchall(
+        "SELECT * FROM awards WHERE dm_state = 'pending' AND undone_at IS NULL ORDER BY id"
+    )
+    return [award_from_row(r) for r in rows]
+
+
+async def mark_dm(conn: Connection, award_id: int, delivered: bool) -> bool:
+    """The DM went out (or the student's DMs are closed): never again. False if already marked."""
+    cur = await conn.execute(
+        "UPDATE awards SET dm_state = ? WHERE id = ? AND dm_state = 'pending'",
+        ("sent" if delivered else "failed", award_id),
+    )
+    return cur.rowcount == 1
 
 
 async def tutor_of_the_week(conn: Connection, guild_id: int, week_key: str) -> Award | None:

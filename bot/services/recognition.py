@@ -239,6 +239,16 @@ class RecognitionService:
 
     # ----- shout-outs (posted from the outbox, several to a message) ------------------------
 
+    async def pending_private_dms(self) -> list[Award]:
+        """Private awards whose DM a stop left unsent (start-up sends them)."""
+        async with self._db.reading() as conn:
+            return await award_sql.pending_dms(conn)
+
+    async def private_dm_done(self, award: Award, delivered: bool) -> None:
+        """The student has the private award's DM (or their DMs are closed): never again."""
+        async with self._db.statement() as conn:
+            await award_sql.mark_dm(conn, award.id, delivered)
+
     async def shout_out_channels(self) -> list[int]:
         """Channels with shout-outs waiting to be posted (at start-up: what a stop left behind)."""
         async with self._db.reading() as conn:

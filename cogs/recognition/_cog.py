@@ -27,6 +27,7 @@ from bot.domain.goals import progress_line
 from bot.domain.points import AWARD_LABELS, AwardKind
 from bot.domain.shoutouts import MAX_REASON_LENGTH, Award, PostKind, suggestion_weekday
 from bot.domain.weeks import Period
+from cogs._background import OwnedTasks
 from cogs._progress_hook import class_progressed
 from cogs._shared import (
     NO_PINGS,
@@ -101,6 +102,7 @@ class RecognitionCog(commands.Cog):
         self._scheduled: set[int] = set()
         self._retries: dict[tuple[str, int], int] = {}
         self.shout_outs = ShoutOutPoster(bot)
+        self._background = OwnedTasks()
 
     async def cog_load(self) -> None:
         """Re-add the persistent button; rebuild this process's classes' jobs from the database."""
@@ -109,11 +111,13 @@ class RecognitionCog(commands.Cog):
             if self.bot.owns_guild(settings.guild_id):  # other shards' processes post theirs
                 await self.schedule_class(settings)
         await self.shout_outs.resume()
+        self._background.start(self._resume_private_dms())
 
     async def cog_unload(self) -> None:
         """Forget the button and the jobs (for reloads)."""
         self.bot.remove_dynamic_items(AwardSuggestionButton)
         self.shout_outs.stop()
+        await self._background.stop()
         for guild_id in list(self._scheduled):
             self.unschedule_class(guild_id)
 
@@ -348,8 +352,21 @@ class RecognitionCog(commands.Cog):
         self, interaction: discord.Interaction, student: discord.Member, award: Award
     ) -> None:
         """The student's DM, after the teacher's reply; the teacher hears only if it failed."""
+        if not await self._send_award_dm(student, student.guild.name, award):
+            await interaction.followup.send(
+                f"I couldn't DM <@{student.id}> (their DMs are closed), so please tell them "
+                "yourself.",
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+
+    async def _send_award_dm(
+        self, student: discord.User | discord.Member, class_name: str, award: Award
+    ) -> bool:
+        """DM a private award and record that it is done (sent, or the DMs are closed): it was
+        recorded as owed with the award, so a stop before this point sends it at start-up."""
         text = (
-            f"🎉 You received a private award in **{student.guild.name}**: "
+            f"🎉 You received a private award in **{class_name}**: "
             f"**{award_title(award.kind)}** (+{award.points} points)."
         )
         if award.reason:
@@ -358,12 +375,27 @@ class RecognitionCog(commands.Cog):
             await student.send(clip(text, 2000), allowed_mentions=NO_PINGS)
         except discord.HTTPException:
             # DMs closed (50007): nothing public is posted for a private award.
-            await interaction.followup.send(
-                f"I couldn't DM <@{student.id}> (their DMs are closed), so please tell them "
-                "yourself.",
-                ephemeral=True,
-                allowed_mentions=NO_PINGS,
-            )
+            delivered = False
+        else:
+            delivered = True
+        await self.bot.services.recognition.private_dm_done(award, delivered)
+        return delivered
+
+    async def _resume_private_dms(self) -> None:
+        """Send the private-award DMs a stop left owed, for this process's classes."""
+        await self.bot.wait_until_ready()
+        for award in await self.bot.services.recognition.pending_private_dms():
+            guild = self.bot.get_guild(award.guild_id)
+            if guild is None or not self.bot.owns_guild(award.guild_id):
+                continue  # another shard's process sends its classes' DMs
+            try:
+                student = guild.get_member(award.user_id) or await self.bot.fetch_user(
+                    award.user_id
+                )
+            except discord.HTTPException:
+                log.warning("private award %s: student %s not found", award.id, award.user_id)
+                continue
+            await self._send_award_dm(student, guild.name, award)
 
     @award_group.command(name="undo", description="Take back a student's latest award (teacher)")
     @app_commands.describe(student="Whose most recent award (last 7 days) to take back")

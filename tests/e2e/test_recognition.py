@@ -126,6 +126,39 @@ async def test_private_award_posts_nothing_public_and_tells_the_student(
     (dm,) = classroom.sim.dms(classroom.bob)
     assert "private award" in dm.content and "+4 points" in dm.content
     assert await points(classroom, classroom.bob) == 4
+    await classroom.restart()  # the DM went out: a restart does not send it again
+    await classroom.sim.settle()
+    assert len(classroom.sim.dms(classroom.bob)) == 1
+
+
+async def test_a_private_award_dm_a_stop_left_unsent_goes_out_once_at_start_up(
+    classroom: Classroom,
+) -> None:
+    # The award committed (and the teacher was answered), then the bot stopped before the DM.
+    assert classroom.bot is not None
+    recognition = classroom.bot.services.recognition
+    for student, kind in ((classroom.bob, "effort"), (classroom.alice, "gold_star")):
+        await recognition.give_award(
+            classroom.guild.id,
+            classroom.teacher.id,
+            student.id,
+            student_is_bot=False,
+            kind=kind,
+            private=True,
+        )
+    # Alice's is taken back before anyone could tell her: she is never told.
+    await recognition.undo_award(classroom.guild.id, classroom.teacher.id, classroom.alice.id)
+    assert classroom.sim.dms(classroom.bob) == []
+
+    await classroom.restart()
+    await classroom.sim.settle()
+    (dm,) = classroom.sim.dms(classroom.bob)
+    assert "private award" in dm.content and "Effort" in dm.content
+    assert classroom.sim.dms(classroom.alice) == []
+
+    await classroom.restart()  # sent is sent: no second DM
+    await classroom.sim.settle()
+    assert len(classroom.sim.dms(classroom.bob)) == 1
 
 
 async def test_non_teacher_and_self_awards_are_refused_with_nothing_written(
