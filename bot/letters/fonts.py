@@ -65,6 +65,10 @@ def _coverage(path: Path) -> frozenset[int]:
         font.close()
 
 
+# OpenType layout (shaping) tables: only the Arabic face keeps them (see subset_faces).
+LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF")
+
+
 @functools.cache
 def font_chain() -> tuple[FontFace, ...]:
     """The main font first, then fallbacks in the order they are tried (cached per process)."""
@@ -125,6 +129,12 @@ def subset_faces(text: str, folder: Path) -> tuple[FontFace, ...]:
         options.notdef_outline = True
         font = TTFont(face.path, fontNumber=0)
         try:
+            if not options.layout_features:
+                # Removed before the cut, unread: fontTools would otherwise decode them in full
+                # (Noto Sans's kerning alone is ~0.5 s) only to keep them empty of features.
+                for tag in LAYOUT_TABLES:
+                    if tag in font:
+                        del font[tag]
             cutter = subset.Subsetter(options)
             cutter.populate(unicodes=wanted)
             cutter.subset(font)
