@@ -87,6 +87,10 @@ class PostgresServer:
         self.port = _free_port()
         self._names = itertools.count(1)
         self.started = False
+        # Databases tests gave back, reset, by what they were copied from ("" for an empty one;
+        # see lend_database) and the schema a copy of each template has.
+        self.spare: dict[str, list[str]] = {}
+        self.signatures: dict[str, str] = {}
 
     def url(self, database: str) -> str:
         return f"postgresql://{SERVER_USER}@127.0.0.1:{self.port}/{database}"
@@ -253,5 +257,95 @@ async def empty_database(url: str) -> None:
                 + f" SELECT {restarts};"
             )
         await conn.execute(script)
+    finally:
+        await conn.close()
+
+
+# What a migrated database's schema is: every column, index, trigger and routine, and the
+# schema version. A database given back with the same signature as a fresh copy of its
+# template is that copy again once emptied.
+_SIGNATURE = """
+SELECT md5(concat_ws('|',
+  (SELECT string_agg(concat_ws(':', table_name, column_name, data_type, is_nullable,
+                               column_default, is_identity), ',' ORDER BY table_name, column_name)
+     FROM information_schema.columns WHERE table_schema = current_schema()),
+  (SELECT string_agg(indexdef, ',' ORDER BY indexdef)
+     FROM pg_indexes WHERE schemaname = current_schema()),
+  (SELECT string_agg(tgname || ':' || tgrelid::regclass::text, ',' ORDER BY tgname)
+     FROM pg_trigger WHERE NOT tgisinternal),
+  (SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc p
+     JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema()),
+  (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace
+     WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'),
+  (SELECT string_agg(version::text, ',') FROM schema_version)
+))
+"""
+
+
+async def lend_database(server: PostgresServer, template: str | None = None) -> str:
+    """A fresh database for one test: empty, or a copy of ``template``; give it back after.
+
+    ``CREATE DATABASE`` costs the server ~0.15 s of CPU; resetting a given-back one ~0.01 s,
+    so a database another test of this process gave back (and :func:`give_back` reset to
+    exactly what a new one is) is lent again instead of creating one.
+    """
+    import asyncpg
+
+    spare = server.spare.setdefault(template or "", [])
+    if spare:
+        return spare.pop()
+    url = await create_database(server, template)
+    if template and template not in server.signatures:
+        conn = await asyncpg.connect(url)
+        try:
+            server.signatures[template] = await conn.fetchval(_SIGNATURE)
+        finally:
+            await conn.close()
+    return url
+
+
+async def give_back(server: PostgresServer, url: str, template: str | None = None) -> None:
+    """Reset a lent database to what :func:`lend_database` hands out, to lend again; drop it
+    instead when it no longer has the schema a new one has (a test changed it)."""
+    import asyncpg
+
+    try:
+        if template:
+            conn = await asyncpg.connect(url)
+            try:
+                same = await conn.fetchval(_SIGNATURE) == server.signatures.get(template)
+            finally:
+                await conn.close()
+            if not same:
+                await drop_database(server, url)
+                return
+            await empty_database(url)
+        else:
+            await _clear_schema(url)
+    except Exception:
+        await drop_database(server, url)
+        raise
+    server.spare.setdefault(template or "", []).append(url)
+
+
+async def _clear_schema(url: str) -> None:
+    """An empty database again: the connections left closed, the public schema new."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid();"
+            " DROP SCHEMA public CASCADE;"
+            " CREATE SCHEMA public AUTHORIZATION pg_database_owner;"
+            " GRANT USAGE ON SCHEMA public TO PUBLIC;"
+        )
+        others = await conn.fetchval(
+            "SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%'"
+            " AND nspname NOT IN ('public', 'information_schema')"
+        )
+        if others:
+            raise RuntimeError(f"schemas besides public left in {url}")
     finally:
         await conn.close()
