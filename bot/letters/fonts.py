@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from fontTools import subset
-from fontTools.ttLib import TTFont
+# fontTools (and fpdf, see bot.letters.pdf) is imported where a font is read: a process that
+# writes no letter (the bot at start-up, the command line) never pays for loading it.
 
 SYSTEM_FONT_DIRS = (
     Path("/usr/share/fonts"),
@@ -58,6 +58,8 @@ def _system_font(name: str) -> Path | None:
 
 
 def _coverage(path: Path) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
     font = TTFont(path, lazy=True, fontNumber=0)
     try:
         return frozenset(font.getBestCmap() or {})
@@ -116,6 +118,9 @@ def subset_faces(text: str, folder: Path) -> tuple[FontFace, ...]:
     the characters the batch uses, so every letter then loads a font of a few kilobytes instead
     of megabytes (the CJK font alone is 16 MB).
     """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
     faces = []
     for face in faces_for(text):
         # Printable ASCII always: fpdf2 needs "-" and " " for line breaking.
