@@ -99,7 +99,7 @@ async def school(
         # The session's server (a sync fixture: an async one cannot be set up from here); a
         # fresh, empty database that process A migrates as it starts.
         server = request.getfixturevalue("postgres_server")
-        url = await postgres.create_database(server)
+        url = await postgres.lend_database(server)
     school = School(sim, clock, tmp_path / "classmentor.db", url)
     try:
         await school.a.start()
@@ -111,7 +111,7 @@ async def school(
         await school.b.stop()
         await school.a.stop()
         if server is not None and url is not None:
-            await postgres.drop_database(server, url)
+            await postgres.give_back(server, url)
 
 
 @pytest.fixture
