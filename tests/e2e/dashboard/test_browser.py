@@ -121,6 +121,10 @@ async def shot(page: Page, name: str) -> Path:
 
 
 DESKTOP = {"width": 1280, "height": 800}
+# How long a page may take to show a change the server pushed: a deadline for a slow, busy
+# machine (the first chart of a test process starts the chart worker), not a measurement;
+# expect() returns as soon as the page shows it.
+LIVE_UPDATE_MS = 10_000
 PHONE = {"width": 390, "height": 844}
 
 
@@ -244,8 +248,8 @@ async def test_projector_shows_a_confirmed_session_live_and_survives_a_restart(
     await expect(page.locator("body")).to_have_attribute("data-updates", "1")  # stream is open
 
     await web.confirmed_session(room.alice, room.bob)
-    await expect(page.locator("#p-confirmed")).to_have_text("1", timeout=2000)
-    await expect(page.locator("#p-goal-percent")).to_have_text("25", timeout=2000)
+    await expect(page.locator("#p-confirmed")).to_have_text("1", timeout=LIVE_UPDATE_MS)
+    await expect(page.locator("#p-goal-percent")).to_have_text("25", timeout=LIVE_UPDATE_MS)
     await expect(page.locator("#p-goal-reward")).to_have_text("Free reading time")
     content = await page.content()
     assert "Bob" not in content, "the projector never says who asked"
@@ -253,10 +257,12 @@ async def test_projector_shows_a_confirmed_session_live_and_survives_a_restart(
     await room.slash(
         room.teacher, "award give", student=room.carol, kind="gold_star", reason="Kind"
     )
-    await expect(page.locator("#p-awards")).to_contain_text("Carol: Gold star", timeout=2000)
+    await expect(page.locator("#p-awards")).to_contain_text(
+        "Carol: Gold star", timeout=LIVE_UPDATE_MS
+    )
 
     await web.two_quizzes()
-    await expect(page.locator("#p-average")).to_have_text("+15.0", timeout=2000)
+    await expect(page.locator("#p-average")).to_have_text("+15.0", timeout=LIVE_UPDATE_MS)
     chart = page.locator("#p-gains")
     await expect(chart).to_have_attribute("alt", re.compile(r"class average gain \+15\.0"))
     await chart.evaluate("img => img.decode()")  # the chart image has loaded
@@ -268,7 +274,7 @@ async def test_projector_shows_a_confirmed_session_live_and_survives_a_restart(
     await expect(page.locator("body")).to_have_attribute("data-updates", re.compile(r"[2-9]"))
     await room.make_mentor(room.carol, "English")
     await web.confirmed_session(room.carol, room.dan, subject="English")
-    await expect(page.locator("#p-confirmed")).to_have_text("2", timeout=2000)
+    await expect(page.locator("#p-confirmed")).to_have_text("2", timeout=LIVE_UPDATE_MS)
 
     await room.slash(room.teacher, "dashboard projector", action="revoke")
     await expect(page.locator("#p-status")).to_contain_text("switched off")
