@@ -26,9 +26,11 @@ from bot.domain.points import (
     SESSION_BASE_POINTS,
     AwardKind,
 )
+from bot.pacing import Pacing
 from bot.simulator import (
     DiscordSimulator,
     InteractionResult,
+    RateLimits,
     SimChannel,
     SimGuild,
     SimMessage,
@@ -584,15 +586,40 @@ SCRIPT: tuple[Step, ...] = (
 )
 
 
-async def run_demo(*, quiet: bool = False) -> int:
-    """Play the scripted week; returns 0 when every step worked."""
+async def run_demo(
+    *,
+    quiet: bool = False,
+    pacing: Pacing | None = None,
+    rate_limits: RateLimits | None = None,
+) -> int:
+    """Play the scripted week; returns 0 when every step worked.
+
+    ``pacing`` (the bot's background pauses) and ``rate_limits`` (the simulated Discord's)
+    default to production's and Discord's, as `classmentor demo` plays them; a test of the
+    script itself may pass shorter ones, since those pauses are waiting, not behaviour.
+    """
     started = wall_time.monotonic()
-    # The transcript is the output; the bot's own logs would drown it.
-    logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger("discord").setLevel(logging.ERROR)
-    transcript = Transcript(quiet)
+    # The transcript is the output; the bot's own logs would drown it (levels restored after,
+    # for a caller that goes on).
+    loggers = {name: logging.getLogger(name) for name in ("", "discord")}
+    levels = {name: logger.level for name, logger in loggers.items()}
+    loggers[""].setLevel(logging.WARNING)
+    loggers["discord"].setLevel(logging.ERROR)
+    try:
+        return await _play(Transcript(quiet), started, pacing, rate_limits)
+    finally:
+        for name, logger in loggers.items():
+            logger.setLevel(levels[name])
+
+
+async def _play(
+    transcript: Transcript,
+    started: float,
+    pacing: Pacing | None,
+    rate_limits: RateLimits | None,
+) -> int:
     with tempfile.TemporaryDirectory(prefix="classmentor-demo-") as folder:
-        async with DiscordSimulator(token=TOKEN) as sim:
+        async with DiscordSimulator(token=TOKEN, rate_limits=rate_limits) as sim:
             point_discord_at(sim)
             room = Classroom.create(
                 sim,
@@ -600,6 +627,7 @@ async def run_demo(*, quiet: bool = False) -> int:
                 database=Path(folder) / "demo.db",
                 students=("Alice", "Bob", "Carol", "Dan", "Eve"),
             )
+            room.pacing = pacing
             sim.close_dms(room.carol)
             demo = Demo(room=room, transcript=transcript)
             await room.start()

@@ -108,20 +108,21 @@ def postgres_store_url(postgres_server: postgres.PostgresServer, postgres_templa
 
 @pytest.fixture
 async def postgres_url(postgres_server: postgres.PostgresServer) -> AsyncIterator[str]:
-    """The URL of a fresh, empty PostgreSQL database (dropped after the test)."""
-    url = await postgres.create_database(postgres_server)
+    """The URL of a fresh, empty PostgreSQL database (reset or dropped after the test)."""
+    url = await postgres.lend_database(postgres_server)
     yield url
-    await postgres.drop_database(postgres_server, url)
+    await postgres.give_back(postgres_server, url)
 
 
 @pytest.fixture
 async def migrated_postgres_url(
     postgres_server: postgres.PostgresServer, postgres_template: str
 ) -> AsyncIterator[str]:
-    """The URL of a fresh PostgreSQL database with every migration applied (a template copy)."""
-    url = await postgres.create_database(postgres_server, postgres_template)
+    """The URL of a fresh PostgreSQL database with every migration applied (a template copy,
+    reset or dropped after the test)."""
+    url = await postgres.lend_database(postgres_server, postgres_template)
     yield url
-    await postgres.drop_database(postgres_server, url)
+    await postgres.give_back(postgres_server, url, postgres_template)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Test order for the parallel run: the few long tests first.
 
 pytest-xdist hands tests to its workers in collection order, so a long test collected last (the
-demo in a subprocess, the fresh-interpreter layer check, a real browser) would run alone at the
+fresh-interpreter layer check, a real browser, the benchmark) would run alone at the
 end while the other worker sits idle. Started first, they overlap with everything else. Only the
 order changes; which tests run, and what they check, does not.
 """
@@ -15,12 +15,14 @@ __all__ = ["pytest_collection_modifyitems"]
 # Node id prefixes of tests that take seconds each (they wait on a subprocess, a browser or
 # real-time windows), longest first.
 LONG_FIRST = (
-    "tests/e2e/test_demo.py::",
-    "tests/test_layers.py::test_every_module_imports_on_its_own_in_a_fresh_interpreter",
     "tests/e2e/dashboard/test_browser.py::",
-    "tests/simulator/test_rate_limits.py::",
+    "tests/test_layers.py::test_every_module_imports_on_its_own_in_a_fresh_interpreter",
     "tests/unit/test_bench.py::",
     "tests/e2e/test_queue_notice.py::",
+    "tests/e2e/test_postgres_shards.py::",
+    "tests/e2e/test_demo.py::",
+    "tests/simulator/test_rate_limits.py::",
+    "tests/e2e/dashboard/test_gains.py::",
     "tests/e2e/dashboard/test_projector.py::",
 )
 

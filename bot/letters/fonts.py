@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from fontTools import subset
-from fontTools.ttLib import TTFont
+# fontTools (and fpdf, see bot.letters.pdf) is imported where a font is read: a process that
+# writes no letter (the bot at start-up, the command line) never pays for loading it.
 
 SYSTEM_FONT_DIRS = (
     Path("/usr/share/fonts"),
@@ -58,11 +58,17 @@ def _system_font(name: str) -> Path | None:
 
 
 def _coverage(path: Path) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
     font = TTFont(path, lazy=True, fontNumber=0)
     try:
         return frozenset(font.getBestCmap() or {})
     finally:
         font.close()
+
+
+# OpenType layout (shaping) tables: only the Arabic face keeps them (see subset_faces).
+LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF")
 
 
 @functools.cache
@@ -112,6 +118,9 @@ def subset_faces(text: str, folder: Path) -> tuple[FontFace, ...]:
     the characters the batch uses, so every letter then loads a font of a few kilobytes instead
     of megabytes (the CJK font alone is 16 MB).
     """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
     faces = []
     for face in faces_for(text):
         # Printable ASCII always: fpdf2 needs "-" and " " for line breaking.
@@ -125,6 +134,12 @@ def subset_faces(text: str, folder: Path) -> tuple[FontFace, ...]:
         options.notdef_outline = True
         font = TTFont(face.path, fontNumber=0)
         try:
+            if not options.layout_features:
+                # Removed before the cut, unread: fontTools would otherwise decode them in full
+                # (Noto Sans's kerning alone is ~0.5 s) only to keep them empty of features.
+                for tag in LAYOUT_TABLES:
+                    if tag in font:
+                        del font[tag]
             cutter = subset.Subsetter(options)
             cutter.populate(unicodes=wanted)
             cutter.subset(font)

@@ -12,8 +12,6 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from fpdf import FPDF
-
 from bot.letters.content import Letter
 from bot.letters.fonts import FontFace, faces_for, subset_faces
 
@@ -75,6 +73,8 @@ def render_letter(letter: Letter, fonts: Sequence[FontFace] | None = None) -> by
                 kept.append(face)
                 missing -= face.coverage
         faces = tuple(kept)
+    from fpdf import FPDF  # loaded with the first letter, not with the bot (see .fonts)
+
     pdf = FPDF(format="A4")
     pdf.set_title(f"Letter home: {clean(letter.student_name)}")
     pdf.set_author(clean(letter.teacher_name))

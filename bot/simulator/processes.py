@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.app import ClassMentorBot
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
+from bot.pacing import Pacing
 from bot.simulator.server import DiscordSimulator
 from bot.simulator.testing import as_bot_work, running_bot
 from bot.wiring import build_bot
@@ -36,6 +37,7 @@ class BotProcess:
     # A database named by URL instead (PostgreSQL shared by processes on several machines, as
     # ``database.url`` in the config); None: the SQLite file at ``database``.
     url: str | None = None
+    pacing: Pacing | None = None  # the bot's background pauses (None: production's)
     bot: ClassMentorBot | None = None
     db: Database | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
@@ -54,7 +56,15 @@ class BotProcess:
         self.db = await (Database.open_url(self.url) if self.url else Database.open(self.database))
         await self.db.migrate()
         self.bot = build_bot(
-            self.config, self.db, self.clock, manual_jobs=True, guild_ready_timeout=0
+            self.config,
+            self.db,
+            self.clock,
+            manual_jobs=True,
+            guild_ready_timeout=0,
+            pacing=self.pacing,
+            # These "processes" share one Python process, which need not execute cogs/ again
+            # at every start (bot.extension_modules; the cogs keep no module-level state).
+            reuse_extension_modules=True,
         )
         await self._stack.enter_async_context(
             running_bot(self.sim, self.bot, self.token, timeout=self.start_timeout)

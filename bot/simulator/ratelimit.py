@@ -51,6 +51,20 @@ class RateLimits:
     route_default: Limit = Limit(50, 1.0)  # any other route, per route and major parameter
     routes: Mapping[str, Limit] = field(default_factory=dict)  # "POST /channels/{}/..." -> Limit
 
+    def shortened(self, factor: float) -> RateLimits:
+        """The same counts in windows ``factor`` times shorter: every limit still applies and
+        discord.py still waits for each reset, just not for seconds (for tests of a script)."""
+
+        def short(limit: Limit) -> Limit:
+            return Limit(limit.count, limit.per / factor)
+
+        return RateLimits(
+            global_cap=short(self.global_cap),
+            message_create=short(self.message_create),
+            route_default=short(self.route_default),
+            routes={route: short(limit) for route, limit in self.routes.items()},
+        )
+
     def limit_for(self, route: str) -> Limit:
         """The bucket limit of a route template such as ``POST /channels/{channel_id}/messages``."""
         key = _shape(route)

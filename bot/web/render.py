@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,13 @@ def local_time(instant: datetime, zone: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
 
 
+@functools.cache
 def make_environment() -> jinja2.Environment:
-    """The template environment: autoescape on for every template, undefined names fail."""
+    """The template environment: autoescape on for every template, undefined names fail.
+
+    One per process, so each template is compiled once however many dashboards the process
+    starts (the tests start one per test); nothing changes it after this function.
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,

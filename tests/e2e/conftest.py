@@ -11,6 +11,7 @@ so tests never wait for a quiet window.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,12 +25,12 @@ from bot.simulator.classroom import TOKEN, Classroom
 from bot.simulator.testing import quick_discord_backoff
 from tests.fast_db import copy_migrated
 
-__all__ = ["TOKEN", "Classroom"]
+__all__ = ["TOKEN", "Classroom", "simulated_discord"]
 
 
-@pytest.fixture
-async def sim() -> AsyncIterator[DiscordSimulator]:
-    """A simulated Discord on loopback, with discord.py pointed at it.
+@contextlib.asynccontextmanager
+async def simulated_discord() -> AsyncIterator[DiscordSimulator]:
+    """A simulated Discord on loopback, with discord.py pointed at it (the ``sim`` fixture).
 
     discord.py's own retry pauses (1 s after a 500, Retry-After on a 429) are shortened a
     hundredfold, so fault-injection tests stay fast; the retries themselves still happen.
@@ -40,6 +41,13 @@ async def sim() -> AsyncIterator[DiscordSimulator]:
     with quick_discord_backoff():
         yield simulator
     await simulator.stop()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[DiscordSimulator]:
+    """A simulated Discord on loopback, with discord.py pointed at it (see above)."""
+    async with simulated_discord() as simulator:
+        yield simulator
 
 
 @pytest.fixture(scope="session")

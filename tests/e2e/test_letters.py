@@ -6,8 +6,6 @@ import csv
 import io
 import zipfile
 
-from pypdf import PdfReader
-
 from bot.letters.fonts import missing_glyphs
 from bot.simulator import SimUser
 from tests.e2e.conftest import Classroom
@@ -18,6 +16,9 @@ from tests.e2e.test_recognition import confirmed_session
 
 
 def pdf_text(data: bytes) -> str:
+    # Imported when a test reads a PDF, not when each worker collects this module.
+    from pypdf import PdfReader
+
     # CJK text comes out of pypdf with NUL separators between the characters.
     reader = PdfReader(io.BytesIO(data))
     return "".join(page.extract_text() for page in reader.pages).replace("\x00", "")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
+from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, SimMessage, point_discord_at
 from bot.simulator.classroom import TOKEN, Classroom, expect
 from bot.simulator.processes import BotProcess
@@ -49,7 +50,10 @@ class School:
         self.b = self.process(1)
 
     def process(self, *shard_ids: int) -> BotProcess:
-        return BotProcess(self.sim, self.clock, self.path, TOKEN, 2, shard_ids, url=self.url)
+        # Steps are settled one at a time, as in the other end-to-end tests: no pauses.
+        return BotProcess(
+            self.sim, self.clock, self.path, TOKEN, 2, shard_ids, url=self.url, pacing=INSTANT
+        )
 
     def on_shard(self, shard_id: int) -> list[Classroom]:
         return self.rooms[shard_id::2]
@@ -95,7 +99,7 @@ async def school(
         # The session's server (a sync fixture: an async one cannot be set up from here); a
         # fresh, empty database that process A migrates as it starts.
         server = request.getfixturevalue("postgres_server")
-        url = await postgres.create_database(server)
+        url = await postgres.lend_database(server)
     school = School(sim, clock, tmp_path / "classmentor.db", url)
     try:
         await school.a.start()
@@ -107,7 +111,7 @@ async def school(
         await school.b.stop()
         await school.a.stop()
         if server is not None and url is not None:
-            await postgres.drop_database(server, url)
+            await postgres.give_back(server, url)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
+from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, SimMessage
 from bot.simulator.classroom import TOKEN, Classroom, expect
 from bot.simulator.processes import BotProcess
@@ -43,7 +44,8 @@ class School:
         self.b = self.process(1)
 
     def process(self, *shard_ids: int) -> BotProcess:
-        return BotProcess(self.sim, self.clock, self.database, TOKEN, 2, shard_ids)
+        # Steps are settled one at a time, as in the other end-to-end tests: no pauses.
+        return BotProcess(self.sim, self.clock, self.database, TOKEN, 2, shard_ids, pacing=INSTANT)
 
     def on_shard(self, shard_id: int) -> list[Classroom]:
         return self.rooms[shard_id::2]

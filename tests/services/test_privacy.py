@@ -11,7 +11,6 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from pypdf import PdfReader
 
 from bot.clock import ManualClock
 from bot.domain.weeks import Period
@@ -147,6 +146,14 @@ async def test_class_deletion_cascades_through_the_ledger(
         assert await privacy_sql.rows_mentioning(conn, TEACHER) == {}
 
 
+def first_page_text(pdf: bytes) -> str:
+    """The text of a PDF's first page."""
+    # Imported when a test reads a PDF, not when each worker collects this module.
+    from pypdf import PdfReader
+
+    return PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
 async def test_a_letter_has_the_facts_and_no_one_elses_name(history: Services) -> None:
     letter = await history.letters.letter(
         GUILD,
@@ -157,7 +164,7 @@ async def test_a_letter_has_the_facts_and_no_one_elses_name(history: Services) -
         period=Period.THIS_WEEK,
         note="A joy to teach.",
     )
-    text = PdfReader(io.BytesIO(await history.letters.render(letter))).pages[0].extract_text()
+    text = first_page_text(await history.letters.render(letter))
     for fact in (
         "Alice gave 2 help sessions",
         "Math",
@@ -182,7 +189,7 @@ async def test_template_and_class_batch(history: Services) -> None:
     )
     assert [name for name, _ in letters] == ["Alice.pdf", "Bob.pdf"]  # Carol: nothing to praise
     archive = zipfile.ZipFile(io.BytesIO(await history.letters.render_batch(letters)))
-    bob = PdfReader(io.BytesIO(archive.read("Bob.pdf"))).pages[0].extract_text()
+    bob = first_page_text(archive.read("Bob.pdf"))
     assert "Hello, family of Bob!" in bob and "Never gives up" in bob and "Alice" not in bob
 
 

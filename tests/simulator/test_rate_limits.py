@@ -44,8 +44,8 @@ async def tight() -> AsyncIterator[DiscordSimulator]:
 
 @pytest.fixture
 async def tight_global() -> AsyncIterator[DiscordSimulator]:
-    """A global cap of 8 requests per 2 s (wide, so a burst lands in one window)."""
-    sim = await _simulator(RateLimits(global_cap=Limit(8, 2.0)))
+    """A global cap of 8 requests per second (wide, so a burst lands in one window)."""
+    sim = await _simulator(RateLimits(global_cap=Limit(8, 1.0)))
     yield sim
     await sim.stop()
 
@@ -92,7 +92,8 @@ async def test_a_burst_over_the_global_cap_gets_429s_and_discord_py_recovers(
     tight = tight_global
     teacher = tight.create_user("Ms Rivera")
     guild = tight.create_guild("Class 7B", owner=teacher)
-    rooms = [guild.create_text_channel(f"room-{n}") for n in range(20)]
+    # 12 sends: 8 go through, 4 are refused and go through after one wait for the reset.
+    rooms = [guild.create_text_channel(f"room-{n}") for n in range(12)]
     async with running_bot(tight, SampleBot()) as bot:
         await tight.settle()
         with tight.count_rate_limits() as limited:
@@ -143,8 +144,8 @@ async def test_enforcement_can_be_switched_off() -> None:
 
 
 async def test_a_bucket_emptied_elsewhere_gets_a_429_and_discord_py_retries() -> None:
-    # A wide window, so the bucket is still empty when the bot sends.
-    tight = await _simulator(RateLimits(message_create=Limit(5, 2.0)))
+    # Wide enough that the bucket is still empty when the bot sends (a few milliseconds later).
+    tight = await _simulator(RateLimits(message_create=Limit(5, 0.5)))
     try:
         await _emptied_bucket_scenario(tight)
     finally:

@@ -7,6 +7,7 @@ and helpers that act as the people in it (log in as someone, run a full help ses
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -118,8 +119,10 @@ class WebClass:
         await room.sim.click(student, prompt.message, button_id(prompt.message, rating))
 
 
-@pytest.fixture
-async def web(sim: DiscordSimulator, tmp_path: Path, clock: ManualClock) -> AsyncIterator[WebClass]:
+@contextlib.asynccontextmanager
+async def web_class(
+    sim: DiscordSimulator, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[WebClass]:
     """A set-up class (Math, English) with the dashboard on; Alice mentors Math, available."""
     port = free_port()
     config = WebConfig(
@@ -138,3 +141,10 @@ async def web(sim: DiscordSimulator, tmp_path: Path, clock: ManualClock) -> Asyn
     yield driver
     await driver.stop_dashboard()
     await room.stop()
+
+
+@pytest.fixture
+async def web(sim: DiscordSimulator, tmp_path: Path, clock: ManualClock) -> AsyncIterator[WebClass]:
+    """A set-up class (Math, English) with the dashboard on; Alice mentors Math, available."""
+    async with web_class(sim, tmp_path, clock) as driver:
+        yield driver
