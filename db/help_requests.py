@@ -14,7 +14,7 @@ from bot.domain.help_states import RequestState
 from bot.domain.matching import MentorCandidate
 from db.engine import Connection
 from db.mentors import CANDIDATE_COLUMNS, candidate
-from db.rows import first_row
+from db.rows import execute_later, first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 _SELECT = (
@@ -343,8 +343,10 @@ async def add_events(
     now: datetime,
 ) -> None:
     """Append several (from, to, actor, note) steps to the audit trail in one statement, in
-    order (a request filed and offered at once)."""
-    await conn.execute(
+    order (a request filed and offered at once). Nothing reads it back in the transaction, so
+    it goes to the database with the next statement (``execute_later``)."""
+    await execute_later(
+        conn,
         "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note) VALUES "
         + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(steps)),
         tuple(
