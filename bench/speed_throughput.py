@@ -4,8 +4,9 @@ The real bot, the real discord.py and ``bot.simulator`` on loopback, a real SQLi
 command is reported as interactions per second and as a ratio to ``/noop`` (a command that answers
 at once, through the same tree) measured in the same run, before and after the others.
 
-``/award give`` is given privately (the student is told by DM) and ``/helpme ask`` routes to 10
-mentors, queueing the rest. Rate limits: by default the simulator does *not* enforce Discord's
+``/award give`` is measured twice: private (the student is told by DM, mostly a student the bot
+never DMed: "/award private") and the default, public award (a shout-out, posted from the outbox
+in coalesced batches: "/award public"); ``/helpme ask`` routes to 10 mentors, queueing the rest. Rate limits: by default the simulator does *not* enforce Discord's
 caps here, because every DM and mentors-channel post counts against the 50 requests/s global cap:
 with it on, ``/award give`` and ``/helpme ask`` measure Discord's cap, not the bot.
 ``--discord-limits`` turns enforcement on and reports the 429s hit. Failures (an error reply or
@@ -34,6 +35,7 @@ import discord
 from bot.app import BURST_WINDOW_S, EXTENSIONS
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
+from bot.heap import freeze_start_up_heap
 from bot.simulator import (
     DiscordSimulator,
     InteractionResult,
@@ -259,6 +261,9 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                     await bot.services.mentors.acknowledge_brief(guild.id, mentor.id)
                     await bot.services.mentors.set_available(guild.id, mentor.id, True)
                 await sim.settle(timeout=30)
+                # As `classmentor run` does once the bot is ready (bot/heap.py); here the
+                # simulator's class of 1,600 people is start-up state too.
+                freeze_start_up_heap()
 
                 def noop(i: int) -> Awaitable[InteractionResult]:
                     return slash(students[i % STUDENTS], "noop")
@@ -322,9 +327,9 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         min(count, len(askers)),
                         noop,
                         {
-                            "/award give": (award, fine),
-                            "/award give (DMed before)": (award_again, fine),
-                            "/award give (public)": (public_award, fine),
+                            "/award private": (award, fine),
+                            "/award private (DMed before)": (award_again, fine),
+                            "/award public": (public_award, fine),
                             "/helpme ask": (ask, fine),
                         },
                         lambda: sim.settle(timeout=120),
@@ -348,13 +353,19 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                     }
                     # The teacher's wait for a private award, at a rate the bot keeps up with
                     # (students the throughput phase below does not use).
-                    paced_runs["/award give"] = await paced(
+                    paced_runs["/award private"] = await paced(
                         AWARD_PACED_RATE, AWARD_PACED_COUNT, lambda i: award(PACED_COUNT + i)
                     )
                     await asyncio.sleep(BURST_WINDOW_S)
                     awards_before = await rows(db, "awards")
                     award_rate = await load(count, award, fine)
                     awards_written = await rows(db, "awards") - awards_before
+                    await sim.settle(timeout=120)  # the DMs, before the next phase
+                    # The default award (public: a coalesced shout-out) by the same teachers.
+                    awards_before = await rows(db, "awards")
+                    public_rate = await load(count, public_award, fine)
+                    public_written = await rows(db, "awards") - awards_before
+                    await sim.settle(timeout=120)  # the shout-outs, before the next phase
                     big_board_rate = await load(count, board, fine)
                     asks = min(count, len(askers))
                     requests_before = await rows(db, "help_requests")
@@ -381,7 +392,8 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                 for name, (rate, failures), lost in (
                     ("/leaderboard", board_rate, 0),
                     ("/leaderboard*", big_board_rate, 0),
-                    ("/award give", award_rate, count - award_rate[1] - awards_written),
+                    ("/award private", award_rate, count - award_rate[1] - awards_written),
+                    ("/award public", public_rate, count - public_rate[1] - public_written),
                     ("/helpme ask", ask_rate, asks - ask_rate[1] - requests_written),
                 ):
                     results[name] = {
@@ -454,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  429s hit: {int(figures['rate'])}")
             continue
         if name.startswith("paced"):
-            rate = AWARD_PACED_RATE if name.endswith("/award give") else PACED_RATE
+            rate = AWARD_PACED_RATE if name.endswith("/award private") else PACED_RATE
             print(
                 f"  {name[6:]:<14} at {rate:.0f}/s: answer p50 {figures['rate']:.1f} ms,"
                 f" p99 {figures['ratio']:.1f} ms, failures {int(figures['failures'])}"
