@@ -88,6 +88,23 @@ async def load(
     return count / (time.perf_counter() - began), failures
 
 
+CPU_EACH: dict[str, float] = {}  # whole-run protocol: process CPU per interaction, by phase
+
+
+async def measured(
+    name: str,
+    count: int,
+    make: Callable[[int], Awaitable[InteractionResult]],
+    ok: Callable[[str], bool],
+) -> tuple[float, int]:
+    """:func:`load`, noting the whole process's CPU time per interaction (bot, simulator and
+    database threads) under ``name``: steadier than rates on a shared machine."""
+    began = time.process_time()
+    result = await load(count, make, ok)
+    CPU_EACH[name] = CPU_EACH.get(name, 0.0) + (time.process_time() - began) / count
+    return result
+
+
 async def paced(
     per_second: float, count: int, make: Callable[[int], Awaitable[InteractionResult]]
 ) -> dict[str, float]:
@@ -344,8 +361,8 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         }
                     return results
                 with sim.count_rate_limits() as limited:
-                    noop_before = await load(count, noop, lambda t: "ok" in t)
-                    board_rate = await load(count, board, fine)
+                    noop_before = await measured("/noop", count, noop, lambda t: "ok" in t)
+                    board_rate = await measured("/leaderboard", count, board, fine)
                     await asyncio.sleep(BURST_WINDOW_S)  # let every user's burst window clear
                     paced_runs = {
                         name: await paced(PACED_RATE, PACED_COUNT, make)
@@ -358,18 +375,18 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                     )
                     await asyncio.sleep(BURST_WINDOW_S)
                     awards_before = await rows(db, "awards")
-                    award_rate = await load(count, award, fine)
+                    award_rate = await measured("/award private", count, award, fine)
                     awards_written = await rows(db, "awards") - awards_before
                     await sim.settle(timeout=120)  # the DMs, before the next phase
                     # The default award (public: a coalesced shout-out) by the same teachers.
                     awards_before = await rows(db, "awards")
-                    public_rate = await load(count, public_award, fine)
+                    public_rate = await measured("/award public", count, public_award, fine)
                     public_written = await rows(db, "awards") - awards_before
                     await sim.settle(timeout=120)  # the shout-outs, before the next phase
-                    big_board_rate = await load(count, board, fine)
+                    big_board_rate = await measured("/leaderboard*", count, board, fine)
                     asks = min(count, len(askers))
                     requests_before = await rows(db, "help_requests")
-                    ask_rate = await load(asks, ask, fine)
+                    ask_rate = await measured("/helpme ask", asks, ask, fine)
                     requests_written = await rows(db, "help_requests") - requests_before
                     await sim.settle(timeout=120)
                     # A student's wait for `/helpme ask` at 200/s, by students who have not
@@ -381,7 +398,7 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                             PACED_RATE, paced_asks, lambda i: ask(asks + i)
                         )
                         await sim.settle(timeout=120)
-                    noop_after = await load(count, noop, lambda t: "ok" in t)
+                    noop_after = await measured("/noop", count, noop, lambda t: "ok" in t)
                 floor = (noop_before[0] + noop_after[0]) / 2
                 results["/noop"] = {
                     "rate": floor,
@@ -472,9 +489,11 @@ def main(argv: list[str] | None = None) -> int:
                 f" p99 {figures['ratio']:.1f} ms, failures {int(figures['failures'])}"
             )
             continue
+        cpu = CPU_EACH.get(name, 0.0) / (2 if name == "/noop" else 1)  # /noop: before and after
         print(
             f"  {name:<14} {figures['rate']:8.0f}/s  {figures['ratio'] * 100:5.1f} % of /noop"
             f"  failures {int(figures['failures'])}  lost writes {int(figures['lost'])}"
+            f"  CPU {cpu * 1000:.2f} ms each"
         )
     return 0
 

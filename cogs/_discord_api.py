@@ -84,6 +84,29 @@ async def list_member_payloads(
     return [dict(m) for m in await client.http.get_members(guild_id, limit, None)]
 
 
+async def send_dm_text(
+    client: discord.Client,
+    user_id: int,
+    content: str,
+    allowed_mentions: discord.AllowedMentions,
+) -> int:
+    """DM someone plain text; returns the message's id.
+
+    The DM channel comes from discord.py's cache (one "create DM" call when it is not there), as
+    with ``user.send``; the message is sent by id and its answer is not turned into a
+    ``discord.Message`` (author, mentions, components parsed and thrown away) where only the id
+    is needed. Raises what ``user.send`` raises (``Forbidden`` when their DMs are closed).
+    """
+    dm = await client.create_dm(discord.Object(user_id))
+    with discord.http.handle_message_parameters(
+        content=content,
+        allowed_mentions=allowed_mentions,
+        previous_allowed_mentions=client.allowed_mentions,
+    ) as params:
+        data: Any = await client.http.send_message(dm.id, params=params)
+    return int(data["id"])
+
+
 # discord.py's own threshold for sweeping its rate-limit table at all.
 MIN_BUCKET_SWEEP = 256
 
