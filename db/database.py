@@ -126,7 +126,9 @@ def claiming(interaction_id: int) -> Iterator[InteractionClaim]:
 
 _CLAIM_SQL = "INSERT INTO interaction_claims (interaction_id) VALUES (?)"
 
-Statement: TypeAlias = tuple[str, Sequence[object] | Mapping[str, object]]
+# A statement waiting for the next hop: SQL, parameters, and the list to add its rows to (if
+# they are wanted).
+Statement: TypeAlias = tuple[str, Sequence[object] | Mapping[str, object], list[Any] | None]
 
 
 class ClaimRefused(Exception):
@@ -137,7 +139,7 @@ def _run_batch(
     conn: sqlite3.Connection, waiting: list[Statement], last: Callable[[sqlite3.Connection], Any]
 ) -> Any:
     """On the database thread: the statements that waited, in order, then ``last(conn)``."""
-    for sql, parameters in waiting:
+    for sql, parameters, rows in waiting:
         if sql is _CLAIM_SQL:
             try:
                 conn.execute(sql, parameters)
@@ -145,7 +147,9 @@ def _run_batch(
                 # Only the claim can break a constraint here: another process wrote for it.
                 raise ClaimRefused from None
         else:
-            conn.execute(sql, parameters)
+            cursor = conn.execute(sql, parameters)
+            if rows is not None:
+                rows.extend(cursor.fetchall())
     return last(conn)
 
 
@@ -169,9 +173,15 @@ class BatchingConnection:
         self._waiting = opening
         self.began = False  # BEGIN has gone to the database thread (so a ROLLBACK is owed)
 
-    def defer(self, sql: str, parameters: Sequence[object] | Mapping[str, object] = ()) -> None:
-        """Run this write with the next statement or the COMMIT (its error surfaces there)."""
-        self._waiting.append((sql, parameters))
+    def defer(
+        self,
+        sql: str,
+        parameters: Sequence[object] | Mapping[str, object] = (),
+        rows: list[Any] | None = None,
+    ) -> None:
+        """Run this statement with the next one or the COMMIT (its error surfaces there); its
+        rows, when ``rows`` is given, are added to that list once it ran."""
+        self._waiting.append((sql, parameters, rows))
 
     def _take(self) -> list[Statement]:
         waiting, self._waiting = self._waiting, []
@@ -406,17 +416,18 @@ class Database:
         :class:`ClaimRefused` (nothing written), which the transaction reports as
         :class:`~db.errors.InteractionTaken`.
         """
-        opening: list[Statement] = [("BEGIN IMMEDIATE", ())]
+        opening: list[Statement] = [("BEGIN IMMEDIATE", (), None)]
         if claim is None:
             return opening
         opening.append(
-            (_CLAIM_SQL, (claim.interaction_id,)),
+            (_CLAIM_SQL, (claim.interaction_id,), None),
         )
         if claim.interaction_id - self._claims_swept_at >= CLAIM_SWEEP_EVERY:
             opening.append(
                 (
                     "DELETE FROM interaction_claims WHERE interaction_id < ?",
                     (claim.interaction_id - CLAIM_RETENTION,),
+                    None,
                 )
             )
             self._claims_swept_at = claim.interaction_id

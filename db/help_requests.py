@@ -14,7 +14,7 @@ from bot.domain.help_states import RequestState
 from bot.domain.matching import MentorCandidate
 from db.engine import Connection
 from db.mentors import CANDIDATE_COLUMNS, candidate
-from db.rows import execute_later, first_row
+from db.rows import execute_later, fetch_later, first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 _SELECT = (
@@ -116,6 +116,47 @@ async def insert_request(
     )
     assert row is not None
     return _request(row)
+
+
+async def file_queued(
+    conn: Connection,
+    *,
+    guild_id: int,
+    subject_id: int,
+    student_id: int,
+    topic: str,
+    now: datetime,
+    subject_name: str,
+    aspect: str | None = None,
+) -> list[Any]:
+    """A new request waiting in line and its audit event ("queued", by the student), when the
+    transaction reads neither back: both go to the database with its COMMIT (one hop fewer
+    under the write lock). Returns a list holding the request's row once committed (see
+    :func:`filed_request`); the unique index refuses a second open request there.
+
+    The event names the request through the student's one open request in the class (that
+    index), since its id is not known before the INSERT runs.
+    """
+    rows = await fetch_later(
+        conn,
+        "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, aspect, state,"
+        " created_at, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)"
+        " RETURNING *, ? AS subject_name",
+        (guild_id, subject_id, student_id, topic, aspect, to_db(now), to_db(now), subject_name),
+    )
+    await execute_later(
+        conn,
+        "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note)"
+        " SELECT id, NULL, 'queued', ?, ?, '' FROM help_requests"
+        " WHERE guild_id = ? AND student_id = ? AND state = 'queued'",
+        (student_id, to_db(now), guild_id, student_id),
+    )
+    return rows
+
+
+def filed_request(rows: list[Any]) -> HelpRequest:
+    """The request :func:`file_queued` wrote (once its transaction committed)."""
+    return _request(rows[0])
 
 
 @dataclasses.dataclass(frozen=True)

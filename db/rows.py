@@ -38,3 +38,18 @@ async def execute_later(
         defer(sql, params)
     else:
         await conn.execute(sql, params)
+
+
+async def fetch_later(
+    conn: Connection, sql: str, params: Sequence[object] | Mapping[str, object] = ()
+) -> list[Any]:
+    """A statement whose rows are needed only once the transaction has ended (an INSERT's
+    ``RETURNING``): returns a list that holds them once it ran. On SQLite inside a transaction
+    that is with the transaction's next statement or its COMMIT (see :func:`execute_later`);
+    elsewhere it runs now."""
+    defer = getattr(conn, "defer", None)
+    if defer is None:
+        return list(await conn.execute_fetchall(sql, params))
+    rows: list[Any] = []
+    defer(sql, params, rows)
+    return rows
