@@ -342,6 +342,7 @@ class Database:
         :class:`~db.errors.StoreError` (nothing written). Waiting for our own earlier writers is
         bounded by the busy timeout too, so a locked file cannot queue interactions forever.
         """
+        await self._keep_up_with_checkpoint()
         await self._acquire()
         try:
             claim = self._claim_to_make()
@@ -388,6 +389,22 @@ class Database:
         if self._checkpointing is None or self._checkpointing.done():
             self._commits_since_checkpoint = 0
             self._checkpointing = asyncio.create_task(self._checkpoint())
+
+    async def _keep_up_with_checkpoint(self) -> None:
+        """Wait for a checkpoint that fell behind before writing more.
+
+        A checkpoint runs beside the writes in its own thread; on a loaded machine that thread
+        may get little CPU while writes go on, and the WAL (which reads walk) would grow with
+        every commit. Once two rounds of commits passed during one checkpoint, writers wait for
+        it: the WAL stays bounded whatever the load (normally a checkpoint ends long before).
+        """
+        running = self._checkpointing
+        if (
+            running is not None
+            and not running.done()
+            and self._commits_since_checkpoint >= 2 * CHECKPOINT_EVERY
+        ):
+            await asyncio.shield(running)
 
     async def _checkpoint(self) -> None:
         """Copy the WAL's committed pages into the database file, so the WAL starts over."""
