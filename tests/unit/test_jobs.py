@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -121,3 +121,34 @@ async def test_cancel_forgets_a_job(jobs: Jobs, clock: ManualClock) -> None:
     jobs.cancel("gone")  # twice is fine
     assert await jobs.run_due() == 0
     assert "gone" not in jobs.job_ids()
+
+
+async def test_timers_rebuilt_before_the_start_can_be_cancelled_before_it(
+    clock: ManualClock,
+) -> None:
+    # Start-up rebuilds every open request's timers (and cancels the ones its state has no use
+    # for) before the scheduler starts: a cancelled one never fires, the others all do.
+    jobs = Jobs(clock, manual=True)
+    fired: list[str] = []
+
+    def recorder(name: str) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            fired.append(name)
+
+        return job
+
+    for n in range(3):
+        jobs.at(f"offer:{n}", clock.now() + timedelta(minutes=1), recorder(f"offer:{n}"))
+        jobs.cancel(f"idle:{n}")  # never added: nothing to forget
+    jobs.cancel("offer:1")
+    jobs.cancel("offer:1")  # twice is fine
+    jobs.start()
+    try:
+        assert sorted(jobs.job_ids()) == ["offer:0", "offer:2"]
+        jobs.at("offer:1", clock.now() + timedelta(minutes=1), recorder("offer:1"))
+        jobs.cancel("offer:0")  # after the start, cancelling works as before
+        clock.advance(timedelta(minutes=2))
+        assert await jobs.run_due() == 2
+        assert sorted(fired) == ["offer:1", "offer:2"]
+    finally:
+        jobs.shutdown()
