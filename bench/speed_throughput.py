@@ -4,8 +4,9 @@ The real bot, the real discord.py and ``bot.simulator`` on loopback, a real SQLi
 command is reported as interactions per second and as a ratio to ``/noop`` (a command that answers
 at once, through the same tree) measured in the same run, before and after the others.
 
-``/award give`` is given privately (the student is told by DM) and ``/helpme ask`` routes to 10
-mentors, queueing the rest. Rate limits: by default the simulator does *not* enforce Discord's
+``/award give`` is measured twice: private (the student is told by DM, mostly a student the bot
+never DMed: "/award private") and the default, public award (a shout-out, posted from the outbox
+in coalesced batches: "/award public"); ``/helpme ask`` routes to 10 mentors, queueing the rest. Rate limits: by default the simulator does *not* enforce Discord's
 caps here, because every DM and mentors-channel post counts against the 50 requests/s global cap:
 with it on, ``/award give`` and ``/helpme ask`` measure Discord's cap, not the bot.
 ``--discord-limits`` turns enforcement on and reports the 429s hit. Failures (an error reply or
@@ -34,6 +35,7 @@ import discord
 from bot.app import BURST_WINDOW_S, EXTENSIONS
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
+from bot.heap import freeze_start_up_heap
 from bot.simulator import (
     DiscordSimulator,
     InteractionResult,
@@ -84,6 +86,23 @@ async def load(
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(count)))
     return count / (time.perf_counter() - began), failures
+
+
+CPU_EACH: dict[str, float] = {}  # whole-run protocol: process CPU per interaction, by phase
+
+
+async def measured(
+    name: str,
+    count: int,
+    make: Callable[[int], Awaitable[InteractionResult]],
+    ok: Callable[[str], bool],
+) -> tuple[float, int]:
+    """:func:`load`, noting the whole process's CPU time per interaction (bot, simulator and
+    database threads) under ``name``: steadier than rates on a shared machine."""
+    began = time.process_time()
+    result = await load(count, make, ok)
+    CPU_EACH[name] = CPU_EACH.get(name, 0.0) + (time.process_time() - began) / count
+    return result
 
 
 async def paced(
@@ -259,6 +278,9 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                     await bot.services.mentors.acknowledge_brief(guild.id, mentor.id)
                     await bot.services.mentors.set_available(guild.id, mentor.id, True)
                 await sim.settle(timeout=30)
+                # As `classmentor run` does once the bot is ready (bot/heap.py); here the
+                # simulator's class of 1,600 people is start-up state too.
+                freeze_start_up_heap()
 
                 def noop(i: int) -> Awaitable[InteractionResult]:
                     return slash(students[i % STUDENTS], "noop")
@@ -322,9 +344,9 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         min(count, len(askers)),
                         noop,
                         {
-                            "/award give": (award, fine),
-                            "/award give (DMed before)": (award_again, fine),
-                            "/award give (public)": (public_award, fine),
+                            "/award private": (award, fine),
+                            "/award private (DMed before)": (award_again, fine),
+                            "/award public": (public_award, fine),
                             "/helpme ask": (ask, fine),
                         },
                         lambda: sim.settle(timeout=120),
@@ -339,8 +361,8 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         }
                     return results
                 with sim.count_rate_limits() as limited:
-                    noop_before = await load(count, noop, lambda t: "ok" in t)
-                    board_rate = await load(count, board, fine)
+                    noop_before = await measured("/noop", count, noop, lambda t: "ok" in t)
+                    board_rate = await measured("/leaderboard", count, board, fine)
                     await asyncio.sleep(BURST_WINDOW_S)  # let every user's burst window clear
                     paced_runs = {
                         name: await paced(PACED_RATE, PACED_COUNT, make)
@@ -348,17 +370,23 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                     }
                     # The teacher's wait for a private award, at a rate the bot keeps up with
                     # (students the throughput phase below does not use).
-                    paced_runs["/award give"] = await paced(
+                    paced_runs["/award private"] = await paced(
                         AWARD_PACED_RATE, AWARD_PACED_COUNT, lambda i: award(PACED_COUNT + i)
                     )
                     await asyncio.sleep(BURST_WINDOW_S)
                     awards_before = await rows(db, "awards")
-                    award_rate = await load(count, award, fine)
+                    award_rate = await measured("/award private", count, award, fine)
                     awards_written = await rows(db, "awards") - awards_before
-                    big_board_rate = await load(count, board, fine)
+                    await sim.settle(timeout=120)  # the DMs, before the next phase
+                    # The default award (public: a coalesced shout-out) by the same teachers.
+                    awards_before = await rows(db, "awards")
+                    public_rate = await measured("/award public", count, public_award, fine)
+                    public_written = await rows(db, "awards") - awards_before
+                    await sim.settle(timeout=120)  # the shout-outs, before the next phase
+                    big_board_rate = await measured("/leaderboard*", count, board, fine)
                     asks = min(count, len(askers))
                     requests_before = await rows(db, "help_requests")
-                    ask_rate = await load(asks, ask, fine)
+                    ask_rate = await measured("/helpme ask", asks, ask, fine)
                     requests_written = await rows(db, "help_requests") - requests_before
                     await sim.settle(timeout=120)
                     # A student's wait for `/helpme ask` at 200/s, by students who have not
@@ -370,7 +398,7 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                             PACED_RATE, paced_asks, lambda i: ask(asks + i)
                         )
                         await sim.settle(timeout=120)
-                    noop_after = await load(count, noop, lambda t: "ok" in t)
+                    noop_after = await measured("/noop", count, noop, lambda t: "ok" in t)
                 floor = (noop_before[0] + noop_after[0]) / 2
                 results["/noop"] = {
                     "rate": floor,
@@ -381,7 +409,8 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                 for name, (rate, failures), lost in (
                     ("/leaderboard", board_rate, 0),
                     ("/leaderboard*", big_board_rate, 0),
-                    ("/award give", award_rate, count - award_rate[1] - awards_written),
+                    ("/award private", award_rate, count - award_rate[1] - awards_written),
+                    ("/award public", public_rate, count - public_rate[1] - public_written),
                     ("/helpme ask", ask_rate, asks - ask_rate[1] - requests_written),
                 ):
                     results[name] = {
@@ -454,15 +483,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  429s hit: {int(figures['rate'])}")
             continue
         if name.startswith("paced"):
-            rate = AWARD_PACED_RATE if name.endswith("/award give") else PACED_RATE
+            rate = AWARD_PACED_RATE if name.endswith("/award private") else PACED_RATE
             print(
                 f"  {name[6:]:<14} at {rate:.0f}/s: answer p50 {figures['rate']:.1f} ms,"
                 f" p99 {figures['ratio']:.1f} ms, failures {int(figures['failures'])}"
             )
             continue
+        cpu = CPU_EACH.get(name, 0.0) / (2 if name == "/noop" else 1)  # /noop: before and after
         print(
             f"  {name:<14} {figures['rate']:8.0f}/s  {figures['ratio'] * 100:5.1f} % of /noop"
             f"  failures {int(figures['failures'])}  lost writes {int(figures['lost'])}"
+            f"  CPU {cpu * 1000:.2f} ms each"
         )
     return 0
 

@@ -21,6 +21,7 @@ from bot.metrics import BotMetrics
 from bot.ops import OpsServer, discord_trace
 from bot.pacing import Pacing
 from bot.sharding import ShardPlan
+from cogs._discord_api import sweep_buckets_amortised
 from cogs._errors import interaction_label, report_error, send_error
 from db import meta as meta_sql
 
@@ -157,6 +158,7 @@ class ClassMentorBot(commands.Bot):
             http_trace=discord_trace(self.metrics),  # counts 429s, times acknowledgements
             **self._shard_options(config.discord.shards),
         )
+        sweep_buckets_amortised(self)  # a new DM channel's bucket costs O(1), not O(table)
         self.config = config
         # The shards this process runs (see bot.sharding); "shards" is discord.py's own name.
         self.shard_plan = config.discord.shards

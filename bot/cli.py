@@ -31,6 +31,7 @@ from bot.config import (
     read_token,
     read_web_secrets,
 )
+from bot.heap import FreezeWhenReady
 from bot.wiring import build_bot
 from db import copy as copy_sql
 from db import ledger as ledger_sql
@@ -157,6 +158,9 @@ async def _run_bot(config: Config, token: Secret, web_secrets: WebSecrets | None
         if applied:
             log.info("database at version %s", applied[-1].version)
         bot = build_bot(config, db, SystemClock())
+        # The start-up heap out of the collector's full passes (a process of its own: tests and
+        # the demo, which start many bots in one process, do not freeze theirs).
+        bot.add_listener(FreezeWhenReady().on_ready, "on_ready")
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))

@@ -24,16 +24,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
+from aiosqlite.context import Result
 
 from db.engine import Connection as EngineConnection
 from db.errors import InteractionTaken, StoreBusy, StoreError, translate
 from db.urls import engine_of, sqlite_path
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What a transaction hands to db/ functions (aiosqlite's connection, or PostgreSQL's
 # PgConnection); services name it without importing a driver.
@@ -120,6 +122,108 @@ def claiming(interaction_id: int) -> Iterator[InteractionClaim]:
         yield claim
     finally:
         _CLAIM.reset(token)
+
+
+_CLAIM_SQL = "INSERT INTO interaction_claims (interaction_id) VALUES (?)"
+
+# A statement waiting for the next hop: SQL, parameters, and the list to add its rows to (if
+# they are wanted).
+Statement: TypeAlias = tuple[str, Sequence[object] | Mapping[str, object], list[Any] | None]
+
+
+class ClaimRefused(Exception):
+    """Another process already claimed the interaction (raised on the database thread)."""
+
+
+def _run_batch(
+    conn: sqlite3.Connection, waiting: list[Statement], last: Callable[[sqlite3.Connection], Any]
+) -> Any:
+    """On the database thread: the statements that waited, in order, then ``last(conn)``."""
+    for sql, parameters, rows in waiting:
+        if sql is _CLAIM_SQL:
+            try:
+                conn.execute(sql, parameters)
+            except sqlite3.IntegrityError:
+                # Only the claim can break a constraint here: another process wrote for it.
+                raise ClaimRefused from None
+        else:
+            cursor = conn.execute(sql, parameters)
+            if rows is not None:
+                rows.extend(cursor.fetchall())
+    return last(conn)
+
+
+class BatchingConnection:
+    """What a SQLite transaction hands out: aiosqlite's write connection, in fewer hops.
+
+    Every aiosqlite call is a hop to the database thread and back (a thread wake-up, then a
+    wake of the event loop), and the write lock is held across all of a transaction's hops
+    while every other write waits for it. Two kinds of statements need no hop of their own:
+    ``BEGIN IMMEDIATE`` (with the interaction's claim) goes with the unit's first statement, and
+    a write whose result nobody reads (:meth:`defer`, called through
+    :func:`db.rows.execute_later`) goes with the next statement or with the ``COMMIT``.
+    Statements run in the order they were issued. The calls are aiosqlite's own (``execute``
+    awaitable or ``async with``, ``execute_fetchall``, ``executemany``), with its cursors.
+    """
+
+    __slots__ = ("_waiting", "began", "raw")
+
+    def __init__(self, raw: aiosqlite.Connection, opening: list[Statement]) -> None:
+        self.raw = raw
+        self._waiting = opening
+        self.began = False  # BEGIN has gone to the database thread (so a ROLLBACK is owed)
+
+    def defer(
+        self,
+        sql: str,
+        parameters: Sequence[object] | Mapping[str, object] = (),
+        rows: list[Any] | None = None,
+    ) -> None:
+        """Run this statement with the next one or the COMMIT (its error surfaces there); its
+        rows, when ``rows`` is given, are added to that list once it ran."""
+        self._waiting.append((sql, parameters, rows))
+
+    def _take(self) -> list[Statement]:
+        waiting, self._waiting = self._waiting, []
+        self.began = True
+        return waiting
+
+    async def _run(self, last: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite's one entry to its thread (the one its own calls use; untyped).
+        result: T = await self.raw._execute(  # type: ignore[no-untyped-call]
+            _run_batch, self.raw._conn, self._take(), last
+        )
+        return result
+
+    def execute(self, sql: str, parameters: Any = None) -> Result[aiosqlite.Cursor]:
+        """aiosqlite's ``execute``, carrying what waits."""
+        if not self._waiting:
+            return self.raw.execute(sql, parameters)
+        return Result(self._cursor(lambda conn: conn.execute(sql, parameters or ())))
+
+    def execute_fetchall(self, sql: str, parameters: Any = None) -> Result[Iterable[sqlite3.Row]]:
+        """aiosqlite's ``execute_fetchall``, carrying what waits: still one hop."""
+        if not self._waiting:
+            return self.raw.execute_fetchall(sql, parameters)
+        return Result(self._run(lambda conn: conn.execute(sql, parameters or ()).fetchall()))
+
+    def executemany(self, sql: str, parameters: Iterable[Any]) -> Result[aiosqlite.Cursor]:
+        """aiosqlite's ``executemany``, carrying what waits."""
+        if not self._waiting:
+            return self.raw.executemany(sql, parameters)
+        return Result(self._cursor(lambda conn: conn.executemany(sql, parameters)))
+
+    async def _cursor(
+        self, last: Callable[[sqlite3.Connection], sqlite3.Cursor]
+    ) -> aiosqlite.Cursor:
+        return aiosqlite.Cursor(self.raw, await self._run(last))
+
+    async def commit(self) -> None:
+        """``COMMIT``, with the writes still waiting: one hop."""
+        if not self._waiting:
+            await self.raw.commit()
+            return
+        await self._run(sqlite3.Connection.commit)
 
 
 class Database:
@@ -238,19 +342,32 @@ class Database:
         :class:`~db.errors.StoreError` (nothing written). Waiting for our own earlier writers is
         bounded by the busy timeout too, so a locked file cannot queue interactions forever.
         """
+        await self._keep_up_with_checkpoint()
         await self._acquire()
         try:
-            claim = await self._begin()
+            claim = self._claim_to_make()
+            # BEGIN (and the claim) go to the database thread with the unit's first statement.
+            conn = BatchingConnection(self._conn, self._opening(claim))
             try:
-                yield self._conn
+                yield conn
             except BaseException as exc:
-                await self._rollback()
+                if conn.began:
+                    await self._rollback()
+                if isinstance(exc, ClaimRefused):
+                    raise InteractionTaken(
+                        f"interaction {claim.interaction_id if claim else 0} was handled elsewhere"
+                    ) from None
                 if isinstance(exc, sqlite3.Error):
                     raise self._translated(exc) from exc
                 raise
             else:
                 try:
-                    await self._conn.commit()
+                    await conn.commit()  # with the writes still waiting: one hop
+                except ClaimRefused:
+                    await self._rollback()
+                    raise InteractionTaken(
+                        f"interaction {claim.interaction_id if claim else 0} was handled elsewhere"
+                    ) from None
                 except sqlite3.Error as exc:
                     await self._rollback()
                     raise self._translated(exc) from exc
@@ -273,6 +390,22 @@ class Database:
             self._commits_since_checkpoint = 0
             self._checkpointing = asyncio.create_task(self._checkpoint())
 
+    async def _keep_up_with_checkpoint(self) -> None:
+        """Wait for a checkpoint that fell behind before writing more.
+
+        A checkpoint runs beside the writes in its own thread; on a loaded machine that thread
+        may get little CPU while writes go on, and the WAL (which reads walk) would grow with
+        every commit. Once two rounds of commits passed during one checkpoint, writers wait for
+        it: the WAL stays bounded whatever the load (normally a checkpoint ends long before).
+        """
+        running = self._checkpointing
+        if (
+            running is not None
+            and not running.done()
+            and self._commits_since_checkpoint >= 2 * CHECKPOINT_EVERY
+        ):
+            await asyncio.shield(running)
+
     async def _checkpoint(self) -> None:
         """Copy the WAL's committed pages into the database file, so the WAL starts over."""
         try:
@@ -287,43 +420,35 @@ class Database:
             # Another process checkpointing, a busy reader: the next round catches up.
             log.debug("checkpoint of %s skipped: %s", self.path, exc)
 
-    async def _begin(self) -> InteractionClaim | None:
-        """``BEGIN IMMEDIATE`` and, on an interaction's first write, its claim (see ``claiming``)
-        in one hop to the database thread (one script of two statements).
-
-        Raises :class:`~db.errors.InteractionTaken` (nothing written) when another process
-        already claimed the interaction.
-        """
+    def _claim_to_make(self) -> InteractionClaim | None:
+        """The interaction this unit of work claims (see ``claiming``): none once claimed."""
         claim = _CLAIM.get()
-        if claim is not None and claim.done:
-            claim = None
-        try:
-            if claim is None:
-                await self._conn.execute("BEGIN IMMEDIATE")
-                return None
-            # The id is an int (a snowflake), so it is safe in the script's text.
-            await self._conn.executescript(
-                "BEGIN IMMEDIATE;INSERT INTO interaction_claims (interaction_id)"
-                f" VALUES ({int(claim.interaction_id)});"
-            )
-            if claim.interaction_id - self._claims_swept_at >= CLAIM_SWEEP_EVERY:
-                await self._conn.execute(
+        return None if claim is None or claim.done else claim
+
+    def _opening(self, claim: InteractionClaim | None) -> list[Statement]:
+        """``BEGIN IMMEDIATE`` and, on an interaction's first write, its claim (and, once a
+        minute of interactions, the sweep of old claims): run with the unit's first statement.
+
+        Another process's claim of the same interaction makes that hop raise
+        :class:`ClaimRefused` (nothing written), which the transaction reports as
+        :class:`~db.errors.InteractionTaken`.
+        """
+        opening: list[Statement] = [("BEGIN IMMEDIATE", (), None)]
+        if claim is None:
+            return opening
+        opening.append(
+            (_CLAIM_SQL, (claim.interaction_id,), None),
+        )
+        if claim.interaction_id - self._claims_swept_at >= CLAIM_SWEEP_EVERY:
+            opening.append(
+                (
                     "DELETE FROM interaction_claims WHERE interaction_id < ?",
                     (claim.interaction_id - CLAIM_RETENTION,),
+                    None,
                 )
-                self._claims_swept_at = claim.interaction_id
-        except sqlite3.IntegrityError:
-            # Only the claim can break a constraint here: another process wrote for it.
-            await self._rollback()
-            raise InteractionTaken(
-                f"interaction {claim.interaction_id if claim else 0} was handled elsewhere"
-            ) from None
-        except BaseException as exc:
-            await self._rollback()  # a no-op when BEGIN itself failed
-            if isinstance(exc, sqlite3.Error):
-                raise self._translated(exc) from exc
-            raise
-        return claim
+            )
+            self._claims_swept_at = claim.interaction_id
+        return opening
 
     @asynccontextmanager
     async def statement(self) -> AsyncIterator[Connection]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain.help_intents import Intent, IntentKind, IntentOutcome
 from db.engine import Connection
-from db.rows import first_row
+from db.rows import execute_later
 from db.timefmt import to_db
 
 
@@ -18,15 +18,14 @@ async def add(
     kind: IntentKind,
     now: datetime,
     **payload: Any,
-) -> int:
-    """Record an intent (inside the transaction that makes the change it follows)."""
-    row = await first_row(
+) -> None:
+    """Record an intent (inside the transaction that makes the change it follows). Nothing
+    reads it back there, so it goes to the database with the next statement or the COMMIT."""
+    await execute_later(
         conn,
-        "INSERT INTO help_outbox (request_id, kind, payload, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO help_outbox (request_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
         (request_id, kind.value, json.dumps(payload, sort_keys=True), to_db(now)),
     )
-    assert row is not None
-    return int(row[0])
 
 
 def _intent(row: Any) -> Intent:

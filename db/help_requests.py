@@ -14,7 +14,7 @@ from bot.domain.help_states import RequestState
 from bot.domain.matching import MentorCandidate
 from db.engine import Connection
 from db.mentors import CANDIDATE_COLUMNS, candidate
-from db.rows import first_row
+from db.rows import execute_later, fetch_later, first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 _SELECT = (
@@ -118,6 +118,47 @@ async def insert_request(
     return _request(row)
 
 
+async def file_queued(
+    conn: Connection,
+    *,
+    guild_id: int,
+    subject_id: int,
+    student_id: int,
+    topic: str,
+    now: datetime,
+    subject_name: str,
+    aspect: str | None = None,
+) -> list[Any]:
+    """A new request waiting in line and its audit event ("queued", by the student), when the
+    transaction reads neither back: both go to the database with its COMMIT (one hop fewer
+    under the write lock). Returns a list holding the request's row once committed (see
+    :func:`filed_request`); the unique index refuses a second open request there.
+
+    The event names the request through the student's one open request in the class (that
+    index), since its id is not known before the INSERT runs.
+    """
+    rows = await fetch_later(
+        conn,
+        "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, aspect, state,"
+        " created_at, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)"
+        " RETURNING *, ? AS subject_name",
+        (guild_id, subject_id, student_id, topic, aspect, to_db(now), to_db(now), subject_name),
+    )
+    await execute_later(
+        conn,
+        "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note)"
+        " SELECT id, NULL, 'queued', ?, ?, '' FROM help_requests"
+        " WHERE guild_id = ? AND student_id = ? AND state = 'queued'",
+        (student_id, to_db(now), guild_id, student_id),
+    )
+    return rows
+
+
+def filed_request(rows: list[Any]) -> HelpRequest:
+    """The request :func:`file_queued` wrote (once its transaction committed)."""
+    return _request(rows[0])
+
+
 @dataclasses.dataclass(frozen=True)
 class AskContext:
     """Everything an ask decides on, read in one query inside its transaction."""
@@ -161,11 +202,15 @@ async def ask_context(
     else:
         match = "s.id = :subject_id"
         params["subject_id"] = subject_id
-    # The line's counts are read once (``line``), not per candidate row of the join.
+    # The line's counts are read once (``line``), not per candidate row of the join. Those
+    # queued at or before now are all of them less the few (normally none) queued later: a
+    # count of the queue's index and an empty range, not a test of every row's time (half the
+    # cost with a long line, inside the ask's write lock).
     rows = await conn.execute_fetchall(
         f"WITH subj AS (SELECT s.id, s.guild_id, s.name, s.role_id FROM subjects s WHERE {match}),"
-        " line AS (SELECT COUNT(*) AS waiting,"
-        "  COALESCE(SUM(CASE WHEN queued_at <= :now THEN 1 ELSE 0 END), 0) AS ahead"
+        " line AS (SELECT COUNT(*) AS waiting, COUNT(*) - (SELECT COUNT(*) FROM help_requests"
+        "  WHERE guild_id = :guild AND state = 'queued' AND subject_id = (SELECT id FROM subj)"
+        "  AND queued_at > :now) AS ahead"
         "  FROM help_requests WHERE guild_id = :guild AND state = 'queued'"
         "  AND subject_id = (SELECT id FROM subj))"
         " SELECT s.id AS s_id, s.guild_id AS s_guild_id, s.name AS s_name, s.role_id AS s_role_id,"
@@ -343,8 +388,10 @@ async def add_events(
     now: datetime,
 ) -> None:
     """Append several (from, to, actor, note) steps to the audit trail in one statement, in
-    order (a request filed and offered at once)."""
-    await conn.execute(
+    order (a request filed and offered at once). Nothing reads it back in the transaction, so
+    it goes to the database with the next statement (``execute_later``)."""
+    await execute_later(
+        conn,
         "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note) VALUES "
         + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(steps)),
         tuple(

@@ -18,11 +18,44 @@ from zoneinfo import ZoneInfo
 from bot.domain.points import LedgerReason, RankedEntry
 from bot.domain.weeks import TERM_FALLBACK_WEEKS, Period
 from db.engine import Connection
+from db.rows import execute_later
 from db.timefmt import to_db
 
 # The instant an entry counts for in a period: an undo counts when the award it reverses did, so
 # taking back last week's award corrects last week rather than costing points this week.
 _COUNTS_AT = "COALESCE(a.awarded_at, l.created_at)"
+
+
+def _entry(
+    *,
+    guild_id: int,
+    user_id: int,
+    points: int,
+    reason: str,
+    created_at: datetime,
+    subject_id: int | None = None,
+    session_id: int | None = None,
+    award_id: int | None = None,
+    created_by: int | None = None,
+    lesson_id: int | None = None,
+) -> tuple[str, tuple[object, ...]]:
+    """The INSERT of one entry (without RETURNING) and its parameters."""
+    columns = [
+        ("guild_id", guild_id),
+        ("user_id", user_id),
+        ("points", points),
+        ("reason", LedgerReason(reason).value),
+        ("subject_id", subject_id),
+        ("session_id", session_id),
+        ("award_id", award_id),
+        ("created_by", created_by),
+        ("created_at", to_db(created_at)),
+    ]
+    if lesson_id is not None:  # only lesson prizes name a lesson (the column came in 0011)
+        columns.append(("lesson_id", lesson_id))
+    names = ", ".join(name for name, _ in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO ledger ({names}) VALUES ({marks})", tuple(v for _, v in columns)
 
 
 async def add_entry(
@@ -44,26 +77,52 @@ async def add_entry(
     A second ``session`` entry for the same session (or a second ``award``/``undo`` entry for
     the same award) raises ``sqlite3.IntegrityError``: nothing is ever counted twice.
     """
-    columns = [
-        ("guild_id", guild_id),
-        ("user_id", user_id),
-        ("points", points),
-        ("reason", LedgerReason(reason).value),
-        ("subject_id", subject_id),
-        ("session_id", session_id),
-        ("award_id", award_id),
-        ("created_by", created_by),
-        ("created_at", to_db(created_at)),
-    ]
-    if lesson_id is not None:  # only lesson prizes name a lesson (the column came in 0011)
-        columns.append(("lesson_id", lesson_id))
-    names = ", ".join(name for name, _ in columns)
-    marks = ", ".join("?" for _ in columns)
-    rows = await conn.execute_fetchall(
-        f"INSERT INTO ledger ({names}) VALUES ({marks}) RETURNING id",
-        tuple(value for _, value in columns),
+    sql, params = _entry(
+        guild_id=guild_id,
+        user_id=user_id,
+        points=points,
+        reason=reason,
+        created_at=created_at,
+        subject_id=subject_id,
+        session_id=session_id,
+        award_id=award_id,
+        created_by=created_by,
+        lesson_id=lesson_id,
     )
+    rows = await conn.execute_fetchall(sql + " RETURNING id", params)
     return int(next(iter(rows))[0])
+
+
+async def append_entry(
+    conn: Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    points: int,
+    reason: str,
+    created_at: datetime,
+    subject_id: int | None = None,
+    session_id: int | None = None,
+    award_id: int | None = None,
+    created_by: int | None = None,
+    lesson_id: int | None = None,
+) -> None:
+    """Append one entry whose id nobody needs, inside a transaction: it goes to the database
+    with the transaction's next statement or its COMMIT. A duplicate (see :func:`add_entry`)
+    fails the transaction there."""
+    sql, params = _entry(
+        guild_id=guild_id,
+        user_id=user_id,
+        points=points,
+        reason=reason,
+        created_at=created_at,
+        subject_id=subject_id,
+        session_id=session_id,
+        award_id=award_id,
+        created_by=created_by,
+        lesson_id=lesson_id,
+    )
+    await execute_later(conn, sql, params)
 
 
 async def totals(

@@ -20,3 +20,36 @@ async def first_row(
     """The first row of one query (or ``None``), in one hop to the database thread."""
     rows = await conn.execute_fetchall(sql, params)
     return next(iter(rows), None)
+
+
+async def execute_later(
+    conn: Connection, sql: str, params: Sequence[object] | Mapping[str, object] = ()
+) -> None:
+    """A write whose result nobody reads, inside a transaction: on SQLite it goes to the database
+    thread with the transaction's next statement or its COMMIT (no hop of its own, so the write
+    lock is held shorter); elsewhere it runs now.
+
+    Its error (a broken constraint) surfaces at that next statement or at COMMIT, and fails the
+    whole transaction as before: use it only where the caller does not catch this statement's
+    error by itself.
+    """
+    defer = getattr(conn, "defer", None)
+    if defer is not None:
+        defer(sql, params)
+    else:
+        await conn.execute(sql, params)
+
+
+async def fetch_later(
+    conn: Connection, sql: str, params: Sequence[object] | Mapping[str, object] = ()
+) -> list[Any]:
+    """A statement whose rows are needed only once the transaction has ended (an INSERT's
+    ``RETURNING``): returns a list that holds them once it ran. On SQLite inside a transaction
+    that is with the transaction's next statement or its COMMIT (see :func:`execute_later`);
+    elsewhere it runs now."""
+    defer = getattr(conn, "defer", None)
+    if defer is None:
+        return list(await conn.execute_fetchall(sql, params))
+    rows: list[Any] = []
+    defer(sql, params, rows)
+    return rows

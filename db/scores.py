@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.gains import ConfidencePair, ScorePoint, Term, percentage
 from db.engine import Connection
+from db.rows import execute_later
 from db.timefmt import from_db, to_db
 
 
@@ -288,7 +289,8 @@ async def set_confidence(
 ) -> None:
     """Record the before and/or after answer for a help request (the latest answer wins)."""
     stamp = to_db(now)
-    await conn.execute(
+    await execute_later(
+        conn,
         "INSERT INTO help_confidence (request_id, before, before_at, after, after_at)"
         " VALUES (:r, :b, CASE WHEN CAST(:b AS BIGINT) IS NULL THEN NULL ELSE :t END,"
         "         :a, CASE WHEN CAST(:a AS BIGINT) IS NULL THEN NULL ELSE :t END)"

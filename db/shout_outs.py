@@ -7,14 +7,17 @@ from datetime import datetime
 from bot.domain.shoutouts import Award
 from db.awards import award_from_row
 from db.engine import Connection
+from db.rows import execute_later
 from db.timefmt import to_db
 
 
 async def enqueue(
     conn: Connection, award_id: int, guild_id: int, channel_id: int, now: datetime
 ) -> None:
-    """Queue an award's shout-out (call it in the award's own transaction)."""
-    await conn.execute(
+    """Queue an award's shout-out (call it in the award's own transaction; it goes to the
+    database with the transaction's next statement or its COMMIT)."""
+    await execute_later(
+        conn,
         "INSERT INTO shout_out_outbox (award_id, guild_id, channel_id, queued_at)"
         " VALUES (?, ?, ?, ?)",
         (award_id, guild_id, channel_id, to_db(now)),
@@ -33,7 +36,8 @@ async def enqueue_correction(
     conn: Connection, channel_id: int, message_id: int, guild_id: int, now: datetime
 ) -> None:
     """Queue a posted message for correction (an award in it was undone or replaced)."""
-    await conn.execute(
+    await execute_later(
+        conn,
         "INSERT INTO shout_out_corrections (channel_id, message_id, guild_id, queued_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, message_id) DO NOTHING",
         (channel_id, message_id, guild_id, to_db(now)),

@@ -605,7 +605,7 @@ async def _grant(
         awarded_by=actor_id,
         awarded_at=now,
     )
-    await ledger_sql.add_entry(
+    await ledger_sql.append_entry(
         conn,
         guild_id=guild_id,
         user_id=user_id,
@@ -639,7 +639,7 @@ async def _take_back(conn: Connection, award: Award, actor_id: int, now: datetim
         await outbox_sql.enqueue_correction(
             conn, award.channel_id, award.message_id, award.guild_id, now
         )
-    await ledger_sql.add_entry(
+    await ledger_sql.append_entry(
         conn,
         guild_id=award.guild_id,
         user_id=award.user_id,

@@ -28,6 +28,7 @@ from bot.domain.points import AWARD_LABELS, AwardKind
 from bot.domain.shoutouts import MAX_REASON_LENGTH, Award, PostKind, suggestion_weekday
 from bot.domain.weeks import Period
 from cogs._background import OwnedTasks
+from cogs._discord_api import send_dm_text
 from cogs._progress_hook import class_progressed
 from cogs._shared import (
     NO_PINGS,
@@ -372,7 +373,7 @@ class RecognitionCog(commands.Cog):
         if award.reason:
             text += f"\n> {discord.utils.escape_mentions(award.reason)}"
         try:
-            await student.send(clip(text, 2000), allowed_mentions=NO_PINGS)
+            await send_dm_text(self.bot, student.id, clip(text, 2000), NO_PINGS)
         except discord.HTTPException:
             # DMs closed (50007): nothing public is posted for a private award.
             delivered = False

@@ -18,7 +18,8 @@ from db.database import (
     bundled_migrations,
     claiming,
 )
-from db.errors import InteractionTaken, StoreBusy, StoreReadOnly
+from db.errors import IntegrityError, InteractionTaken, StoreBusy, StoreReadOnly
+from db.rows import execute_later
 from tests.faults import read_only_file
 
 MIGRATIONS = [
@@ -139,6 +140,33 @@ async def test_an_error_rolls_back_the_whole_transaction(tmp_path: Path) -> None
             await conn.execute("INSERT INTO a VALUES (7)")
     finally:
         await db.close()
+
+
+async def test_writes_nobody_reads_back_keep_their_order_and_fail_the_unit_whole(
+    db: Database,
+) -> None:
+    """Writes sent with the next statement (``execute_later``) are seen by it, commit with the
+    unit, and one that breaks a rule at COMMIT leaves nothing of the unit written."""
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE notes (n INTEGER NOT NULL, k INTEGER UNIQUE)")
+    async with db.transaction() as conn:
+        await execute_later(conn, "INSERT INTO notes (n) VALUES (1)")
+        await execute_later(conn, "INSERT INTO notes (n) VALUES (2)")
+        seen = await conn.execute_fetchall("SELECT n FROM notes ORDER BY n")
+        assert [row[0] for row in seen] == [1, 2]
+        await execute_later(conn, "INSERT INTO notes (n) VALUES (3)")
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO notes (n, k) VALUES (4, 1)")
+            await execute_later(conn, "INSERT INTO notes (n, k) VALUES (5, 1)")
+    async with db.reading() as conn:
+        rows = await conn.execute_fetchall("SELECT n FROM notes ORDER BY n")
+    assert [row[0] for row in rows] == [1, 2, 3]
+    async with db.transaction() as conn:  # usable again
+        await execute_later(conn, "INSERT INTO notes (n) VALUES (6)")
+    async with db.reading() as conn:
+        rows = await conn.execute_fetchall("SELECT COUNT(*) FROM notes")
+    assert rows[0][0] == 4
 
 
 async def test_backup_during_writes_passes_integrity_check(tmp_path: Path) -> None:

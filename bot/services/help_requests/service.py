@@ -227,45 +227,87 @@ class HelpService:
                 # A request just filed has had no offers: nobody passed on it, nobody holds it.
                 chosen = choose_mentor(context.candidates, student_id, aspect=asked.aspect)
                 mentor = chosen.user_id if chosen else None
-                # Offered at once when someone is free: filed straight in the offered state,
-                # its audit trail (queued, then offered) in one statement.
-                ensure_transition(RequestState.QUEUED, RequestState.OFFERED)
-                expires = now + self.offer_timeout if mentor is not None else None
-                request = await help_sql.insert_request(
-                    conn,
-                    guild_id=guild_id,
-                    subject_id=subject.id,
-                    student_id=student_id,
-                    topic=topic,
-                    now=now,
-                    subject_name=subject.name,
-                    aspect=asked.aspect,
-                    state=RequestState.QUEUED if mentor is None else RequestState.OFFERED,
-                    mentor_id=mentor,
-                    offer_expires_at=expires,
-                )
-                if asked.confidence is not None:
-                    await score_sql.set_confidence(
-                        conn, request.id, before=asked.confidence, after=None, now=now
+                routed = None
+                if mentor is None and asked.confidence is None:
+                    # Waits in line, after everyone queued for the subject so far; nothing
+                    # here reads the request back, so it is written with the COMMIT.
+                    filed = await help_sql.file_queued(
+                        conn,
+                        guild_id=guild_id,
+                        subject_id=subject.id,
+                        student_id=student_id,
+                        topic=topic,
+                        now=now,
+                        subject_name=subject.name,
+                        aspect=asked.aspect,
                     )
-                steps: list[tuple[RequestState | None, RequestState, int | None, str]] = [
-                    (None, RequestState.QUEUED, student_id, "")
-                ]
-                if mentor is None:
-                    await help_sql.add_events(conn, request.id, steps, now)
-                    # It goes after everyone queued for the subject so far. No QUEUED intent:
-                    # the desk touches the subject's live notice after the reply (``filed``),
-                    # and start-up refreshes the notice of every subject with someone waiting.
                     place = (context.ahead + 1, context.waiting + 1)
-                    queued = await self._router.queued(conn, request, now, SILENT, place)
-                    return dataclasses.replace(queued, filed=True)
-                steps.append((RequestState.QUEUED, RequestState.OFFERED, student_id, ""))
-                await help_sql.add_events(conn, request.id, steps, now)
-                offered = await self._router.offered_new(conn, request, mentor, now)
-                return dataclasses.replace(offered, filed=True)
+                else:
+                    routed = await self._file_routed(
+                        conn, context, student_id, topic, asked, mentor, now
+                    )
+            if routed is not None:
+                return routed
+            # No QUEUED intent: the desk touches the subject's live notice after the reply
+            # (``filed``), and start-up refreshes the notice of every subject with someone waiting.
+            return Routing(help_sql.filed_request(filed), None, *place, filed=True)
         except IntegrityError:
             # Two /helpme at the same instant: the unique index let only one through.
             raise Conflict("You already have an open request.") from None
+
+    async def _file_routed(
+        self,
+        conn: Connection,
+        context: help_sql.AskContext,
+        student_id: int,
+        topic: str,
+        asked: Asked,
+        mentor: int | None,
+        now: datetime,
+    ) -> Routing:
+        """File a request offered at once to ``mentor`` (or, with a confidence answer to
+        record, one waiting in line), inside the ask's transaction.
+
+        Offered at once when someone is free: filed straight in the offered state, its audit
+        trail (queued, then offered) in one statement.
+        """
+        subject = context.subject
+        assert subject is not None
+        guild_id = subject.guild_id
+        ensure_transition(RequestState.QUEUED, RequestState.OFFERED)
+        expires = now + self.offer_timeout if mentor is not None else None
+        request = await help_sql.insert_request(
+            conn,
+            guild_id=guild_id,
+            subject_id=subject.id,
+            student_id=student_id,
+            topic=topic,
+            now=now,
+            subject_name=subject.name,
+            aspect=asked.aspect,
+            state=RequestState.QUEUED if mentor is None else RequestState.OFFERED,
+            mentor_id=mentor,
+            offer_expires_at=expires,
+        )
+        if asked.confidence is not None:
+            await score_sql.set_confidence(
+                conn, request.id, before=asked.confidence, after=None, now=now
+            )
+        steps: list[tuple[RequestState | None, RequestState, int | None, str]] = [
+            (None, RequestState.QUEUED, student_id, "")
+        ]
+        if mentor is None:
+            await help_sql.add_events(conn, request.id, steps, now)
+            # It goes after everyone queued for the subject so far. No QUEUED intent:
+            # the desk touches the subject's live notice after the reply (``filed``),
+            # and start-up refreshes the notice of every subject with someone waiting.
+            place = (context.ahead + 1, context.waiting + 1)
+            queued = await self._router.queued(conn, request, now, SILENT, place)
+            return dataclasses.replace(queued, filed=True)
+        steps.append((RequestState.QUEUED, RequestState.OFFERED, student_id, ""))
+        await help_sql.add_events(conn, request.id, steps, now)
+        offered = await self._router.offered_new(conn, request, mentor, now)
+        return dataclasses.replace(offered, filed=True)
 
     # --- offers -------------------------------------------------------------------------------
 
