@@ -21,7 +21,7 @@ from bot.config import ConfigError
 from bot.web import auth, gains, projector, student, teacher
 from bot.web.access import DASHBOARD_KEY, Dashboard, refusals
 from bot.web.chart_cache import ChartCache
-from bot.web.live import LiveHub
+from bot.web.live import COALESCE_S, LiveHub
 from bot.web.login import DiscordLogin
 from bot.web.members import DiscordMembers, discord_api_base
 from bot.web.render import STATIC, make_environment
@@ -50,6 +50,7 @@ class WebDashboard:
         client_id: int,
         api_base: str | None = None,
         chart_processes: bool = True,
+        live_coalesce_s: float = COALESCE_S,
     ) -> None:
         self.config = config
         members = DiscordMembers(bot)
@@ -67,6 +68,7 @@ class WebDashboard:
             hub=LiveHub(
                 dashboard_service.projector_class,
                 lambda guild_id: projector.snapshot(self.parts, guild_id),
+                coalesce_s=live_coalesce_s,
             ),
             env=make_environment(),
             login_limiter=RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW_S),

@@ -84,7 +84,7 @@ async def test_channel_option_is_resolved(room: Classroom) -> None:
 
 
 async def test_a_command_that_raises_times_out_with_a_report(room: Classroom) -> None:
-    room.sim.response_timeout = 0.3
+    room.sim.response_timeout = 0.05
     with pytest.raises(SimulatorError, match="never answered"):
         await room.sim.slash(room.alice, "broken", guild=room.guild)
 

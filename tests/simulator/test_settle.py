@@ -19,7 +19,7 @@ async def test_settle_waits_for_background_work_the_bot_started(
     assert isinstance(channel, discord.TextChannel)
 
     async def post_later() -> None:
-        await asyncio.sleep(0.2)  # a pause the bot takes before posting, as a retry would
+        await asyncio.sleep(0.05)  # a pause the bot takes before posting, as a retry would
         await channel.send("later")
 
     async def start_it() -> None:
@@ -53,6 +53,6 @@ async def test_settle_names_what_is_still_pending_when_it_gives_up(
 
     await as_bot_work(room.sim, bot, start_it())
     with pytest.raises(TimeoutError, match="waits-forever"):
-        await room.sim.settle(timeout=0.2)
+        await room.sim.settle(timeout=0.05)
     stuck.set()
     await room.sim.settle()

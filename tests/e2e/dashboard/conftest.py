@@ -23,6 +23,11 @@ from bot.simulator import DiscordSimulator, SimUser
 from bot.simulator.classroom import Classroom, button_id, expect
 from bot.web.server import WebDashboard
 
+# Projector updates go out right after each commit (production waits 0.1 s to fold a burst of
+# commits into one update): the tests take one settled step at a time, so there is no burst,
+# and every settle would otherwise wait out that window (~2 s over the dashboard tests).
+LIVE_COALESCE_S = 0.0
+
 
 def free_port() -> int:
     """A loopback port nobody listens on (kept across a restart of the bot and dashboard)."""
@@ -58,6 +63,7 @@ class WebClass:
             self.secrets,
             self.room.bot,
             client_id=self.room.sim.world.application_id,
+            live_coalesce_s=LIVE_COALESCE_S,
         )
         await self.dashboard.start()
         return self.dashboard
