@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NotRequired, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from bot.domain.points import LedgerReason, RankedEntry
@@ -26,31 +27,35 @@ from db.timefmt import to_db
 _COUNTS_AT = "COALESCE(a.awarded_at, l.created_at)"
 
 
-def _entry(
-    *,
-    guild_id: int,
-    user_id: int,
-    points: int,
-    reason: str,
-    created_at: datetime,
-    subject_id: int | None = None,
-    session_id: int | None = None,
-    award_id: int | None = None,
-    created_by: int | None = None,
-    lesson_id: int | None = None,
-) -> tuple[str, tuple[object, ...]]:
+class EntryFields(TypedDict):
+    """One ledger entry's columns, as :func:`add_entry` and :func:`append_entry` take them."""
+
+    guild_id: int
+    user_id: int
+    points: int
+    reason: str
+    created_at: datetime
+    subject_id: NotRequired[int | None]
+    session_id: NotRequired[int | None]
+    award_id: NotRequired[int | None]
+    created_by: NotRequired[int | None]
+    lesson_id: NotRequired[int | None]
+
+
+def _entry(fields: EntryFields) -> tuple[str, tuple[object, ...]]:
     """The INSERT of one entry (without RETURNING) and its parameters."""
-    columns = [
-        ("guild_id", guild_id),
-        ("user_id", user_id),
-        ("points", points),
-        ("reason", LedgerReason(reason).value),
-        ("subject_id", subject_id),
-        ("session_id", session_id),
-        ("award_id", award_id),
-        ("created_by", created_by),
-        ("created_at", to_db(created_at)),
+    columns: list[tuple[str, object]] = [
+        ("guild_id", fields["guild_id"]),
+        ("user_id", fields["user_id"]),
+        ("points", fields["points"]),
+        ("reason", LedgerReason(fields["reason"]).value),
+        ("subject_id", fields.get("subject_id")),
+        ("session_id", fields.get("session_id")),
+        ("award_id", fields.get("award_id")),
+        ("created_by", fields.get("created_by")),
+        ("created_at", to_db(fields["created_at"])),
     ]
+    lesson_id = fields.get("lesson_id")
     if lesson_id is not None:  # only lesson prizes name a lesson (the column came in 0011)
         columns.append(("lesson_id", lesson_id))
     names = ", ".join(name for name, _ in columns)
@@ -58,70 +63,22 @@ def _entry(
     return f"INSERT INTO ledger ({names}) VALUES ({marks})", tuple(v for _, v in columns)
 
 
-async def add_entry(
-    conn: Connection,
-    *,
-    guild_id: int,
-    user_id: int,
-    points: int,
-    reason: str,
-    created_at: datetime,
-    subject_id: int | None = None,
-    session_id: int | None = None,
-    award_id: int | None = None,
-    created_by: int | None = None,
-    lesson_id: int | None = None,
-) -> int:
+async def add_entry(conn: Connection, **fields: Unpack[EntryFields]) -> int:
     """Append one entry and return its id.
 
     A second ``session`` entry for the same session (or a second ``award``/``undo`` entry for
-    the same award) raises ``sqlite3.IntegrityError``: nothing is ever counted twice.
+    the same award) raises ``IntegrityError``: nothing is ever counted twice.
     """
-    sql, params = _entry(
-        guild_id=guild_id,
-        user_id=user_id,
-        points=points,
-        reason=reason,
-        created_at=created_at,
-        subject_id=subject_id,
-        session_id=session_id,
-        award_id=award_id,
-        created_by=created_by,
-        lesson_id=lesson_id,
-    )
+    sql, params = _entry(fields)
     rows = await conn.execute_fetchall(sql + " RETURNING id", params)
     return int(next(iter(rows))[0])
 
 
-async def append_entry(
-    conn: Connection,
-    *,
-    guild_id: int,
-    user_id: int,
-    points: int,
-    reason: str,
-    created_at: datetime,
-    subject_id: int | None = None,
-    session_id: int | None = None,
-    award_id: int | None = None,
-    created_by: int | None = None,
-    lesson_id: int | None = None,
-) -> None:
+async def append_entry(conn: Connection, **fields: Unpack[EntryFields]) -> None:
     """Append one entry whose id nobody needs, inside a transaction: it goes to the database
     with the transaction's next statement or its COMMIT. A duplicate (see :func:`add_entry`)
     fails the transaction there."""
-    sql, params = _entry(
-        guild_id=guild_id,
-        user_id=user_id,
-        points=points,
-        reason=reason,
-        created_at=created_at,
-        subject_id=subject_id,
-        session_id=session_id,
-        award_id=award_id,
-        created_by=created_by,
-        lesson_id=lesson_id,
-    )
+    sql, params = _entry(fields)
     await execute_later(conn, sql, params)
 
 

@@ -22,8 +22,7 @@ from bot.pacing import Pacing
 from bot.simulator.interactions import InteractionResult, SimulatorError
 from bot.simulator.server import DiscordSimulator
 from bot.simulator.state import SimChannel, SimGuild, SimMessage, SimRole, SimUser
-from bot.simulator.testing import as_bot_work, running_bot
-from bot.wiring import build_bot
+from bot.simulator.testing import as_bot_work, running_bot, simulated_bot
 from db.database import Database
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.sim.token"
@@ -160,16 +159,7 @@ class Classroom:
         """Open the database and start a fresh bot process against the simulator."""
         self.db = await Database.open(self.config.database.path)
         await self.db.migrate()
-        self.bot = build_bot(
-            self.config,
-            self.db,
-            self.clock,
-            manual_jobs=True,
-            guild_ready_timeout=0,
-            pacing=self.pacing,
-            # Restarts and tests start the bot again and again in this process.
-            reuse_extension_modules=True,
-        )
+        self.bot = simulated_bot(self.config, self.db, self.clock, self.pacing)
         await self._stack.enter_async_context(
             running_bot(self.sim, self.bot, self.token, timeout=self.start_timeout)
         )

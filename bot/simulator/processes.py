@@ -17,8 +17,7 @@ from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
 from bot.pacing import Pacing
 from bot.simulator.server import DiscordSimulator
-from bot.simulator.testing import as_bot_work, running_bot
-from bot.wiring import build_bot
+from bot.simulator.testing import as_bot_work, running_bot, simulated_bot
 from db.database import Database
 
 
@@ -55,17 +54,7 @@ class BotProcess:
         """Open the database (migrating it if needed) and connect this process's shards."""
         self.db = await (Database.open_url(self.url) if self.url else Database.open(self.database))
         await self.db.migrate()
-        self.bot = build_bot(
-            self.config,
-            self.db,
-            self.clock,
-            manual_jobs=True,
-            guild_ready_timeout=0,
-            pacing=self.pacing,
-            # These "processes" share one Python process, which need not execute cogs/ again
-            # at every start (bot.extension_modules; the cogs keep no module-level state).
-            reuse_extension_modules=True,
-        )
+        self.bot = simulated_bot(self.config, self.db, self.clock, self.pacing)
         await self._stack.enter_async_context(
             running_bot(self.sim, self.bot, self.token, timeout=self.start_timeout)
         )

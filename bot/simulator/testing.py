@@ -18,10 +18,34 @@ import discord
 from bot.simulator.settle import BotWork, install_task_factory
 
 if TYPE_CHECKING:
+    from bot.app import ClassMentorBot
+    from bot.clock import ManualClock
+    from bot.config import Config
+    from bot.pacing import Pacing
     from bot.simulator.server import DiscordSimulator
+    from db.database import Database
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
 T = TypeVar("T")
+
+
+def simulated_bot(
+    config: Config, db: Database, clock: ManualClock, pacing: Pacing | None
+) -> ClassMentorBot:
+    """The bot as a simulated class runs it: jobs fired by the manual clock, ready as soon as
+    its guilds arrive, and the cogs/ modules this process already executed reused (restarts
+    and tests start the bot again and again in one process; the cogs keep no module state)."""
+    from bot.wiring import build_bot  # the simulator's own modules need not import the bot
+
+    return build_bot(
+        config,
+        db,
+        clock,
+        manual_jobs=True,
+        guild_ready_timeout=0,
+        pacing=pacing,
+        reuse_extension_modules=True,
+    )
 
 
 @contextlib.asynccontextmanager
