@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from bot.domain.classroom import Subject
 from bot.domain.help_intents import Intent, IntentKind
@@ -79,16 +79,23 @@ def _db_value(value: object) -> object:
     return to_db(value) if isinstance(value, datetime) else value
 
 
+class NewRequest(TypedDict):
+    """What a new request is filed with, whichever way it goes (:func:`insert_request`,
+    :func:`file_queued`)."""
+
+    guild_id: int
+    subject_id: int
+    student_id: int
+    topic: str
+    now: datetime
+    subject_name: str
+    aspect: str | None
+
+
 async def insert_request(
     conn: Connection,
+    new: NewRequest,
     *,
-    guild_id: int,
-    subject_id: int,
-    student_id: int,
-    topic: str,
-    now: datetime,
-    subject_name: str,
-    aspect: str | None = None,
     state: RequestState = RequestState.QUEUED,
     mentor_id: int | None = None,
     offer_expires_at: datetime | None = None,
@@ -101,34 +108,24 @@ async def insert_request(
         " mentor_id, offer_expires_at, created_at, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " RETURNING *, ? AS subject_name",
         (
-            guild_id,
-            subject_id,
-            student_id,
-            topic,
-            aspect,
+            new["guild_id"],
+            new["subject_id"],
+            new["student_id"],
+            new["topic"],
+            new["aspect"],
             state.value,
             mentor_id,
             offer_expires_at and to_db(offer_expires_at),
-            to_db(now),
-            to_db(now),
-            subject_name,
+            to_db(new["now"]),
+            to_db(new["now"]),
+            new["subject_name"],
         ),
     )
     assert row is not None
     return _request(row)
 
 
-async def file_queued(
-    conn: Connection,
-    *,
-    guild_id: int,
-    subject_id: int,
-    student_id: int,
-    topic: str,
-    now: datetime,
-    subject_name: str,
-    aspect: str | None = None,
-) -> list[Any]:
+async def file_queued(conn: Connection, new: NewRequest) -> list[Any]:
     """A new request waiting in line and its audit event ("queued", by the student), when the
     transaction reads neither back: both go to the database with its COMMIT (one hop fewer
     under the write lock). Returns a list holding the request's row once committed (see
@@ -142,14 +139,23 @@ async def file_queued(
         "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, aspect, state,"
         " created_at, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)"
         " RETURNING *, ? AS subject_name",
-        (guild_id, subject_id, student_id, topic, aspect, to_db(now), to_db(now), subject_name),
+        (
+            new["guild_id"],
+            new["subject_id"],
+            new["student_id"],
+            new["topic"],
+            new["aspect"],
+            to_db(new["now"]),
+            to_db(new["now"]),
+            new["subject_name"],
+        ),
     )
     await execute_later(
         conn,
         "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note)"
         " SELECT id, NULL, 'queued', ?, ?, '' FROM help_requests"
         " WHERE guild_id = ? AND student_id = ? AND state = 'queued'",
-        (student_id, to_db(now), guild_id, student_id),
+        (new["student_id"], to_db(new["now"]), new["guild_id"], new["student_id"]),
     )
     return rows
 

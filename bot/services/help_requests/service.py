@@ -227,25 +227,23 @@ class HelpService:
                 # A request just filed has had no offers: nobody passed on it, nobody holds it.
                 chosen = choose_mentor(context.candidates, student_id, aspect=asked.aspect)
                 mentor = chosen.user_id if chosen else None
+                new = help_sql.NewRequest(
+                    guild_id=guild_id,
+                    subject_id=subject.id,
+                    student_id=student_id,
+                    topic=topic,
+                    now=now,
+                    subject_name=subject.name,
+                    aspect=asked.aspect,
+                )
                 routed = None
                 if mentor is None and asked.confidence is None:
                     # Waits in line, after everyone queued for the subject so far; nothing
                     # here reads the request back, so it is written with the COMMIT.
-                    filed = await help_sql.file_queued(
-                        conn,
-                        guild_id=guild_id,
-                        subject_id=subject.id,
-                        student_id=student_id,
-                        topic=topic,
-                        now=now,
-                        subject_name=subject.name,
-                        aspect=asked.aspect,
-                    )
+                    filed = await help_sql.file_queued(conn, new)
                     place = (context.ahead + 1, context.waiting + 1)
                 else:
-                    routed = await self._file_routed(
-                        conn, context, student_id, topic, asked, mentor, now
-                    )
+                    routed = await self._file_routed(conn, context, new, asked, mentor)
             if routed is not None:
                 return routed
             # No QUEUED intent: the desk touches the subject's live notice after the reply
@@ -259,11 +257,9 @@ class HelpService:
         self,
         conn: Connection,
         context: help_sql.AskContext,
-        student_id: int,
-        topic: str,
+        new: help_sql.NewRequest,
         asked: Asked,
         mentor: int | None,
-        now: datetime,
     ) -> Routing:
         """File a request offered at once to ``mentor`` (or, with a confidence answer to
         record, one waiting in line), inside the ask's transaction.
@@ -271,20 +267,12 @@ class HelpService:
         Offered at once when someone is free: filed straight in the offered state, its audit
         trail (queued, then offered) in one statement.
         """
-        subject = context.subject
-        assert subject is not None
-        guild_id = subject.guild_id
+        student_id, now = new["student_id"], new["now"]
         ensure_transition(RequestState.QUEUED, RequestState.OFFERED)
         expires = now + self.offer_timeout if mentor is not None else None
         request = await help_sql.insert_request(
             conn,
-            guild_id=guild_id,
-            subject_id=subject.id,
-            student_id=student_id,
-            topic=topic,
-            now=now,
-            subject_name=subject.name,
-            aspect=asked.aspect,
+            new,
             state=RequestState.QUEUED if mentor is None else RequestState.OFFERED,
             mentor_id=mentor,
             offer_expires_at=expires,
