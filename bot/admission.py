@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -65,18 +66,43 @@ class BurstLimiter:
         return True
 
 
+class AdmittedInteraction(discord.Interaction[Any]):
+    """discord.py's interaction, which its response may refer back to weakly (see below)."""
+
+    __slots__ = ("__weakref__",)
+
+
 class PatientResponse(discord.InteractionResponse[Any]):
     """An interaction response that stays valid after the watchdog deferred it.
 
     All answers (the handler's and the watchdog's) go one at a time through a lock, so the
     watchdog can never defer in the middle of the handler's own first answer.
+
+    It refers back to its interaction weakly. discord.py's response holds the interaction and
+    the interaction caches its response: a reference cycle per interaction (with its member,
+    user and options), which only the garbage collector frees. Kept alive for the watchdog's
+    two seconds, they reached the oldest generation, and its full passes (30-100 ms under load)
+    were the slowest answers. Without the cycle an interaction is freed the moment its handler
+    and the watchdog let go of it; whatever answers holds the interaction meanwhile.
     """
 
-    def __init__(self, parent: discord.Interaction[Any]) -> None:
+    def __init__(self, parent: AdmittedInteraction) -> None:
         super().__init__(parent)
         self._gate = asyncio.Lock()
         self.auto_deferred = False
         self.relinquished = False  # another process answers this interaction
+
+    @property
+    def _parent(self) -> discord.Interaction[Any]:
+        parent = self._parent_ref()
+        if parent is None:  # nobody holds the interaction any more: nothing can answer it
+            raise RuntimeError("the interaction this response belongs to is gone")
+        return parent
+
+    @_parent.setter
+    def _parent(self, parent: discord.Interaction[Any]) -> None:
+        # Only an AdmittedInteraction can be referred to weakly (discord.py's has no slot).
+        self._parent_ref = weakref.ref(parent)
 
     def relinquish(self) -> None:
         """Another process handles this interaction: never answer it from here."""
@@ -140,27 +166,29 @@ class Watchdog:
     """
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, defer: Callable[[PatientResponse], None]
+        self, loop: asyncio.AbstractEventLoop, defer: Callable[[AdmittedInteraction], None]
     ) -> None:
         self._loop = loop
         self._defer = defer
-        self._line: deque[tuple[float, PatientResponse]] = deque()
+        # The interactions themselves, not only their responses: a handler that returned
+        # without answering still gets its defer (the response refers to them weakly).
+        self._line: deque[tuple[float, AdmittedInteraction]] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
-    def watch(self, response: PatientResponse, after_s: float) -> None:
-        """Hand ``response`` to ``defer`` after ``after_s`` seconds unless answered by then."""
+    def watch(self, interaction: AdmittedInteraction, after_s: float) -> None:
+        """Hand ``interaction`` to ``defer`` after ``after_s`` seconds unless answered by then."""
         due = self._loop.time() + after_s
         if self._line and due < self._line[-1][0]:
             # The wait was shortened meanwhile: this one would queue behind later deadlines.
-            self._loop.call_at(due, self._check, response)
+            self._loop.call_at(due, self._check, interaction)
             return
-        self._line.append((due, response))
+        self._line.append((due, interaction))
         if self._timer is None:
             self._arm(after_s)
 
-    def _check(self, response: PatientResponse) -> None:
-        if not response.is_done():
-            self._defer(response)
+    def _check(self, interaction: AdmittedInteraction) -> None:
+        if not interaction.response.is_done():
+            self._defer(interaction)
 
     def _arm(self, after_s: float) -> None:
         due = max(self._line[0][0], self._loop.time() + min(after_s / 20, 0.1))
@@ -212,14 +240,13 @@ class AdmissionState(ConnectionState[Any]):
 
     def parse_interaction_create(self, data: InteractionCreateEvent) -> None:
         """Build the interaction, admit and watch it, then dispatch it as discord.py does."""
-        interaction: discord.Interaction[Any] = discord.Interaction(data=data, state=self)
+        interaction = AdmittedInteraction(data=data, state=self)
         gate: InteractionGate | None = self._command_tree  # type: ignore[assignment]
         if gate is not None and interaction.type is not discord.InteractionType.autocomplete:
-            response = PatientResponse(interaction)
-            interaction._cs_response = response  # type: ignore[attr-defined]
+            interaction._cs_response = PatientResponse(interaction)  # type: ignore[attr-defined]
             if not gate.admit(interaction):
                 return
-            self._watch(response, gate.ack_after_s)
+            self._watch(interaction, gate.ack_after_s)
         if interaction.type is discord.InteractionType.autocomplete:
             self._hand_on(data, interaction)
             return
@@ -244,16 +271,23 @@ class AdmissionState(ConnectionState[Any]):
             )
         self.dispatch("interaction", interaction)
 
-    def _watch(self, response: PatientResponse, after_s: float) -> None:
-        """Defer ``response`` after ``after_s`` seconds if nothing answered it by then."""
+    def _watch(self, interaction: AdmittedInteraction, after_s: float) -> None:
+        """Defer ``interaction`` after ``after_s`` seconds if nothing answered it by then."""
         if self._watchdog is None:
             self._watchdog = Watchdog(asyncio.get_running_loop(), self._defer)
-        self._watchdog.watch(response, after_s)
+        self._watchdog.watch(interaction, after_s)
 
-    def _defer(self, response: PatientResponse) -> None:
-        task = asyncio.get_running_loop().create_task(response.auto_defer())
+    def _defer(self, interaction: AdmittedInteraction) -> None:
+        task = asyncio.get_running_loop().create_task(_auto_defer(interaction))
         self._watchdogs.add(task)  # keep a reference until it is done
         task.add_done_callback(self._watchdogs.discard)
+
+
+async def _auto_defer(interaction: AdmittedInteraction) -> None:
+    """The watchdog's defer, holding the interaction until it is done."""
+    response = interaction.response
+    if isinstance(response, PatientResponse):
+        await response.auto_defer()
 
 
 class ShardedAdmissionState(AdmissionState, AutoShardedConnectionState[Any]):

@@ -1,6 +1,12 @@
-"""The burst limit: commands, buttons and forms count; autocomplete never does."""
+"""Admission: the burst limit (commands, buttons and forms count; autocomplete never does) and
+what an interaction leaves behind once answered."""
 
 from __future__ import annotations
+
+import asyncio
+import gc
+
+import discord
 
 from bot.app import BURST_LIMIT
 from tests.e2e.conftest import Classroom
@@ -43,3 +49,31 @@ async def test_button_presses_are_limited_like_commands(classroom: Classroom) ->
     # Another person is not slowed down by Carol's burst.
     by_dan = await classroom.sim.click(classroom.dan, notice, custom_id)
     assert by_dan.content == "Only a teacher can award tutor of the week."
+
+
+def interactions_alive() -> int:
+    """discord.py interaction objects in memory (garbage waiting for the collector included)."""
+    return sum(isinstance(o, discord.Interaction) for o in gc.get_objects())
+
+
+async def test_an_answered_interaction_is_freed_without_the_garbage_collector(
+    classroom: Classroom,
+) -> None:
+    # Each interaction and its response referred to each other: a cycle (with the member, user
+    # and options) that only the collector's passes freed, and under load its full passes were
+    # the slowest answers (docs/benchmarks-speed.md). Freed as soon as it is answered and the
+    # watchdog let go, they never reach it.
+    assert classroom.bot is not None
+    classroom.bot.tree.ack_after_s = 0.01
+    gc.collect()
+    before = interactions_alive()
+    gc.disable()
+    try:
+        listed = await classroom.slash(classroom.alice, "subject list")
+        again = await classroom.slash(classroom.teacher, "subject list")
+        await asyncio.sleep(0.05)  # the watchdog's sweep (due after 0.01 s) runs first
+        await classroom.sim.settle()
+        assert "Math" in listed.content and "Math" in again.content
+        assert interactions_alive() == before
+    finally:
+        gc.enable()
