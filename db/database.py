@@ -350,6 +350,7 @@ class Database:
             conn = BatchingConnection(self._conn, self._opening(claim))
             try:
                 yield conn
+                await conn.commit()  # with the writes still waiting: one hop
             except BaseException as exc:
                 if conn.began:
                     await self._rollback()
@@ -360,22 +361,11 @@ class Database:
                 if isinstance(exc, sqlite3.Error):
                     raise self._translated(exc) from exc
                 raise
-            else:
-                try:
-                    await conn.commit()  # with the writes still waiting: one hop
-                except ClaimRefused:
-                    await self._rollback()
-                    raise InteractionTaken(
-                        f"interaction {claim.interaction_id if claim else 0} was handled elsewhere"
-                    ) from None
-                except sqlite3.Error as exc:
-                    await self._rollback()
-                    raise self._translated(exc) from exc
-                if claim is not None:
-                    claim.done = True
-                self._committed()
-                for listener in list(self._commit_listeners):
-                    listener()
+            if claim is not None:
+                claim.done = True
+            self._committed()
+            for listener in list(self._commit_listeners):
+                listener()
         finally:
             self._lock.release()
 
