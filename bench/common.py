@@ -16,13 +16,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import ManualClock
+from bot.app import EXTENSIONS, ClassMentorBot
+from bot.clock import Clock, ManualClock
+from bot.config import Config
 from bot.simulator import (
     DiscordSimulator,
     SimMessage,
     point_discord_at,
 )
 from bot.simulator.classroom import Classroom, DriverError, button_id
+from bot.wiring import build_bot
+from db.database import Database
 
 # A Wednesday morning in term time (as in the tests): the week has a past and a future.
 START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
@@ -32,6 +36,20 @@ LONDON = ZoneInfo("Europe/London")
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.bench.token"
 GLOBAL_LIMIT = 50  # requests/s per bot (Discord's global rate limit)
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def bench_bot(config: Config, db: Database, clock: Clock, *, noop: bool = False) -> ClassMentorBot:
+    """The real bot as the benches start it: jobs fired only when a bench advances ``clock``,
+    ready 0.1 s after its last server arrived, and the bench-only ``/noop`` when a bench
+    measures against it (``noop``)."""
+    return build_bot(
+        config,
+        db,
+        clock,
+        manual_jobs=True,
+        guild_ready_timeout=0.1,
+        extensions=(*EXTENSIONS, "bench.speed_noop") if noop else EXTENSIONS,
+    )
 
 
 class BenchError(DriverError):

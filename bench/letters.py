@@ -18,10 +18,10 @@ import platform
 import tempfile
 import time
 import zipfile
-from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
+from bench.common import START
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.domain.weeks import Period
@@ -31,7 +31,6 @@ from bot.wiring import Services, build_services
 from db.database import Database
 from db.timefmt import to_db
 
-START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 GUILD, TEACHER = 100, 1
 NAMES = ["Alice Martin", "Омар Хаддад", "ليلى أحمد", "王小明", "Zoë 😀", "Jamal O'Neil"]
 TICK_S = 0.01

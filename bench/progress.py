@@ -25,19 +25,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
+from bench.common import START, bench_bot
 from bot.charts import ChartRenderer, StudentBar, public_chart, student_chart, teacher_chart
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
 from bot.domain.gains import GainPeriod
 from bot.simulator import DiscordSimulator, point_discord_at, running_bot
-from bot.wiring import build_bot, build_services
+from bot.wiring import build_services
 from db.database import Database
 from db.timefmt import to_db
 
-START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.bench.token"
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-progress.md"
 GUILD = 100
@@ -163,7 +163,7 @@ async def bench_import(folder: Path, runs: int) -> dict[str, float]:
         for student in students:
             guild.add_member(student)
         channels = [guild.create_text_channel(n) for n in ("general", "news", "help", "mentors")]
-        bot = build_bot(config, db, clock, manual_jobs=True, guild_ready_timeout=0.1)
+        bot = bench_bot(config, db, clock)
         async with running_bot(sim, bot, TOKEN):
             await sim.slash(
                 owner,

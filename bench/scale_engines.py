@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.scale_worker import START
+from bench.common import START
 from bench.speed_throughput import load
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig

@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import START
 from bench.scale_engines import postgres_databases
-from bench.scale_worker import START
 from bench.speed_store import add_history, count, leaderboards, line, seed_class
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig

@@ -14,18 +14,14 @@ import logging
 import signal
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import discord
 import yarl
 
-from bot.app import EXTENSIONS
+from bench.common import START, bench_bot
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
-from bot.wiring import build_bot
 from db.database import Database
-
-START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 
 
 async def serve(spec: dict[str, object]) -> None:
@@ -46,14 +42,7 @@ async def serve(spec: dict[str, object]) -> None:
     )
     db = await Database.open_url(str(spec["database"]))
     await db.migrate()
-    bot = build_bot(
-        config,
-        db,
-        ManualClock(START),
-        manual_jobs=True,
-        guild_ready_timeout=0.1,
-        extensions=(*EXTENSIONS, "bench.speed_noop"),
-    )
+    bot = bench_bot(config, db, ManualClock(START), noop=True)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -21,17 +21,16 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.common import START
 from bot.clock import ManualClock
 from bot.simulator import DiscordSimulator, point_discord_at
 from bot.simulator.classroom import TOKEN, Classroom
 from bot.simulator.rest import normalise_route
 from db.database import Database
 
-START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 STUDENTS = 60
 
 

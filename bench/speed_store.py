@@ -17,10 +17,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.common import START
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
 from bot.domain.weeks import Period, week_start
@@ -29,7 +30,6 @@ from db import mentors as mentor_sql
 from db.database import Database
 from db.timefmt import to_db
 
-START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)  # a Wednesday in term time
 LONDON = ZoneInfo("Europe/London")
 GUILD, TEACHER = 100, 1
 STUDENTS = list(range(1001, 1031))  # 30 students

@@ -27,12 +27,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import discord
 
-from bot.app import BURST_WINDOW_S, EXTENSIONS
+from bench.common import START, bench_bot
+from bot.app import BURST_WINDOW_S
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
 from bot.heap import freeze_start_up_heap
@@ -44,11 +44,9 @@ from bot.simulator import (
     running_bot,
 )
 from bot.simulator.interactions import SimulatorError
-from bot.wiring import build_bot
 from db.database import Database
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.sim.token"
-START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 IN_FLIGHT = 50
 TEACHERS = 400  # the per-person burst limit (8 per 10 s) applies to teachers too
 STUDENTS = 1_200
@@ -231,14 +229,7 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
         config = Config(database=DatabaseConfig(path=Path(folder) / "throughput.db"))
         db = await Database.open(config.database.path)
         await db.migrate()
-        bot = build_bot(
-            config,
-            db,
-            ManualClock(START),
-            manual_jobs=True,
-            guild_ready_timeout=0.1,
-            extensions=(*EXTENSIONS, "bench.speed_noop"),
-        )
+        bot = bench_bot(config, db, ManualClock(START), noop=True)
         try:
             async with running_bot(sim, bot, TOKEN, timeout=30):
 

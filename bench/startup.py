@@ -12,6 +12,7 @@ from bench.common import (
     TOKEN,
     Profile,
     Results,
+    bench_bot,
     short_route,
 )
 from bot.clock import ManualClock
@@ -23,7 +24,7 @@ from bot.simulator import (
     running_bot,
 )
 from bot.simulator.classroom import Classroom
-from bot.wiring import build_bot, build_services
+from bot.wiring import build_services
 from db.database import Database
 from db.timefmt import to_db
 
@@ -116,7 +117,7 @@ async def bench_startup(results: Results, folder: Path, profile: Profile) -> Non
         )
         results.facts["startup_shape"] = shape
         for label in ("cold (first start: commands synced)", "warm (restart: tree unchanged)"):
-            bot = build_bot(config, db, clock, manual_jobs=True, guild_ready_timeout=0.1)
+            bot = bench_bot(config, db, clock)
             hook_time: list[float] = []
             original = bot.setup_hook
 
