@@ -56,6 +56,17 @@ def _once(self, data, path, *, _optimize=-1):
         _compiled[key] = _source_to_code(self, data, path, _optimize=_optimize)
     return _compiled[key]
 importlib.machinery.SourceFileLoader.source_to_code = _once
+# The same for the methods dataclasses writes (``__init__``, ``__eq__``, ...): it compiles their
+# source text for every class it decorates, each time a module runs again (over a third of the
+# cost). The text is the same, so the compiled code is too; each class still gets new functions.
+import dataclasses
+_generated = {}
+def _exec_once(source, globals=None, locals=None):
+    code = _generated.get(source)
+    if code is None:
+        code = _generated[source] = compile(source, "<string>", "exec", dont_inherit=True)
+    exec(code, globals, locals)
+dataclasses.exec = _exec_once
 """
 
 
