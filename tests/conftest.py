@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
         engines = ENGINES[:1] if only_sqlite else ENGINES
         metafunc.parametrize("store_engine", engines, ids=engines)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep the collector off the test process's start-up heap (bot/heap.py does the same for a
+    bot process): the modules, the collected tests and their fixtures live until the process
+    ends, and every full collection walked them again (~0.25 s of CPU per 9 s of tests)."""
+    gc.freeze()
 
 
 def pytest_configure(config: pytest.Config) -> None:
