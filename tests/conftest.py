@@ -13,17 +13,21 @@ import gc
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.clock import ManualClock
 from bot.config import Config
-from bot.services import Services
-from bot.wiring import build_services
-from db.database import Database
 from tests import postgres
-from tests.fast_db import copy_migrated
 from tests.scheduling import pytest_collection_modifyitems  # noqa: F401 - the long tests first
+
+# The bot and the store are imported by the fixtures that build them, not with this file: the
+# xdist controller loads this file too but runs no test (~0.45 s of CPU and of start-up wall
+# before the workers start); each worker imports them when it collects the tests anyway.
+if TYPE_CHECKING:
+    from bot.services import Services
+    from db.database import Database
 
 # A Wednesday morning in term time, so "this week" has a past and a future.
 START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
@@ -139,6 +143,9 @@ async def db(
 ) -> AsyncIterator[Database]:
     """A real store with every migration applied: an SQLite file, or (``store_engine``
     ``postgresql``) a fresh PostgreSQL database."""
+    from db.database import Database
+    from tests.fast_db import copy_migrated
+
     if store_engine != "postgresql":
         # A copy of a file migrated once per process: the same schema, without 15 migrations.
         database = await Database.open(await copy_migrated(tmp_path / "classmentor.db"))
@@ -157,4 +164,6 @@ async def db(
 @pytest.fixture
 def services(config: Config, db: Database, clock: ManualClock) -> Services:
     """All services over the test database and clock."""
+    from bot.wiring import build_services
+
     return build_services(config, db, clock)
