@@ -68,6 +68,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+@pytest.hookimpl(trylast=True)  # after the test's fixtures are torn down
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Let the garbage collector have the web servers a test stopped (its simulated Discord,
+    its dashboard). aiohttp memoises each handler with its middlewares in a module-level cache
+    of 1,024 entries, keyed by the handler and its application: in one process running many
+    tests that kept the last ~70 tests' simulators alive, every message and request they
+    recorded included (~300,000 objects), and each full collection walked them all again.
+    Clearing the memo only makes the next request build its middleware chain again."""
+    import aiohttp.web_app
+
+    memo = getattr(aiohttp.web_app, "_cached_build_middleware", None)
+    if memo is not None:
+        memo.cache_clear()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
