@@ -43,19 +43,30 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in source_files()}
 
 
-# Compiles each source file once per interpreter even where bytecode is not written
-# (PYTHONDONTWRITEBYTECODE): the checks import our modules again and again, and compiling them
-# every time was half the cost. The code is the same, so each import still runs from scratch.
+# Reads (unmarshals, or compiles where bytecode is not written: PYTHONDONTWRITEBYTECODE) each
+# module's code once per interpreter: the checks import our modules again and again, and
+# loading their code every time was a third of the cost. The code is the same, so each import
+# still runs from scratch.
 COMPILE_ONCE = """
 import importlib.machinery
-_compiled = {}
-_source_to_code = importlib.machinery.SourceFileLoader.source_to_code
-def _once(self, data, path, *, _optimize=-1):
-    key = (path, bytes(data))
-    if key not in _compiled:
-        _compiled[key] = _source_to_code(self, data, path, _optimize=_optimize)
-    return _compiled[key]
-importlib.machinery.SourceFileLoader.source_to_code = _once
+_codes = {}
+_get_code = importlib.machinery.SourceFileLoader.get_code
+def _once(self, fullname):
+    if self.path not in _codes:
+        _codes[self.path] = _get_code(self, fullname)
+    return _codes[self.path]
+importlib.machinery.SourceFileLoader.get_code = _once
+# The same for the methods dataclasses writes (``__init__``, ``__eq__``, ...): it compiles their
+# source text for every class it decorates, each time a module runs again (over a third of the
+# cost). The text is the same, so the compiled code is too; each class still gets new functions.
+import dataclasses
+_generated = {}
+def _exec_once(source, globals=None, locals=None):
+    code = _generated.get(source)
+    if code is None:
+        code = _generated[source] = compile(source, "<string>", "exec", dont_inherit=True)
+    exec(code, globals, locals)
+dataclasses.exec = _exec_once
 """
 
 
