@@ -32,6 +32,7 @@ from pathlib import Path
 import discord
 
 from bench.common import START, bench_bot
+from bench.speed_actions import HopCounter
 from bot.app import BURST_WINDOW_S
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
@@ -202,8 +203,10 @@ async def rows(db: Database, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, dict[str, float]]:
-    """Build the class, then measure each command."""
+async def run(
+    count: int, discord_limits: bool, rounds: int = 0, only: str = ""
+) -> dict[str, dict[str, float]]:
+    """Build the class, then measure each command (or ``only`` one, for a profiler)."""
     results: dict[str, dict[str, float]] = {}
     sim = DiscordSimulator(token=TOKEN, enforce_rate_limits=discord_limits, response_timeout=30)
     await sim.start()
@@ -327,6 +330,32 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         kind="effort",
                         points=1 + n % 7,
                     )
+                if only:
+                    # One command alone (`--only`), e.g. under py-spy: nothing else in the profile.
+                    make = {
+                        "noop": noop,
+                        "leaderboard": board,
+                        "award-private": award,
+                        "award-public": public_award,
+                        "ask": ask,
+                    }[only]
+                    total = min(count, len(askers)) if only == "ask" else count  # one ask each
+                    statements: list[str] = []
+                    await db.trace(statements.append)
+                    with HopCounter(db) as hops:
+                        wall, loop_cpu = time.perf_counter(), time.thread_time()
+                        rate, failures = await measured(only, total, make, fine)
+                        wall, loop_cpu = time.perf_counter() - wall, time.thread_time() - loop_cpu
+                        await sim.settle(timeout=120)
+                    await db.trace(None)
+                    # How busy the event loop's thread was: near 100 % means CPU-bound there.
+                    CPU_EACH["loop busy"] = loop_cpu / wall
+                    CPU_EACH["loop cpu"] = loop_cpu / total
+                    # Per interaction, follow-up work (shout-outs, offers, notices) included.
+                    CPU_EACH["hops"] = hops.hops / total
+                    CPU_EACH["statements"] = len(statements) / total
+                    results[only] = {"rate": rate, "ratio": 0, "failures": failures, "lost": 0}
+                    return results
                 if rounds:
                     for student in dmed_before:
                         await bot.create_dm(discord.Object(student.id))
@@ -443,9 +472,27 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: /award give and /helpme ask in R blocks, each between two /noop blocks;"
         " prints the median and range of the blocks' ratios",
     )
+    parser.add_argument(
+        "--only",
+        choices=("noop", "leaderboard", "award-private", "award-public", "ask"),
+        default="",
+        help="instead: only this command, --count times (for a profiler such as py-spy)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    results = asyncio.run(run(args.count, args.discord_limits, args.rounds))
+    results = asyncio.run(run(args.count, args.discord_limits, args.rounds, args.only))
+    if args.only:
+        figures = results[args.only]
+        cpu = CPU_EACH.get(args.only, 0.0)
+        print(
+            f"{args.only}: {figures['rate']:.0f}/s, failures {int(figures['failures'])},"
+            f" CPU {cpu * 1000:.2f} ms each ({CPU_EACH['loop cpu'] * 1000:.2f} ms on the event"
+            " loop's thread, busy"
+            f" {100 * CPU_EACH['loop busy']:.0f} % of the time;"
+            f" settled, per interaction: {CPU_EACH['statements']:.2f} statements (as traced),"
+            f" {CPU_EACH['hops']:.2f} database-thread hops"
+        )
+        return 0
     if args.rounds:
         print(f"{IN_FLIGHT} in flight, {args.rounds} rounds, {args.count} per command")
         noop_cpu = results.get("/noop cpu", {}).get("rate", 0.0)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.points import LedgerReason, RankedEntry
 from bot.domain.weeks import TERM_FALLBACK_WEEKS, Period
 from db.engine import Connection
-from db.rows import execute_later
+from db.rows import LastInsertedId, execute_later
 from db.timefmt import to_db
 
 # The instant an entry counts for in a period: an undo counts when the award it reverses did, so
@@ -37,7 +37,7 @@ class EntryFields(TypedDict):
     created_at: datetime
     subject_id: NotRequired[int | None]
     session_id: NotRequired[int | None]
-    award_id: NotRequired[int | None]
+    award_id: NotRequired[int | LastInsertedId | None]
     created_by: NotRequired[int | None]
     lesson_id: NotRequired[int | None]
 
@@ -59,8 +59,10 @@ def _entry(fields: EntryFields) -> tuple[str, tuple[object, ...]]:
     if lesson_id is not None:  # only lesson prizes name a lesson (the column came in 0011)
         columns.append(("lesson_id", lesson_id))
     names = ", ".join(name for name, _ in columns)
-    marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO ledger ({names}) VALUES ({marks})", tuple(v for _, v in columns)
+    # An award written in the same batch is named by its SQL (see db.rows.LAST_INSERTED_ID).
+    marks = ", ".join(v.sql if isinstance(v, LastInsertedId) else "?" for _, v in columns)
+    values = tuple(v for _, v in columns if not isinstance(v, LastInsertedId))
+    return f"INSERT INTO ledger ({names}) VALUES ({marks})", values
 
 
 async def add_entry(conn: Connection, **fields: Unpack[EntryFields]) -> int:

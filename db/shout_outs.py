@@ -7,15 +7,29 @@ from datetime import datetime
 from bot.domain.shoutouts import Award
 from db.awards import award_from_row
 from db.engine import Connection
-from db.rows import execute_later
+from db.rows import LastInsertedId, execute_later
 from db.timefmt import to_db
 
 
 async def enqueue(
-    conn: Connection, award_id: int, guild_id: int, channel_id: int, now: datetime
+    conn: Connection,
+    award_id: int | LastInsertedId,
+    guild_id: int,
+    channel_id: int,
+    now: datetime,
 ) -> None:
     """Queue an award's shout-out (call it in the award's own transaction; it goes to the
-    database with the transaction's next statement or its COMMIT)."""
+    database with the transaction's next statement or its COMMIT). ``award_id`` may be
+    :data:`db.rows.LAST_INSERTED_ID` right after the award's own deferred INSERT; the outbox's
+    key is the award's id, so the next statement still sees that id as the last one inserted."""
+    if isinstance(award_id, LastInsertedId):
+        await execute_later(
+            conn,
+            "INSERT INTO shout_out_outbox (award_id, guild_id, channel_id, queued_at)"
+            f" VALUES ({award_id.sql}, ?, ?, ?)",
+            (guild_id, channel_id, to_db(now)),
+        )
+        return
     await execute_later(
         conn,
         "INSERT INTO shout_out_outbox (award_id, guild_id, channel_id, queued_at)"
