@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from pathlib import Path
 import discord
 
 from bench.common import START, bench_bot
+from bench.speed_actions import HopCounter
 from bot.app import BURST_WINDOW_S
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
@@ -63,10 +65,25 @@ def text_of(result: InteractionResult) -> str:
     return " ".join(p for p in parts if p)
 
 
+def freeze_history() -> None:
+    """Before each measured phase or block: move everything alive (after one collection) to the
+    collector's permanent generation.
+
+    The simulated Discord runs in this process and keeps every message and interaction it ever
+    saw; CPython's full collections walk all of it (7-77 ms a pass by the end of a run,
+    collecting nothing), and whichever phase a pass falls in pays for it: ±10 % on a 600-long
+    phase. A bot on its own keeps no such history (discord.py's message cache is bounded), so
+    this keeps the bench's Discord out of the measurement; what the bot makes during a phase is
+    collected as before.
+    """
+    freeze_start_up_heap()
+
+
 async def load(
     count: int, make: Callable[[int], Awaitable[InteractionResult]], ok: Callable[[str], bool]
 ) -> tuple[float, int]:
     """``count`` interactions with ``IN_FLIGHT`` at a time; returns (per second, failures)."""
+    freeze_history()
     gate = asyncio.Semaphore(IN_FLIGHT)
     failures = 0
 
@@ -84,6 +101,29 @@ async def load(
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(count)))
     return count / (time.perf_counter() - began), failures
+
+
+class CollectorTime:
+    """Time CPython's cyclic garbage collector spends while in use (and its full passes)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0
+        self._began = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        self.seconds += time.perf_counter() - self._began
+        self.full += info["generation"] == 2
+
+    def __enter__(self) -> CollectorTime:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
 
 
 CPU_EACH: dict[str, float] = {}  # whole-run protocol: process CPU per interaction, by phase
@@ -109,6 +149,7 @@ async def paced(
     """Start ``count`` interactions at a steady ``per_second``; answer latency p50/p99 in ms."""
     latencies: list[float] = []
     failures = 0
+    freeze_history()
 
     async def one(i: int) -> None:
         nonlocal failures
@@ -202,8 +243,10 @@ async def rows(db: Database, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, dict[str, float]]:
-    """Build the class, then measure each command."""
+async def run(
+    count: int, discord_limits: bool, rounds: int = 0, only: str = ""
+) -> dict[str, dict[str, float]]:
+    """Build the class, then measure each command (or ``only`` one, for a profiler)."""
     results: dict[str, dict[str, float]] = {}
     sim = DiscordSimulator(token=TOKEN, enforce_rate_limits=discord_limits, response_timeout=30)
     await sim.start()
@@ -327,6 +370,35 @@ async def run(count: int, discord_limits: bool, rounds: int = 0) -> dict[str, di
                         kind="effort",
                         points=1 + n % 7,
                     )
+                if only:
+                    # One command alone (`--only`), e.g. under py-spy: nothing else in the profile.
+                    make = {
+                        "noop": noop,
+                        "leaderboard": board,
+                        "award-private": award,
+                        "award-public": public_award,
+                        "ask": ask,
+                    }[only]
+                    total = min(count, len(askers)) if only == "ask" else count  # one ask each
+                    statements: list[str] = []
+                    await db.trace(statements.append)
+                    collections = CollectorTime()
+                    with HopCounter(db) as hops, collections:
+                        wall, loop_cpu = time.perf_counter(), time.thread_time()
+                        rate, failures = await measured(only, total, make, fine)
+                        wall, loop_cpu = time.perf_counter() - wall, time.thread_time() - loop_cpu
+                        await sim.settle(timeout=120)
+                    await db.trace(None)
+                    # How busy the event loop's thread was: near 100 % means CPU-bound there.
+                    CPU_EACH["loop busy"] = loop_cpu / wall
+                    CPU_EACH["loop cpu"] = loop_cpu / total
+                    # Per interaction, follow-up work (shout-outs, offers, notices) included.
+                    CPU_EACH["hops"] = hops.hops / total
+                    CPU_EACH["statements"] = len(statements) / total
+                    CPU_EACH["gc"] = collections.seconds / total
+                    CPU_EACH["gc full"] = collections.full
+                    results[only] = {"rate": rate, "ratio": 0, "failures": failures, "lost": 0}
+                    return results
                 if rounds:
                     for student in dmed_before:
                         await bot.create_dm(discord.Object(student.id))
@@ -443,9 +515,28 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: /award give and /helpme ask in R blocks, each between two /noop blocks;"
         " prints the median and range of the blocks' ratios",
     )
+    parser.add_argument(
+        "--only",
+        choices=("noop", "leaderboard", "award-private", "award-public", "ask"),
+        default="",
+        help="instead: only this command, --count times (for a profiler such as py-spy)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    results = asyncio.run(run(args.count, args.discord_limits, args.rounds))
+    results = asyncio.run(run(args.count, args.discord_limits, args.rounds, args.only))
+    if args.only:
+        figures = results[args.only]
+        cpu = CPU_EACH.get(args.only, 0.0)
+        print(
+            f"{args.only}: {figures['rate']:.0f}/s, failures {int(figures['failures'])},"
+            f" CPU {cpu * 1000:.2f} ms each ({CPU_EACH['loop cpu'] * 1000:.2f} ms on the event"
+            " loop's thread, busy"
+            f" {100 * CPU_EACH['loop busy']:.0f} % of the time;"
+            f" settled, per interaction: {CPU_EACH['statements']:.2f} statements (as traced),"
+            f" {CPU_EACH['hops']:.2f} database-thread hops;"
+            f" collector {CPU_EACH['gc'] * 1000:.3f} ms ({int(CPU_EACH['gc full'])} full passes)"
+        )
+        return 0
     if args.rounds:
         print(f"{IN_FLIGHT} in flight, {args.rounds} rounds, {args.count} per command")
         noop_cpu = results.get("/noop cpu", {}).get("rate", 0.0)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from bot.domain.points import AwardKind
 from bot.domain.shoutouts import Award
 from db.engine import Connection
-from db.rows import first_row
+from db.rows import fetch_later, first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 
@@ -31,6 +32,38 @@ def award_from_row(row: Any) -> Award:
     )
 
 
+_INSERT_AWARD = (
+    "INSERT INTO awards (guild_id, user_id, kind, reason, points, private, week_key,"
+    " awarded_by, awarded_at, dm_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"
+)
+
+
+def _award_values(
+    guild_id: int,
+    user_id: int,
+    kind: AwardKind,
+    reason: str,
+    points: int,
+    private: bool,
+    week_key: str,
+    awarded_by: int,
+    awarded_at: datetime,
+) -> tuple[object, ...]:
+    return (
+        guild_id,
+        user_id,
+        kind.value,
+        reason,
+        points,
+        int(private),
+        week_key,
+        awarded_by,
+        to_db(awarded_at),
+        # The student's DM is owed from this commit on (sent after the teacher's reply).
+        "pending" if private else None,
+    )
+
+
 async def insert_award(
     conn: Connection,
     *,
@@ -45,26 +78,36 @@ async def insert_award(
     awarded_at: datetime,
 ) -> Award:
     """Record an award (its ledger entry is written separately, in the same transaction)."""
-    row = await first_row(
-        conn,
-        "INSERT INTO awards (guild_id, user_id, kind, reason, points, private, week_key,"
-        " awarded_by, awarded_at, dm_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        (
-            guild_id,
-            user_id,
-            kind.value,
-            reason,
-            points,
-            int(private),
-            week_key,
-            awarded_by,
-            to_db(awarded_at),
-            # The student's DM is owed from this commit on (sent after the teacher's reply).
-            "pending" if private else None,
-        ),
+    values = _award_values(
+        guild_id, user_id, kind, reason, points, private, week_key, awarded_by, awarded_at
     )
+    row = await first_row(conn, _INSERT_AWARD, values)
     assert row is not None
     return award_from_row(row)
+
+
+async def insert_award_later(
+    conn: Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    kind: AwardKind,
+    reason: str,
+    points: int,
+    private: bool,
+    week_key: str,
+    awarded_by: int,
+    awarded_at: datetime,
+) -> Callable[[], Award]:
+    """Record an award whose row nobody reads before the transaction ends: on SQLite it goes
+    to the database with the transaction's next statement or its COMMIT (the statements that
+    name it use :data:`db.rows.LAST_INSERTED_ID` and must be deferred right after it).
+    Returns how to get the award once the transaction has committed."""
+    values = _award_values(
+        guild_id, user_id, kind, reason, points, private, week_key, awarded_by, awarded_at
+    )
+    rows = await fetch_later(conn, _INSERT_AWARD, values)
+    return lambda: award_from_row(rows[0])
 
 
 async def pending_dms(conn: Connection) -> list[Award]:

@@ -13,7 +13,7 @@ from bot.domain.help_requests import CloseReason, HelpOffer, HelpRequest, OfferO
 from bot.domain.help_states import RequestState
 from bot.domain.matching import MentorCandidate
 from db.engine import Connection
-from db.mentors import CANDIDATE_COLUMNS, candidate
+from db.mentors import CANDIDATE_COLUMNS, candidates
 from db.rows import execute_later, fetch_later, first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
@@ -246,7 +246,7 @@ async def ask_context(
         subject=subject,
         open_id=first["open_id"],
         last_at=opt_from_db(first["last_at"]),
-        candidates=[candidate(row, now) for row in rows if row["user_id"] is not None],
+        candidates=candidates(rows, now),
         waiting=int(first["waiting"] or 0),
         ahead=int(first["ahead"] or 0),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -238,20 +239,52 @@ CANDIDATE_COLUMNS = """
            AND l.ended_at IS NULL) AS in_lesson"""
 
 
-def candidate(row: Any, now: datetime) -> MentorCandidate:
-    """A matching candidate from a row with :data:`CANDIDATE_COLUMNS`."""
-    return MentorCandidate(
-        user_id=row["user_id"],
-        available=row["available_until"] is not None and row["available_until"] > to_db(now),
-        acknowledged_brief=row["brief_acknowledged_at"] is not None,
-        active_sessions=row["active_sessions"],
-        session_limit=row["session_limit"],
-        sessions_this_week=row["sessions_this_week"],
-        idle_since=from_db(max(filter(None, (row["last_session_end"], row["granted_at"])))),
-        helped_asker_recently=bool(row["helped_recently"]),
-        badge_aspect=row["aspect"],
-        in_lesson=bool(row["in_lesson"]),
+_CANDIDATE_FIELDS = (
+    "user_id",
+    "available_until",
+    "brief_acknowledged_at",
+    "active_sessions",
+    "session_limit",
+    "sessions_this_week",
+    "last_session_end",
+    "granted_at",
+    "helped_recently",
+    "aspect",
+    "in_lesson",
+)
+
+
+def candidates(rows: Sequence[Any], now: datetime) -> list[MentorCandidate]:
+    """Matching candidates from rows with :data:`CANDIDATE_COLUMNS` (rows without a mentor,
+    as a LEFT JOIN gives, are skipped).
+
+    Every ask reads all of its subject's mentors, so this runs per candidate per ask: the
+    columns are found by name once per query (a row's lookup by name compares every column's
+    name), and ``now`` is formatted once.
+    """
+    if not rows:
+        return []
+    where = {name: n for n, name in enumerate(rows[0].keys())}
+    user, until, brief, active, limit, week, last_end, granted, helped, aspect, lesson = (
+        where[name] for name in _CANDIDATE_FIELDS
     )
+    now_db = to_db(now)
+    return [
+        MentorCandidate(
+            user_id=row[user],
+            available=row[until] is not None and row[until] > now_db,
+            acknowledged_brief=row[brief] is not None,
+            active_sessions=row[active],
+            session_limit=row[limit],
+            sessions_this_week=row[week],
+            idle_since=from_db(max(filter(None, (row[last_end], row[granted])))),
+            helped_asker_recently=bool(row[helped]),
+            badge_aspect=row[aspect],
+            in_lesson=bool(row[lesson]),
+        )
+        for row in rows
+        if row[user] is not None
+    ]
 
 
 async def mentor_candidates(
@@ -282,7 +315,7 @@ async def mentor_candidates(
             "recent": to_db(recent_since),
         },
     )
-    return [candidate(row, now) for row in rows]
+    return candidates(list(rows), now)
 
 
 async def help_counts(conn: Connection, guild_id: int, user_id: int) -> tuple[int, int]:

@@ -14,6 +14,23 @@ from typing import Any
 from db.engine import Connection
 
 
+class LastInsertedId:
+    """Names, in a statement deferred with :func:`execute_later`, the row that the statement
+    deferred right before it inserted (SQLite's ``last_insert_rowid()``): a row and the rows
+    naming it then go to the database together, before its id is known on this side."""
+
+    sql = "last_insert_rowid()"
+
+
+LAST_INSERTED_ID = LastInsertedId()
+
+
+def batches(conn: Connection) -> bool:
+    """Whether statements deferred on ``conn`` wait for the next hop (a SQLite transaction) rather
+    than run at once: only then may they name a row by :data:`LAST_INSERTED_ID`."""
+    return getattr(conn, "defer", None) is not None
+
+
 async def first_row(
     conn: Connection, sql: str, params: Sequence[object] | Mapping[str, object] = ()
 ) -> Any | None:

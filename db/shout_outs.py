@@ -7,15 +7,29 @@ from datetime import datetime
 from bot.domain.shoutouts import Award
 from db.awards import award_from_row
 from db.engine import Connection
-from db.rows import execute_later
+from db.rows import LastInsertedId, execute_later
 from db.timefmt import to_db
 
 
 async def enqueue(
-    conn: Connection, award_id: int, guild_id: int, channel_id: int, now: datetime
+    conn: Connection,
+    award_id: int | LastInsertedId,
+    guild_id: int,
+    channel_id: int,
+    now: datetime,
 ) -> None:
     """Queue an award's shout-out (call it in the award's own transaction; it goes to the
-    database with the transaction's next statement or its COMMIT)."""
+    database with the transaction's next statement or its COMMIT). ``award_id`` may be
+    :data:`db.rows.LAST_INSERTED_ID` right after the award's own deferred INSERT; the outbox's
+    key is the award's id, so the next statement still sees that id as the last one inserted."""
+    if isinstance(award_id, LastInsertedId):
+        await execute_later(
+            conn,
+            "INSERT INTO shout_out_outbox (award_id, guild_id, channel_id, queued_at)"
+            f" VALUES ({award_id.sql}, ?, ?, ?)",
+            (guild_id, channel_id, to_db(now)),
+        )
+        return
     await execute_later(
         conn,
         "INSERT INTO shout_out_outbox (award_id, guild_id, channel_id, queued_at)"
@@ -46,12 +60,12 @@ async def enqueue_correction(
 
 async def corrections_waiting(conn: Connection, channel_id: int) -> list[tuple[int, int]]:
     """``(message_id, guild_id)`` of the channel's posted messages still to correct."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT message_id, guild_id FROM shout_out_corrections WHERE channel_id = ?"
         " ORDER BY message_id",
         (channel_id,),
-    ) as cur:
-        return [(int(row[0]), int(row[1])) for row in await cur.fetchall()]
+    )
+    return [(int(row[0]), int(row[1])) for row in rows]
 
 
 async def correction_done(conn: Connection, channel_id: int, message_id: int) -> None:
@@ -63,8 +77,10 @@ async def correction_done(conn: Connection, channel_id: int, message_id: int) ->
 
 
 async def drop_withdrawn(conn: Connection, channel_id: int) -> None:
-    """Forget waiting shout-outs of awards undone (or replaced) before they were posted."""
-    await conn.execute(
+    """Forget waiting shout-outs of awards undone (or replaced) before they were posted (inside
+    a transaction: it goes to the database with the next statement or the COMMIT)."""
+    await execute_later(
+        conn,
         "DELETE FROM shout_out_outbox WHERE channel_id = ? AND award_id IN"
         " (SELECT id FROM awards WHERE undone_at IS NOT NULL)",
         (channel_id,),
@@ -73,29 +89,35 @@ async def drop_withdrawn(conn: Connection, channel_id: int) -> None:
 
 async def waiting(conn: Connection, channel_id: int) -> list[Award]:
     """Awards still standing whose shout-out waits for ``channel_id``, oldest first."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT a.* FROM shout_out_outbox o JOIN awards a ON a.id = o.award_id"
         " WHERE o.channel_id = ? AND a.undone_at IS NULL ORDER BY o.award_id",
         (channel_id,),
-    ) as cur:
-        return [award_from_row(row) for row in await cur.fetchall()]
+    )
+    return [award_from_row(row) for row in rows]
 
 
 async def mark_posted(
     conn: Connection, award_ids: list[int], channel_id: int, message_id: int
 ) -> None:
-    """Record the message that carried these shout-outs and take them off the outbox."""
-    rows = [(channel_id, message_id, award_id) for award_id in award_ids]
-    await conn.executemany("UPDATE awards SET channel_id = ?, message_id = ? WHERE id = ?", rows)
-    await conn.executemany(
-        "DELETE FROM shout_out_outbox WHERE award_id = ?", [(a,) for a in award_ids]
+    """Record the message that carried these shout-outs and take them off the outbox (inside a
+    transaction: one statement each, going to the database with the next statement or the
+    COMMIT; a message carries at most a few dozen)."""
+    marks = ", ".join("?" for _ in award_ids)
+    await execute_later(
+        conn,
+        f"UPDATE awards SET channel_id = ?, message_id = ? WHERE id IN ({marks})",
+        (channel_id, message_id, *award_ids),
+    )
+    await execute_later(
+        conn, f"DELETE FROM shout_out_outbox WHERE award_id IN ({marks})", tuple(award_ids)
     )
 
 
 async def in_message(conn: Connection, channel_id: int, message_id: int) -> list[Award]:
     """Every award (standing or not) whose shout-out is in one posted message, in order."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM awards WHERE message_id = ? AND channel_id = ? ORDER BY id",
         (message_id, channel_id),
-    ) as cur:
-        return [award_from_row(row) for row in await cur.fetchall()]
+    )
+    return [award_from_row(row) for row in rows]

@@ -11,6 +11,7 @@ before they are sent: see :meth:`RecognitionService.claim_weekly_post`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -53,6 +54,7 @@ from db import scores as score_sql
 from db import shout_outs as outbox_sql
 from db import weekly_posts as post_sql
 from db.database import Connection, Database
+from db.rows import LAST_INSERTED_ID, LastInsertedId, batches
 
 SUGGESTED_REASON = "For helping classmates the most this week"
 
@@ -220,7 +222,8 @@ class RecognitionService:
                     raise Conflict(f"<@{student_id}> is already this week's tutor of the week.")
                 if current is not None:
                     replaced = await _take_back(conn, current, actor_id, now)
-            award = await _grant(
+            channel = None if private else settings.announcements_channel_id
+            written = await _grant(
                 conn,
                 guild_id=guild_id,
                 user_id=student_id,
@@ -231,11 +234,9 @@ class RecognitionService:
                 week=week,
                 actor_id=actor_id,
                 now=now,
+                shout_out_channel_id=channel,
             )
-            channel = None if private else settings.announcements_channel_id
-            if channel is not None:
-                await outbox_sql.enqueue(conn, award.id, guild_id, channel, now)
-        return AwardResult(award=award, replaced=replaced, shout_out_channel_id=channel)
+        return AwardResult(award=written(), replaced=replaced, shout_out_channel_id=channel)
 
     # ----- shout-outs (posted from the outbox, several to a message) ------------------------
 
@@ -337,7 +338,8 @@ class RecognitionService:
                 )
             if not await post_sql.mark_suggestion_used(conn, guild_id, week, user_id, now):
                 raise Conflict(f"Already done: <@{user_id}> was made tutor of the week.")
-            award = await _grant(
+            channel = settings.announcements_channel_id
+            written = await _grant(
                 conn,
                 guild_id=guild_id,
                 user_id=user_id,
@@ -348,11 +350,9 @@ class RecognitionService:
                 week=given_week,
                 actor_id=actor_id,
                 now=now,
+                shout_out_channel_id=channel,
             )
-            channel = settings.announcements_channel_id
-            if channel is not None:
-                await outbox_sql.enqueue(conn, award.id, guild_id, channel, now)
-        return AwardResult(award=award, replaced=None, shout_out_channel_id=channel)
+        return AwardResult(award=written(), replaced=None, shout_out_channel_id=channel)
 
     # ----- leaderboard --------------------------------------------------------------------
 
@@ -591,9 +591,17 @@ async def _grant(
     week: str,
     actor_id: int,
     now: datetime,
-) -> Award:
-    """Write an award and its ledger entry (inside the caller's transaction)."""
-    award = await award_sql.insert_award(
+    shout_out_channel_id: int | None,
+) -> Callable[[], Award]:
+    """Write an award, its shout-out (to ``shout_out_channel_id``, if any) and its ledger entry
+    inside the caller's transaction; returns how to get the award once it has committed.
+
+    On SQLite none of the three needs a hop of its own: they go to the database with the
+    COMMIT (or the transaction's next statement), naming the new award by the id SQLite just
+    gave it, so the write lock is held one hop shorter. Elsewhere the award is read back first.
+    """
+    insert = award_sql.insert_award_later if batches(conn) else award_sql.insert_award
+    inserted = await insert(
         conn,
         guild_id=guild_id,
         user_id=user_id,
@@ -605,6 +613,16 @@ async def _grant(
         awarded_by=actor_id,
         awarded_at=now,
     )
+    award_id: int | LastInsertedId
+    if isinstance(inserted, Award):  # read back at once (not SQLite)
+        award = inserted
+        written, award_id = (lambda: award), award.id
+    else:
+        written, award_id = inserted, LAST_INSERTED_ID
+    if shout_out_channel_id is not None:
+        # Before the ledger entry: the outbox's key is the award's id, so the entry after it
+        # still sees that id as the last one inserted.
+        await outbox_sql.enqueue(conn, award_id, guild_id, shout_out_channel_id, now)
     await ledger_sql.append_entry(
         conn,
         guild_id=guild_id,
@@ -612,10 +630,10 @@ async def _grant(
         points=points,
         reason=LedgerReason.AWARD,
         created_at=now,
-        award_id=award.id,
+        award_id=award_id,
         created_by=actor_id,
     )
-    return award
+    return written
 
 
 async def _message_lines(conn: Connection, channel_id: int, message_id: int) -> list[ShoutOutLine]:

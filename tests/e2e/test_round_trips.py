@@ -198,3 +198,65 @@ async def test_a_goal_set_after_awards_is_still_reached_by_the_next_star(
         if "Class goal reached" in m.content
     ]
     assert len(posts) == 1 and "a quiz-free Friday" in posts[0], posts
+
+
+async def test_a_public_award_is_written_in_one_hop_naming_the_right_award(
+    classroom: Classroom,
+) -> None:
+    """BEGIN, the claim, the award, its shout-out and its ledger entry go to the database
+    thread together with the COMMIT (the write lock is held for one hop), and the rows written
+    before the award's id was known on this side still name it."""
+    db = classroom.db
+    assert db is not None and db._conn is not None
+    await classroom.slash(classroom.teacher, "award give", student=classroom.alice, kind="effort")
+    await classroom.sim.settle()
+    statements: list[str] = []
+    hop_of: list[int] = []  # the hop each statement ran in
+    hops = 0
+    conn = db._conn
+    original = conn._execute
+
+    async def counted(fn: object, *args: object, **kw: object) -> object:
+        nonlocal hops
+        hops += 1
+        return await original(fn, *args, **kw)  # type: ignore[no-untyped-call]
+
+    def traced(statement: str) -> None:
+        statements.append(statement)
+        hop_of.append(hops)
+
+    await db.trace(traced)
+    conn._execute = counted  # type: ignore[method-assign]
+    try:
+        reply = await classroom.slash(
+            classroom.teacher, "award give", student=classroom.bob, kind="gold_star"
+        )
+    finally:
+        del conn._execute
+        await db.trace(None)
+    assert "Shout-out on its way" in reply.content, reply.content
+    begin = next(n for n, s in enumerate(statements) if s.startswith("BEGIN IMMEDIATE"))
+    written = statements[begin + 1 : statements.index("COMMIT")]
+    assert [s.split(" (")[0] for s in written if s.startswith("INSERT INTO")][:4] == [
+        "INSERT INTO interaction_claims",
+        "INSERT INTO awards",
+        "INSERT INTO shout_out_outbox",
+        "INSERT INTO ledger",
+    ], written
+    assert not [s for s in written if s.startswith("SELECT")], written
+    assert hop_of[begin] == hop_of[statements.index("COMMIT")], list(
+        zip(hop_of, statements, strict=True)
+    )
+    await classroom.sim.settle()
+    # Each shout-out names its student, and each ledger entry the award it counts for.
+    posted = " ".join(m.content for m in classroom.sim.messages(classroom.announcements))
+    assert f"<@{classroom.alice.id}>" in posted and f"<@{classroom.bob.id}>" in posted, posted
+    rows = await db.fetch_all(
+        "SELECT a.user_id, l.user_id, l.points, a.points, a.message_id FROM ledger l"
+        " JOIN awards a ON a.id = l.award_id ORDER BY a.id"
+    )
+    assert [(r[0], r[1]) for r in rows] == [
+        (classroom.alice.id, classroom.alice.id),
+        (classroom.bob.id, classroom.bob.id),
+    ]
+    assert all(r[2] == r[3] and r[4] is not None for r in rows), [tuple(r) for r in rows]
