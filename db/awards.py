@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.domain.points import AwardKind
 from bot.domain.shoutouts import Award
 from db.engine import Connection
-from db.rows import fetch_later, first_row
+from db.rows import LAST_INSERTED_ID, LastInsertedId, batches, fetch_later, first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 
@@ -38,76 +38,50 @@ _INSERT_AWARD = (
 )
 
 
-def _award_values(
-    guild_id: int,
-    user_id: int,
-    kind: AwardKind,
-    reason: str,
-    points: int,
-    private: bool,
-    week_key: str,
-    awarded_by: int,
-    awarded_at: datetime,
-) -> tuple[object, ...]:
-    return (
-        guild_id,
-        user_id,
-        kind.value,
-        reason,
-        points,
-        int(private),
-        week_key,
-        awarded_by,
-        to_db(awarded_at),
-        # The student's DM is owed from this commit on (sent after the teacher's reply).
-        "pending" if private else None,
-    )
+class NewAward(TypedDict):
+    """An award as it is given (its ledger entry and shout-out are written beside it)."""
+
+    guild_id: int
+    user_id: int
+    kind: AwardKind
+    reason: str
+    points: int
+    private: bool
+    week_key: str
+    awarded_by: int
+    awarded_at: datetime
 
 
 async def insert_award(
-    conn: Connection,
-    *,
-    guild_id: int,
-    user_id: int,
-    kind: AwardKind,
-    reason: str,
-    points: int,
-    private: bool,
-    week_key: str,
-    awarded_by: int,
-    awarded_at: datetime,
-) -> Award:
-    """Record an award (its ledger entry is written separately, in the same transaction)."""
-    values = _award_values(
-        guild_id, user_id, kind, reason, points, private, week_key, awarded_by, awarded_at
+    conn: Connection, new: NewAward
+) -> tuple[int | LastInsertedId, Callable[[], Award]]:
+    """Record an award inside the caller's transaction: returns the id the transaction's later
+    statements name it by, and how to get the award once the transaction has committed.
+
+    In a SQLite transaction the INSERT needs no hop of its own: it goes to the database with the
+    next statement or the COMMIT, and the statements deferred right after it name the new row by
+    :data:`db.rows.LAST_INSERTED_ID`. Elsewhere (PostgreSQL) it runs at once and its id is known.
+    """
+    values = (
+        new["guild_id"],
+        new["user_id"],
+        new["kind"].value,
+        new["reason"],
+        new["points"],
+        int(new["private"]),
+        new["week_key"],
+        new["awarded_by"],
+        to_db(new["awarded_at"]),
+        # The student's DM is owed from this commit on (sent after the teacher's reply).
+        "pending" if new["private"] else None,
     )
+    if batches(conn):
+        rows = await fetch_later(conn, _INSERT_AWARD, values)
+        return LAST_INSERTED_ID, lambda: award_from_row(rows[0])
     row = await first_row(conn, _INSERT_AWARD, values)
     assert row is not None
-    return award_from_row(row)
-
-
-async def insert_award_later(
-    conn: Connection,
-    *,
-    guild_id: int,
-    user_id: int,
-    kind: AwardKind,
-    reason: str,
-    points: int,
-    private: bool,
-    week_key: str,
-    awarded_by: int,
-    awarded_at: datetime,
-) -> Callable[[], Award]:
-    """Record an award whose row nobody reads before the transaction ends: on SQLite it goes
-    to the database with the transaction's next statement or its COMMIT (the statements that
-    name it use :data:`db.rows.LAST_INSERTED_ID` and must be deferred right after it).
-    Returns how to get the award once the transaction has committed."""
-    values = _award_values(
-        guild_id, user_id, kind, reason, points, private, week_key, awarded_by, awarded_at
-    )
-    rows = await fetch_later(conn, _INSERT_AWARD, values)
-    return lambda: award_from_row(rows[0])
+    award = award_from_row(row)
+    return award.id, lambda: award
 
 
 async def pending_dms(conn: Connection) -> list[Award]:

@@ -54,7 +54,6 @@ from db import scores as score_sql
 from db import shout_outs as outbox_sql
 from db import weekly_posts as post_sql
 from db.database import Connection, Database
-from db.rows import LAST_INSERTED_ID, LastInsertedId, batches
 
 SUGGESTED_REASON = "For helping classmates the most this week"
 
@@ -598,27 +597,22 @@ async def _grant(
 
     On SQLite none of the three needs a hop of its own: they go to the database with the
     COMMIT (or the transaction's next statement), naming the new award by the id SQLite just
-    gave it, so the write lock is held one hop shorter. Elsewhere the award is read back first.
+    gave it (see :func:`db.awards.insert_award`), so the write lock is held one hop shorter.
     """
-    insert = award_sql.insert_award_later if batches(conn) else award_sql.insert_award
-    inserted = await insert(
+    award_id, written = await award_sql.insert_award(
         conn,
-        guild_id=guild_id,
-        user_id=user_id,
-        kind=kind,
-        reason=reason,
-        points=points,
-        private=private,
-        week_key=week,
-        awarded_by=actor_id,
-        awarded_at=now,
+        award_sql.NewAward(
+            guild_id=guild_id,
+            user_id=user_id,
+            kind=kind,
+            reason=reason,
+            points=points,
+            private=private,
+            week_key=week,
+            awarded_by=actor_id,
+            awarded_at=now,
+        ),
     )
-    award_id: int | LastInsertedId
-    if isinstance(inserted, Award):  # read back at once (not SQLite)
-        award = inserted
-        written, award_id = (lambda: award), award.id
-    else:
-        written, award_id = inserted, LAST_INSERTED_ID
     if shout_out_channel_id is not None:
         # Before the ledger entry: the outbox's key is the award's id, so the entry after it
         # still sees that id as the last one inserted.
