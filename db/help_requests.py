@@ -92,18 +92,11 @@ class NewRequest(TypedDict):
     aspect: str | None
 
 
-async def insert_request(
-    conn: Connection,
-    new: NewRequest,
-    *,
-    state: RequestState = RequestState.QUEUED,
-    mentor_id: int | None = None,
-    offer_expires_at: datetime | None = None,
-) -> HelpRequest:
-    """A new request, queued (or already offered to ``mentor_id``: the ask chose them in the
-    same transaction); the unique index refuses a second open one for the student."""
-    row = await first_row(
-        conn,
+def _insert(
+    new: NewRequest, state: RequestState, mentor_id: int | None, offer_expires_at: datetime | None
+) -> tuple[str, tuple[object, ...]]:
+    """The INSERT of a new request (returning its row with the subject's name) and its values."""
+    return (
         "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, aspect, state,"
         " mentor_id, offer_expires_at, created_at, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " RETURNING *, ? AS subject_name",
@@ -121,6 +114,19 @@ async def insert_request(
             new["subject_name"],
         ),
     )
+
+
+async def insert_request(
+    conn: Connection,
+    new: NewRequest,
+    *,
+    state: RequestState = RequestState.QUEUED,
+    mentor_id: int | None = None,
+    offer_expires_at: datetime | None = None,
+) -> HelpRequest:
+    """A new request, queued (or already offered to ``mentor_id``: the ask chose them in the
+    same transaction); the unique index refuses a second open one for the student."""
+    row = await first_row(conn, *_insert(new, state, mentor_id, offer_expires_at))
     assert row is not None
     return _request(row)
 
@@ -134,22 +140,7 @@ async def file_queued(conn: Connection, new: NewRequest) -> list[Any]:
     The event names the request through the student's one open request in the class (that
     index), since its id is not known before the INSERT runs.
     """
-    rows = await fetch_later(
-        conn,
-        "INSERT INTO help_requests (guild_id, subject_id, student_id, topic, aspect, state,"
-        " created_at, queued_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)"
-        " RETURNING *, ? AS subject_name",
-        (
-            new["guild_id"],
-            new["subject_id"],
-            new["student_id"],
-            new["topic"],
-            new["aspect"],
-            to_db(new["now"]),
-            to_db(new["now"]),
-            new["subject_name"],
-        ),
-    )
+    rows = await fetch_later(conn, *_insert(new, RequestState.QUEUED, None, None))
     await execute_later(
         conn,
         "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note)"
