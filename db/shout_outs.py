@@ -103,6 +103,8 @@ async def mark_posted(
     """Record the message that carried these shout-outs and take them off the outbox (inside a
     transaction: one statement each, going to the database with the next statement or the
     COMMIT; a message carries at most a few dozen)."""
+    if not award_ids:  # ``IN ()`` is not SQL PostgreSQL accepts
+        return
     marks = ", ".join("?" for _ in award_ids)
     await execute_later(
         conn,

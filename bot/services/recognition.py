@@ -224,15 +224,17 @@ class RecognitionService:
             channel = None if private else settings.announcements_channel_id
             written = await _grant(
                 conn,
-                guild_id=guild_id,
-                user_id=student_id,
-                kind=award_kind,
-                reason=text,
-                points=worth,
-                private=private,
-                week=week,
-                actor_id=actor_id,
-                now=now,
+                award_sql.NewAward(
+                    guild_id=guild_id,
+                    user_id=student_id,
+                    kind=award_kind,
+                    reason=text,
+                    points=worth,
+                    private=private,
+                    week_key=week,
+                    awarded_by=actor_id,
+                    awarded_at=now,
+                ),
                 shout_out_channel_id=channel,
             )
         return AwardResult(award=written(), replaced=replaced, shout_out_channel_id=channel)
@@ -340,15 +342,17 @@ class RecognitionService:
             channel = settings.announcements_channel_id
             written = await _grant(
                 conn,
-                guild_id=guild_id,
-                user_id=user_id,
-                kind=AwardKind.TUTOR_OF_THE_WEEK,
-                reason=SUGGESTED_REASON,
-                points=DEFAULT_AWARD_POINTS[AwardKind.TUTOR_OF_THE_WEEK],
-                private=False,
-                week=given_week,
-                actor_id=actor_id,
-                now=now,
+                award_sql.NewAward(
+                    guild_id=guild_id,
+                    user_id=user_id,
+                    kind=AwardKind.TUTOR_OF_THE_WEEK,
+                    reason=SUGGESTED_REASON,
+                    points=DEFAULT_AWARD_POINTS[AwardKind.TUTOR_OF_THE_WEEK],
+                    private=False,
+                    week_key=given_week,
+                    awarded_by=actor_id,
+                    awarded_at=now,
+                ),
                 shout_out_channel_id=channel,
             )
         return AwardResult(award=written(), replaced=None, shout_out_channel_id=channel)
@@ -579,18 +583,7 @@ def _suggestion_open(settings: ClassSettings, now: datetime) -> bool:
 
 
 async def _grant(
-    conn: Connection,
-    *,
-    guild_id: int,
-    user_id: int,
-    kind: AwardKind,
-    reason: str,
-    points: int,
-    private: bool,
-    week: str,
-    actor_id: int,
-    now: datetime,
-    shout_out_channel_id: int | None,
+    conn: Connection, new: award_sql.NewAward, *, shout_out_channel_id: int | None
 ) -> Callable[[], Award]:
     """Write an award, its shout-out (to ``shout_out_channel_id``, if any) and its ledger entry
     inside the caller's transaction; returns how to get the award once it has committed.
@@ -599,33 +592,22 @@ async def _grant(
     COMMIT (or the transaction's next statement), naming the new award by the id SQLite just
     gave it (see :func:`db.awards.insert_award`), so the write lock is held one hop shorter.
     """
-    award_id, written = await award_sql.insert_award(
-        conn,
-        award_sql.NewAward(
-            guild_id=guild_id,
-            user_id=user_id,
-            kind=kind,
-            reason=reason,
-            points=points,
-            private=private,
-            week_key=week,
-            awarded_by=actor_id,
-            awarded_at=now,
-        ),
-    )
+    award_id, written = await award_sql.insert_award(conn, new)
     if shout_out_channel_id is not None:
         # Before the ledger entry: the outbox's key is the award's id, so the entry after it
         # still sees that id as the last one inserted.
-        await outbox_sql.enqueue(conn, award_id, guild_id, shout_out_channel_id, now)
+        await outbox_sql.enqueue(
+            conn, award_id, new["guild_id"], shout_out_channel_id, new["awarded_at"]
+        )
     await ledger_sql.append_entry(
         conn,
-        guild_id=guild_id,
-        user_id=user_id,
-        points=points,
+        guild_id=new["guild_id"],
+        user_id=new["user_id"],
+        points=new["points"],
         reason=LedgerReason.AWARD,
-        created_at=now,
+        created_at=new["awarded_at"],
         award_id=award_id,
-        created_by=actor_id,
+        created_by=new["awarded_by"],
     )
     return written
 
