@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NoReturn, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -104,6 +104,8 @@ class InteractionClaim:
 
     interaction_id: int
     done: bool = False
+    # The COMMIT that carries the claim, queued on the database thread and not answered yet.
+    pending: asyncio.Future[None] | None = None
 
 
 _CLAIM: ContextVar[InteractionClaim | None] = ContextVar(
@@ -225,6 +227,40 @@ class BatchingConnection:
             return
         await self._run(sqlite3.Connection.commit)
 
+    def queue_commit(self) -> asyncio.Future[None]:
+        """Put the writes still waiting and the ``COMMIT`` in the database thread's queue now,
+        and return what it answers, without waiting for it.
+
+        The thread runs its queue in order, so a transaction whose first statement is queued
+        after this one starts only once this one has committed (or rolled back: a statement or
+        the COMMIT failing rolls the whole unit back in the same job on the thread, so the
+        connection is never left inside this transaction for the next one). That is what lets
+        :meth:`Database.transaction` hand its lock to the next writer as soon as this is
+        queued, instead of after the answer's trip back to the event loop.
+        """
+        waiting = self._take()
+        # What aiosqlite's own ``_execute`` does before it waits: the job goes into the thread's
+        # queue at once, not when a task gets to run.
+        if not self.raw._running or self.raw._connection is None:
+            raise ValueError("Connection closed")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.raw._tx.put_nowait((future, functools.partial(_commit_batch, self.raw._conn, waiting)))
+        return future
+
+
+def _commit_batch(conn: sqlite3.Connection, waiting: list[Statement]) -> None:
+    """On the database thread: the statements that waited, then ``COMMIT``; on any error, the
+    unit rolled back before the thread takes its next job (the error is re-raised)."""
+    try:
+        _run_batch(conn, waiting, sqlite3.Connection.commit)
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.rollback()
+            except sqlite3.Error:
+                log.warning("rollback after a failed commit failed", exc_info=True)
+        raise
+
 
 class Database:
     """The connections to the store, owned by the composition root."""
@@ -251,6 +287,8 @@ class Database:
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         self._closing = False
+        # The last COMMIT queued on the write connection's thread (it may still be running).
+        self._committing: asyncio.Future[None] | None = None
 
     def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after every committed transaction; returns a function to stop.
@@ -344,30 +382,49 @@ class Database:
         """
         await self._keep_up_with_checkpoint()
         await self._acquire()
+        committing: asyncio.Future[None]
         try:
-            claim = self._claim_to_make()
+            claim = await self._claim_to_make()
             # BEGIN (and the claim) go to the database thread with the unit's first statement.
             conn = BatchingConnection(self._conn, self._opening(claim))
             try:
                 yield conn
-                await conn.commit()  # with the writes still waiting: one hop
+                # The COMMIT, with the writes still waiting, is queued on the database thread
+                # and the lock goes to the next writer at once: its statements queue behind
+                # this COMMIT (or this unit's rollback) on the same thread, so the thread
+                # never idles while the answer travels back to the event loop.
+                committing = conn.queue_commit()
             except BaseException as exc:
                 if conn.began:
                     await self._rollback()
-                if isinstance(exc, ClaimRefused):
-                    raise InteractionTaken(
-                        f"interaction {claim.interaction_id if claim else 0} was handled elsewhere"
-                    ) from None
-                if isinstance(exc, sqlite3.Error):
-                    raise self._translated(exc) from exc
-                raise
+                self._raise_failure(exc, claim)
+            self._committing = committing
             if claim is not None:
-                claim.done = True
-            self._committed()
-            for listener in list(self._commit_listeners):
-                listener()
+                claim.pending = committing
         finally:
             self._lock.release()
+        try:
+            await committing
+        except BaseException as exc:
+            # Rolled back on the thread already: nothing of the unit is written.
+            if claim is not None:
+                claim.pending = None
+            self._raise_failure(exc, claim)
+        if claim is not None:
+            claim.done = True
+        self._committed()
+        for listener in list(self._commit_listeners):
+            listener()
+
+    def _raise_failure(self, exc: BaseException, claim: InteractionClaim | None) -> NoReturn:
+        """Raise what a failed unit of work reports: the store's own errors for the driver's."""
+        if isinstance(exc, ClaimRefused):
+            raise InteractionTaken(
+                f"interaction {claim.interaction_id if claim else 0} was handled elsewhere"
+            ) from None
+        if isinstance(exc, sqlite3.Error):
+            raise self._translated(exc) from exc
+        raise exc
 
     def _committed(self) -> None:
         """Count a commit; every CHECKPOINT_EVERY of them, checkpoint the WAL off the write path."""
@@ -405,14 +462,21 @@ class Database:
                 _busy, wal_pages, _copied = await cur.fetchone() or (0, 0, 0)
             if wal_pages > CHECKPOINT_CATCH_UP_PAGES:
                 async with self._lock:
+                    await self._writes_done()
                     await self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error as exc:
             # Another process checkpointing, a busy reader: the next round catches up.
             log.debug("checkpoint of %s skipped: %s", self.path, exc)
 
-    def _claim_to_make(self) -> InteractionClaim | None:
-        """The interaction this unit of work claims (see ``claiming``): none once claimed."""
+    async def _claim_to_make(self) -> InteractionClaim | None:
+        """The interaction this unit of work claims (see ``claiming``): none once claimed.
+
+        An earlier unit of the same interaction whose COMMIT (carrying the claim) is queued but
+        not answered is waited for first: claimed if it committed, claimed here if it failed.
+        """
         claim = _CLAIM.get()
+        if claim is not None and claim.pending is not None and not claim.done:
+            await asyncio.wait([claim.pending])
         return None if claim is None or claim.done else claim
 
     def _opening(self, claim: InteractionClaim | None) -> list[Statement]:
@@ -459,6 +523,11 @@ class Database:
             self._committed()
         finally:
             self._lock.release()
+
+    async def _writes_done(self) -> None:
+        """Wait (holding the lock) for the last COMMIT queued to be answered, however it ended."""
+        if self._committing is not None:
+            await asyncio.wait([self._committing])
 
     async def _acquire(self) -> None:
         try:
