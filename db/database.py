@@ -20,11 +20,11 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, NoReturn, TypeAlias, TypeVar
+from typing import Any, Generic, NoReturn, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -105,7 +105,7 @@ class InteractionClaim:
     interaction_id: int
     done: bool = False
     # The COMMIT that carries the claim, queued on the database thread and not answered yet.
-    pending: asyncio.Future[None] | None = None
+    pending: asyncio.Future[Any] | None = None
 
 
 _CLAIM: ContextVar[InteractionClaim | None] = ContextVar(
@@ -131,6 +131,17 @@ _CLAIM_SQL = "INSERT INTO interaction_claims (interaction_id) VALUES (?)"
 # A statement waiting for the next hop: SQL, parameters, and the list to add its rows to (if
 # they are wanted).
 Statement: TypeAlias = tuple[str, Sequence[object] | Mapping[str, object], list[Any] | None]
+
+
+@dataclass
+class Ending(Generic[T]):
+    """How a unit of work ends, decided on the database thread from what it read
+    (:meth:`BatchingConnection.queue_final`): ``writes`` then ``COMMIT``, or (``commit`` false)
+    a rollback, nothing written. ``value`` is what the caller gets either way."""
+
+    value: T
+    writes: list[Statement] = field(default_factory=list)
+    commit: bool = True
 
 
 class ClaimRefused(Exception):
@@ -168,12 +179,14 @@ class BatchingConnection:
     awaitable or ``async with``, ``execute_fetchall``, ``executemany``), with its cursors.
     """
 
-    __slots__ = ("_waiting", "began", "raw")
+    __slots__ = ("_waiting", "began", "ending", "raw")
 
     def __init__(self, raw: aiosqlite.Connection, opening: list[Statement]) -> None:
         self.raw = raw
         self._waiting = opening
         self.began = False  # BEGIN has gone to the database thread (so a ROLLBACK is owed)
+        # The unit's last job, queued by :meth:`queue_final` (it commits or rolls back there).
+        self.ending: asyncio.Future[Ending[Any]] | None = None
 
     def defer(
         self,
@@ -186,6 +199,8 @@ class BatchingConnection:
         self._waiting.append((sql, parameters, rows))
 
     def _take(self) -> list[Statement]:
+        if self.ending is not None:
+            raise RuntimeError("this unit of work already ended (queue_final)")
         waiting, self._waiting = self._waiting, []
         self.began = True
         return waiting
@@ -238,28 +253,76 @@ class BatchingConnection:
         :meth:`Database.transaction` hand its lock to the next writer as soon as this is
         queued, instead of after the answer's trip back to the event loop.
         """
+        return self._queue(_commit_batch, self._take())
+
+    def queue_final(
+        self,
+        sql: str,
+        parameters: Sequence[object] | Mapping[str, object],
+        decide: Callable[[list[Any]], Ending[T]],
+    ) -> asyncio.Future[Ending[T]]:
+        """The unit's last job, queued now: the statements that waited, this read, then
+        ``decide(rows)`` on the database thread, and the writes it returns with the ``COMMIT``
+        (or a rollback, if it says so or anything fails). No statement may follow; the lock
+        goes to the next writer as with :meth:`queue_commit`.
+
+        ``decide`` runs on the database thread: plain Python, quick, touching nothing the event
+        loop uses. A read that decides a write thus holds the write lock one job, not two hops
+        and a turn of the event loop in between.
+        """
         waiting = self._take()
+        ending = self._queue(_final_batch, waiting, sql, parameters, decide)
+        self.ending = ending
+        return ending
+
+    def _queue(self, job: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         # What aiosqlite's own ``_execute`` does before it waits: the job goes into the thread's
         # queue at once, not when a task gets to run.
         if not self.raw._running or self.raw._connection is None:
             raise ValueError("Connection closed")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.raw._tx.put_nowait((future, functools.partial(_commit_batch, self.raw._conn, waiting)))
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.raw._tx.put_nowait((future, functools.partial(job, self.raw._conn, *args)))
         return future
 
 
-def _commit_batch(conn: sqlite3.Connection, waiting: list[Statement]) -> None:
-    """On the database thread: the statements that waited, then ``COMMIT``; on any error, the
-    unit rolled back before the thread takes its next job (the error is re-raised)."""
+def _whole(conn: sqlite3.Connection, job: Callable[[], T]) -> T:
+    """On the database thread: ``job``, and on any error the unit rolled back before the thread
+    takes its next job (the error is re-raised)."""
     try:
-        _run_batch(conn, waiting, sqlite3.Connection.commit)
+        return job()
     except BaseException:
         if conn.in_transaction:
             try:
                 conn.rollback()
             except sqlite3.Error:
-                log.warning("rollback after a failed commit failed", exc_info=True)
+                log.warning("rollback after a failed unit of work failed", exc_info=True)
         raise
+
+
+def _commit_batch(conn: sqlite3.Connection, waiting: list[Statement]) -> None:
+    """On the database thread: the statements that waited, then ``COMMIT`` (see :func:`_whole`)."""
+    _whole(conn, lambda: _run_batch(conn, waiting, sqlite3.Connection.commit))
+
+
+def _final_batch(
+    conn: sqlite3.Connection,
+    waiting: list[Statement],
+    sql: str,
+    parameters: Sequence[object] | Mapping[str, object],
+    decide: Callable[[list[Any]], Ending[T]],
+) -> Ending[T]:
+    """On the database thread: what waited, the read, the decision, then its writes and
+    ``COMMIT`` or a rollback (see :meth:`BatchingConnection.queue_final`)."""
+
+    def job() -> Ending[T]:
+        ending = decide(_run_batch(conn, waiting, lambda c: c.execute(sql, parameters).fetchall()))
+        if ending.commit:
+            _run_batch(conn, ending.writes, sqlite3.Connection.commit)
+        else:
+            conn.rollback()
+        return ending
+
+    return _whole(conn, job)
 
 
 class Database:
@@ -288,7 +351,7 @@ class Database:
         self._checkpointing: asyncio.Task[None] | None = None
         self._closing = False
         # The last COMMIT queued on the write connection's thread (it may still be running).
-        self._committing: asyncio.Future[None] | None = None
+        self._committing: asyncio.Future[Any] | None = None
 
     def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after every committed transaction; returns a function to stop.
@@ -382,7 +445,7 @@ class Database:
         """
         await self._keep_up_with_checkpoint()
         await self._acquire()
-        committing: asyncio.Future[None]
+        committing: asyncio.Future[Any]
         try:
             claim = await self._claim_to_make()
             # BEGIN (and the claim) go to the database thread with the unit's first statement.
@@ -393,7 +456,7 @@ class Database:
                 # and the lock goes to the next writer at once: its statements queue behind
                 # this COMMIT (or this unit's rollback) on the same thread, so the thread
                 # never idles while the answer travels back to the event loop.
-                committing = conn.queue_commit()
+                committing = conn.ending or conn.queue_commit()
             except BaseException as exc:
                 if conn.began:
                     await self._rollback()
@@ -404,12 +467,16 @@ class Database:
         finally:
             self._lock.release()
         try:
-            await committing
+            ended = await committing
         except BaseException as exc:
             # Rolled back on the thread already: nothing of the unit is written.
             if claim is not None:
                 claim.pending = None
             self._raise_failure(exc, claim)
+        if isinstance(ended, Ending) and not ended.commit:
+            if claim is not None:  # rolled back as decided, the claim with it
+                claim.pending = None
+            return
         if claim is not None:
             claim.done = True
         self._committed()

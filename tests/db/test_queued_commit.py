@@ -5,11 +5,13 @@ whole, one at a time, and an interaction is claimed once."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from db.database import Database, claiming
+from db.database import BatchingConnection, Database, Ending, claiming
 from db.errors import IntegrityError
 from db.rows import execute_later
 
@@ -133,5 +135,48 @@ async def test_a_cancelled_wait_for_the_commit_leaves_the_connection_usable(
         # The cancelled caller's unit was queued whole: it committed or it did not, never half.
         assert (await _bodies(db))[-1] == "next"
         assert await db.integrity_check() == "ok"
+    finally:
+        await db.close()
+
+
+async def test_a_unit_ended_by_a_decision_on_the_thread_commits_or_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    db = await _open(tmp_path)
+    try:
+
+        def decide(rows: list[Any]) -> Ending[int]:
+            count = rows[0][0]
+            if count >= 2:
+                return Ending(count, commit=False)
+            return Ending(count, [("INSERT INTO notes (body) VALUES (?)", (f"n{count}",), None)])
+
+        def broken(rows: list[Any]) -> Ending[int]:
+            raise ValueError("a bug in the decision")
+
+        async def unit(how: Callable[[list[Any]], Ending[int]], body: str) -> Ending[int]:
+            async with db.transaction() as conn:
+                assert isinstance(conn, BatchingConnection)
+                await execute_later(conn, "INSERT INTO notes (body) VALUES (?)", (body,))
+                ending = conn.queue_final("SELECT COUNT(*) FROM notes", (), how)
+            return ending.result()
+
+        with claiming(4444):
+            first = await unit(decide, "with it")  # 1 note (its own deferred one) -> commits
+        assert first.commit and first.value == 1
+        assert await _bodies(db) == ["with it", "n1"]
+        with pytest.raises(ValueError, match="a bug"):
+            await unit(broken, "broken")
+        with claiming(4545):
+            second = await unit(decide, "again")  # 3 notes -> rolled back, its deferred one too
+        assert not second.commit and second.value == 3
+        assert await _bodies(db) == ["with it", "n1"]
+        claims = await db.fetch_all("SELECT interaction_id FROM interaction_claims")
+        assert [row[0] for row in claims] == [4444], "a unit rolled back claims nothing"
+        with claiming(4545):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO notes (body) VALUES ('claimed now')")
+        claims = await db.fetch_all("SELECT interaction_id FROM interaction_claims ORDER BY 1")
+        assert [row[0] for row in claims] == [4444, 4545]
     finally:
         await db.close()
