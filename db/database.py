@@ -285,6 +285,14 @@ class BatchingConnection:
         return future
 
 
+def _committed(ending: asyncio.Future[Any]) -> bool:
+    """Whether a unit's answered last job committed it."""
+    if ending.cancelled() or ending.exception() is not None:
+        return False
+    result = ending.result()
+    return not (isinstance(result, Ending) and not result.commit)
+
+
 def _whole(conn: sqlite3.Connection, job: Callable[[], T]) -> T:
     """On the database thread: ``job``, and on any error the unit rolled back before the thread
     takes its next job (the error is re-raised)."""
@@ -467,7 +475,11 @@ class Database:
         finally:
             self._lock.release()
         try:
-            ended = await committing
+            # Shielded: a caller cancelled here leaves its unit to end on the thread, and the
+            # unit's future to say how (for the claim, and for the catch-up checkpoint).
+            ended = await asyncio.shield(committing)
+        except asyncio.CancelledError:
+            raise
         except BaseException as exc:
             # Rolled back on the thread already: nothing of the unit is written.
             if claim is not None:
@@ -543,7 +555,11 @@ class Database:
         """
         claim = _CLAIM.get()
         if claim is not None and claim.pending is not None and not claim.done:
-            await asyncio.wait([claim.pending])
+            pending = claim.pending
+            await asyncio.wait([pending])
+            # (Its own caller may have been cancelled meanwhile: the answer is the future's.)
+            claim.done = claim.done or _committed(pending)
+            claim.pending = None
         return None if claim is None or claim.done else claim
 
     def _opening(self, claim: InteractionClaim | None) -> list[Statement]:

@@ -180,3 +180,27 @@ async def test_a_unit_ended_by_a_decision_on_the_thread_commits_or_leaves_nothin
         assert [row[0] for row in claims] == [4444, 4545]
     finally:
         await db.close()
+
+
+async def test_a_cancelled_caller_s_claim_still_counts_for_its_interaction(tmp_path: Path) -> None:
+    db = await _open(tmp_path)
+    try:
+
+        async def write(body: str) -> None:
+            async with db.transaction() as conn:
+                await execute_later(conn, "INSERT INTO notes (body) VALUES (?)", (body,))
+
+        with claiming(4646):
+            first = asyncio.create_task(write("first"))
+            await asyncio.sleep(0)  # its unit (with the claim) is queued on the thread
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            # The same interaction writes again: the first unit's claim landed (or not): it
+            # must not be refused as "handled elsewhere" either way.
+            await write("second")
+        assert (await _bodies(db))[-1] == "second"
+        claims = await db.fetch_all("SELECT interaction_id FROM interaction_claims")
+        assert [row[0] for row in claims] == [4646]
+    finally:
+        await db.close()
