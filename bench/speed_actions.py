@@ -34,8 +34,21 @@ from db.database import Database
 STUDENTS = 60
 
 
+class _CountedQueue:
+    """A worker thread's job queue, as the event loop's side sees it, counting what goes in."""
+
+    def __init__(self, queue: Any, counter: HopCounter) -> None:
+        self._queue = queue
+        self._counter = counter
+
+    def put_nowait(self, item: Any) -> None:
+        self._counter.hops += 1
+        self._queue.put_nowait(item)
+
+
 class HopCounter:
-    """Counts calls into aiosqlite's worker threads, on the write and the read connection."""
+    """Counts jobs handed to aiosqlite's worker threads, on the write and the read connection:
+    every aiosqlite call, and a COMMIT queued without waiting (``queue_commit``)."""
 
     def __init__(self, db: Database) -> None:
         self.hops = 0
@@ -44,19 +57,13 @@ class HopCounter:
 
     def __enter__(self) -> HopCounter:
         for conn in self._conns:
-            original = conn._execute
-            self._saved.append(original)
-
-            async def counted(fn: Any, *args: Any, _original: Any = original, **kw: Any) -> Any:
-                self.hops += 1
-                return await _original(fn, *args, **kw)
-
-            conn._execute = counted  # type: ignore[method-assign]
+            self._saved.append(conn._tx)
+            conn._tx = _CountedQueue(conn._tx, self)  # type: ignore[assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for conn in self._conns:
-            del conn._execute  # back to the class's method
+        for conn, queue in zip(self._conns, self._saved, strict=True):
+            conn._tx = queue
 
 
 async def measure(

@@ -20,11 +20,11 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Generic, NoReturn, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -104,6 +104,8 @@ class InteractionClaim:
 
     interaction_id: int
     done: bool = False
+    # The COMMIT that carries the claim, queued on the database thread and not answered yet.
+    pending: asyncio.Future[Any] | None = None
 
 
 _CLAIM: ContextVar[InteractionClaim | None] = ContextVar(
@@ -129,6 +131,17 @@ _CLAIM_SQL = "INSERT INTO interaction_claims (interaction_id) VALUES (?)"
 # A statement waiting for the next hop: SQL, parameters, and the list to add its rows to (if
 # they are wanted).
 Statement: TypeAlias = tuple[str, Sequence[object] | Mapping[str, object], list[Any] | None]
+
+
+@dataclass
+class Ending(Generic[T]):
+    """How a unit of work ends, decided on the database thread from what it read
+    (:meth:`BatchingConnection.queue_final`): ``writes`` then ``COMMIT``, or (``commit`` false)
+    a rollback, nothing written. ``value`` is what the caller gets either way."""
+
+    value: T
+    writes: list[Statement] = field(default_factory=list)
+    commit: bool = True
 
 
 class ClaimRefused(Exception):
@@ -166,12 +179,14 @@ class BatchingConnection:
     awaitable or ``async with``, ``execute_fetchall``, ``executemany``), with its cursors.
     """
 
-    __slots__ = ("_waiting", "began", "raw")
+    __slots__ = ("_waiting", "began", "ending", "raw")
 
     def __init__(self, raw: aiosqlite.Connection, opening: list[Statement]) -> None:
         self.raw = raw
         self._waiting = opening
         self.began = False  # BEGIN has gone to the database thread (so a ROLLBACK is owed)
+        # The unit's last job, queued by :meth:`queue_final` (it commits or rolls back there).
+        self.ending: asyncio.Future[Ending[Any]] | None = None
 
     def defer(
         self,
@@ -184,6 +199,8 @@ class BatchingConnection:
         self._waiting.append((sql, parameters, rows))
 
     def _take(self) -> list[Statement]:
+        if self.ending is not None:
+            raise RuntimeError("this unit of work already ended (queue_final)")
         waiting, self._waiting = self._waiting, []
         self.began = True
         return waiting
@@ -225,6 +242,96 @@ class BatchingConnection:
             return
         await self._run(sqlite3.Connection.commit)
 
+    def queue_commit(self) -> asyncio.Future[None]:
+        """Put the writes still waiting and the ``COMMIT`` in the database thread's queue now,
+        and return what it answers, without waiting for it.
+
+        The thread runs its queue in order, so a transaction whose first statement is queued
+        after this one starts only once this one has committed (or rolled back: a statement or
+        the COMMIT failing rolls the whole unit back in the same job on the thread, so the
+        connection is never left inside this transaction for the next one). That is what lets
+        :meth:`Database.transaction` hand its lock to the next writer as soon as this is
+        queued, instead of after the answer's trip back to the event loop.
+        """
+        return self._queue(_commit_batch, self._take())
+
+    def queue_final(
+        self,
+        sql: str,
+        parameters: Sequence[object] | Mapping[str, object],
+        decide: Callable[[list[Any]], Ending[T]],
+    ) -> asyncio.Future[Ending[T]]:
+        """The unit's last job, queued now: the statements that waited, this read, then
+        ``decide(rows)`` on the database thread, and the writes it returns with the ``COMMIT``
+        (or a rollback, if it says so or anything fails). No statement may follow; the lock
+        goes to the next writer as with :meth:`queue_commit`.
+
+        ``decide`` runs on the database thread: plain Python, quick, touching nothing the event
+        loop uses. A read that decides a write thus holds the write lock one job, not two hops
+        and a turn of the event loop in between.
+        """
+        waiting = self._take()
+        ending = self._queue(_final_batch, waiting, sql, parameters, decide)
+        self.ending = ending
+        return ending
+
+    def _queue(self, job: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        # What aiosqlite's own ``_execute`` does before it waits: the job goes into the thread's
+        # queue at once, not when a task gets to run.
+        if not self.raw._running or self.raw._connection is None:
+            raise ValueError("Connection closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.raw._tx.put_nowait((future, functools.partial(job, self.raw._conn, *args)))
+        return future
+
+
+def _committed(ending: asyncio.Future[Any]) -> bool:
+    """Whether a unit's answered last job committed it."""
+    if ending.cancelled() or ending.exception() is not None:
+        return False
+    result = ending.result()
+    return not (isinstance(result, Ending) and not result.commit)
+
+
+def _whole(conn: sqlite3.Connection, job: Callable[[], T]) -> T:
+    """On the database thread: ``job``, and on any error the unit rolled back before the thread
+    takes its next job (the error is re-raised)."""
+    try:
+        return job()
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.rollback()
+            except sqlite3.Error:
+                log.warning("rollback after a failed unit of work failed", exc_info=True)
+        raise
+
+
+def _commit_batch(conn: sqlite3.Connection, waiting: list[Statement]) -> None:
+    """On the database thread: the statements that waited, then ``COMMIT`` (see :func:`_whole`)."""
+    _whole(conn, lambda: _run_batch(conn, waiting, sqlite3.Connection.commit))
+
+
+def _final_batch(
+    conn: sqlite3.Connection,
+    waiting: list[Statement],
+    sql: str,
+    parameters: Sequence[object] | Mapping[str, object],
+    decide: Callable[[list[Any]], Ending[T]],
+) -> Ending[T]:
+    """On the database thread: what waited, the read, the decision, then its writes and
+    ``COMMIT`` or a rollback (see :meth:`BatchingConnection.queue_final`)."""
+
+    def job() -> Ending[T]:
+        ending = decide(_run_batch(conn, waiting, lambda c: c.execute(sql, parameters).fetchall()))
+        if ending.commit:
+            _run_batch(conn, ending.writes, sqlite3.Connection.commit)
+        else:
+            conn.rollback()
+        return ending
+
+    return _whole(conn, job)
+
 
 class Database:
     """The connections to the store, owned by the composition root."""
@@ -251,6 +358,8 @@ class Database:
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         self._closing = False
+        # The last COMMIT queued on the write connection's thread (it may still be running).
+        self._committing: asyncio.Future[Any] | None = None
 
     def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after every committed transaction; returns a function to stop.
@@ -344,30 +453,57 @@ class Database:
         """
         await self._keep_up_with_checkpoint()
         await self._acquire()
+        committing: asyncio.Future[Any]
         try:
-            claim = self._claim_to_make()
+            claim = await self._claim_to_make()
             # BEGIN (and the claim) go to the database thread with the unit's first statement.
             conn = BatchingConnection(self._conn, self._opening(claim))
             try:
                 yield conn
-                await conn.commit()  # with the writes still waiting: one hop
+                # The COMMIT, with the writes still waiting, is queued on the database thread
+                # and the lock goes to the next writer at once: its statements queue behind
+                # this COMMIT (or this unit's rollback) on the same thread, so the thread
+                # never idles while the answer travels back to the event loop.
+                committing = conn.ending or conn.queue_commit()
             except BaseException as exc:
                 if conn.began:
                     await self._rollback()
-                if isinstance(exc, ClaimRefused):
-                    raise InteractionTaken(
-                        f"interaction {claim.interaction_id if claim else 0} was handled elsewhere"
-                    ) from None
-                if isinstance(exc, sqlite3.Error):
-                    raise self._translated(exc) from exc
-                raise
+                self._raise_failure(exc, claim)
+            self._committing = committing
             if claim is not None:
-                claim.done = True
-            self._committed()
-            for listener in list(self._commit_listeners):
-                listener()
+                claim.pending = committing
         finally:
             self._lock.release()
+        try:
+            # Shielded: a caller cancelled here leaves its unit to end on the thread, and the
+            # unit's future to say how (for the claim, and for the catch-up checkpoint).
+            ended = await asyncio.shield(committing)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            # Rolled back on the thread already: nothing of the unit is written.
+            if claim is not None:
+                claim.pending = None
+            self._raise_failure(exc, claim)
+        if isinstance(ended, Ending) and not ended.commit:
+            if claim is not None:  # rolled back as decided, the claim with it
+                claim.pending = None
+            return
+        if claim is not None:
+            claim.done = True
+        self._committed()
+        for listener in list(self._commit_listeners):
+            listener()
+
+    def _raise_failure(self, exc: BaseException, claim: InteractionClaim | None) -> NoReturn:
+        """Raise what a failed unit of work reports: the store's own errors for the driver's."""
+        if isinstance(exc, ClaimRefused):
+            raise InteractionTaken(
+                f"interaction {claim.interaction_id if claim else 0} was handled elsewhere"
+            ) from None
+        if isinstance(exc, sqlite3.Error):
+            raise self._translated(exc) from exc
+        raise exc
 
     def _committed(self) -> None:
         """Count a commit; every CHECKPOINT_EVERY of them, checkpoint the WAL off the write path."""
@@ -405,14 +541,25 @@ class Database:
                 _busy, wal_pages, _copied = await cur.fetchone() or (0, 0, 0)
             if wal_pages > CHECKPOINT_CATCH_UP_PAGES:
                 async with self._lock:
+                    await self._writes_done()
                     await self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error as exc:
             # Another process checkpointing, a busy reader: the next round catches up.
             log.debug("checkpoint of %s skipped: %s", self.path, exc)
 
-    def _claim_to_make(self) -> InteractionClaim | None:
-        """The interaction this unit of work claims (see ``claiming``): none once claimed."""
+    async def _claim_to_make(self) -> InteractionClaim | None:
+        """The interaction this unit of work claims (see ``claiming``): none once claimed.
+
+        An earlier unit of the same interaction whose COMMIT (carrying the claim) is queued but
+        not answered is waited for first: claimed if it committed, claimed here if it failed.
+        """
         claim = _CLAIM.get()
+        if claim is not None and claim.pending is not None and not claim.done:
+            pending = claim.pending
+            await asyncio.wait([pending])
+            # (Its own caller may have been cancelled meanwhile: the answer is the future's.)
+            claim.done = claim.done or _committed(pending)
+            claim.pending = None
         return None if claim is None or claim.done else claim
 
     def _opening(self, claim: InteractionClaim | None) -> list[Statement]:
@@ -459,6 +606,11 @@ class Database:
             self._committed()
         finally:
             self._lock.release()
+
+    async def _writes_done(self) -> None:
+        """Wait (holding the lock) for the last COMMIT queued to be answered, however it ended."""
+        if self._committing is not None:
+            await asyncio.wait([self._committing])
 
     async def _acquire(self) -> None:
         try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypedDict, cast
 
@@ -12,6 +14,7 @@ from bot.domain.help_intents import Intent, IntentKind
 from bot.domain.help_requests import CloseReason, HelpOffer, HelpRequest, OfferOutcome
 from bot.domain.help_states import RequestState
 from bot.domain.matching import MentorCandidate
+from db.database import BatchingConnection, Ending, Statement
 from db.engine import Connection
 from db.mentors import CANDIDATE_COLUMNS, candidates
 from db.rows import execute_later, fetch_later, first_row
@@ -136,19 +139,75 @@ async def file_queued(conn: Connection, new: NewRequest) -> list[Any]:
     transaction reads neither back: both go to the database with its COMMIT (one hop fewer
     under the write lock). Returns a list holding the request's row once committed (see
     :func:`filed_request`); the unique index refuses a second open request there.
-
-    The event names the request through the student's one open request in the class (that
-    index), since its id is not known before the INSERT runs.
     """
-    rows = await fetch_later(conn, *_insert(new, RequestState.QUEUED, None, None))
-    await execute_later(
-        conn,
-        "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note)"
-        " SELECT id, NULL, 'queued', ?, ?, '' FROM help_requests"
-        " WHERE guild_id = ? AND student_id = ? AND state = 'queued'",
-        (new["student_id"], to_db(new["now"]), new["guild_id"], new["student_id"]),
-    )
+    _, (request, event) = _queued_writes(new)
+    rows = await fetch_later(conn, request[0], request[1])
+    await execute_later(conn, event[0], event[1])
     return rows
+
+
+def _queued_writes(new: NewRequest) -> tuple[list[Any], list[Statement]]:
+    """What :func:`file_queued` writes: the request (its row added to the list returned first,
+    once it ran) and its "queued" event.
+
+    The event names the request through the student's one open request in the class (the
+    unique index), since its id is not known before the INSERT runs.
+    """
+    rows: list[Any] = []
+    sql, params = _insert(new, RequestState.QUEUED, None, None)
+    return rows, [
+        (sql, params, rows),
+        (
+            "INSERT INTO help_events (request_id, from_state, to_state, actor_id, at, note)"
+            " SELECT id, NULL, 'queued', ?, ?, '' FROM help_requests"
+            " WHERE guild_id = ? AND student_id = ? AND state = 'queued'",
+            (new["student_id"], to_db(new["now"]), new["guild_id"], new["student_id"]),
+            None,
+        ),
+    ]
+
+
+def file_if_queued(
+    conn: Connection,
+    guild_id: int,
+    student_id: int,
+    *,
+    now: datetime,
+    week_start: datetime,
+    recent_since: datetime,
+    name: str | None,
+    subject_id: int | None,
+    in_line: Callable[[AskContext], NewRequest | None],
+) -> asyncio.Future[Ending[tuple[AskContext, list[Any]] | None]]:
+    """An ask in one job on SQLite's database thread, ending its transaction there: the
+    :func:`ask_context` read, then ``in_line(context)`` (which says whether the request just
+    waits in line, and how it is filed) and, if so, :func:`file_queued`'s writes and the
+    COMMIT; otherwise a rollback (nothing written: the caller files it the usual way).
+
+    Resolves to the context and the list holding the request's row (see
+    :func:`filed_request`) once committed, or ``None`` when rolled back.
+    """
+    if not isinstance(conn, BatchingConnection):
+        raise TypeError("file_if_queued runs in a SQLite transaction")
+    sql, params = _ask_context_query(
+        guild_id,
+        student_id,
+        now=now,
+        week_start=week_start,
+        recent_since=recent_since,
+        name=name,
+        subject_id=subject_id,
+    )
+
+    def decide(rows: list[Any]) -> Ending[tuple[AskContext, list[Any]] | None]:
+        context = _ask_context_from(rows, now)
+        new = in_line(context)
+        if new is None:
+            return Ending(None, commit=False)
+        filed, writes = _queued_writes(new)
+        return Ending((context, filed), writes)
+
+    return conn.queue_final(sql, params, decide)
 
 
 def filed_request(rows: list[Any]) -> HelpRequest:
@@ -186,6 +245,29 @@ async def ask_context(
     Read before the new request is written: filing a queued request changes none of the
     mentors' figures, and it has no past offers.
     """
+    sql, params = _ask_context_query(
+        guild_id,
+        student_id,
+        now=now,
+        week_start=week_start,
+        recent_since=recent_since,
+        name=name,
+        subject_id=subject_id,
+    )
+    return _ask_context_from(list(await conn.execute_fetchall(sql, params)), now)
+
+
+def _ask_context_query(
+    guild_id: int,
+    student_id: int,
+    *,
+    now: datetime,
+    week_start: datetime,
+    recent_since: datetime,
+    name: str | None,
+    subject_id: int | None,
+) -> tuple[str, dict[str, object]]:
+    """The SQL and parameters of :func:`ask_context`."""
     params: dict[str, object] = {
         "guild": guild_id,
         "student": student_id,
@@ -203,7 +285,7 @@ async def ask_context(
     # queued at or before now are all of them less the few (normally none) queued later: a
     # count of the queue's index and an empty range, not a test of every row's time (half the
     # cost with a long line, inside the ask's write lock).
-    rows = await conn.execute_fetchall(
+    sql = (
         f"WITH subj AS (SELECT s.id, s.guild_id, s.name, s.role_id FROM subjects s WHERE {match}),"
         " line AS (SELECT COUNT(*) AS waiting, COUNT(*) - (SELECT COUNT(*) FROM help_requests"
         "  WHERE guild_id = :guild AND state = 'queued' AND subject_id = (SELECT id FROM subj)"
@@ -218,10 +300,13 @@ async def ask_context(
         "  WHERE guild_id = :guild AND student_id = :student) h"
         " CROSS JOIN line LEFT JOIN subj s ON 1 = 1"
         " LEFT JOIN (badges b JOIN mentors m ON m.guild_id = b.guild_id AND m.user_id = b.user_id)"
-        "  ON b.guild_id = :guild AND b.subject_id = s.id AND b.ended_at IS NULL",
-        params,
+        "  ON b.guild_id = :guild AND b.subject_id = s.id AND b.ended_at IS NULL"
     )
-    rows = list(rows)
+    return sql, params
+
+
+def _ask_context_from(rows: list[Any], now: datetime) -> AskContext:
+    """:func:`ask_context` from its query's rows."""
     first = rows[0]  # the aggregate always gives a row; one per candidate besides
     subject = (
         Subject(

@@ -82,6 +82,9 @@ class HelpService:
         self._classes = classes
         self._config = config
         self._router = Router(config, classes)
+        # Subjects (a class and the subject's id or name) whose last ask waited in line: the
+        # next ask there tries :meth:`_file_in_line` first (a hint; nothing depends on it).
+        self._lines: set[tuple[int, int | str]] = set()
         # What the help desk asks while it carries out the outbox (see delivery.py).
         self.delivery = HelpDelivery(db, clock, self._router)
 
@@ -192,7 +195,17 @@ class HelpService:
             )
         now = self._clock.now()
         since_week, recent_since = self._router.matching_window(now, settings.zone)
+        name = normalise_text(subject_ref)[:40] if isinstance(subject_ref, str) else None
+        subject_id = None if isinstance(subject_ref, str) else subject_ref
+        line = (guild_id, name if name is not None else subject_ref)
         try:
+            if line in self._lines and asked.confidence is None and self._db.engine == "sqlite":
+                in_line = await self._file_in_line(
+                    settings, student_id, name, subject_id, topic, asked, now
+                )
+                if in_line is not None:
+                    return in_line
+                self._lines.discard(line)  # someone is free, or the ask is refused: as usual
             async with self._db.transaction(guild_id=guild_id) as conn:
                 # The subject, the student's asking history, the subject's mentors as matching
                 # weighs them and its queue: one query.
@@ -203,8 +216,8 @@ class HelpService:
                     now=now,
                     week_start=since_week,
                     recent_since=recent_since,
-                    name=normalise_text(subject_ref)[:40] if isinstance(subject_ref, str) else None,
-                    subject_id=None if isinstance(subject_ref, str) else subject_ref,
+                    name=name,
+                    subject_id=subject_id,
                 )
                 subject: Subject | None = context.subject
                 if subject is None and isinstance(subject_ref, str):
@@ -245,13 +258,78 @@ class HelpService:
                 else:
                     routed = await self._file_routed(conn, context, new, asked, mentor)
             if routed is not None:
+                if routed.queued:
+                    self._lines.add(line)
+                else:
+                    self._lines.discard(line)
                 return routed
+            self._lines.add(line)
             # No QUEUED intent: the desk touches the subject's live notice after the reply
             # (``filed``), and start-up refreshes the notice of every subject with someone waiting.
             return Routing(help_sql.filed_request(filed), None, *place, filed=True)
         except IntegrityError:
             # Two /helpme at the same instant: the unique index let only one through.
             raise Conflict("You already have an open request.") from None
+
+    async def _file_in_line(
+        self,
+        settings: ClassSettings,
+        student_id: int,
+        name: str | None,
+        subject_id: int | None,
+        topic: str,
+        asked: Asked,
+        now: datetime,
+    ) -> Routing | None:
+        """On SQLite, an ask that waits in line (nobody free, nothing else to record) in one
+        job on the database thread: the ask's read, the decision and the request's two INSERTs
+        with the COMMIT, so the write lock goes to the next writer as soon as it is queued.
+
+        ``None`` (rolled back, nothing written) when the ask does anything else: a mentor is
+        free, or it is refused (no such subject, a request already open, the cooldown); the
+        caller then files it as usual, which also words the refusal.
+        """
+        guild_id = settings.guild_id
+        cooldown = timedelta(seconds=self._config.help_cooldown_seconds)
+        since_week, recent_since = self._router.matching_window(now, settings.zone)
+
+        def in_line(context: help_sql.AskContext) -> help_sql.NewRequest | None:
+            # On the database thread: the same checks as the usual path, in the same order.
+            subject = context.subject
+            if subject is None or subject.guild_id != guild_id or context.open_id is not None:
+                return None
+            if context.last_at is not None and now - context.last_at < cooldown:
+                return None
+            if choose_mentor(context.candidates, student_id, aspect=asked.aspect) is not None:
+                return None
+            return help_sql.NewRequest(
+                guild_id=guild_id,
+                subject_id=subject.id,
+                student_id=student_id,
+                topic=topic,
+                now=now,
+                subject_name=subject.name,
+                aspect=asked.aspect,
+            )
+
+        async with self._db.transaction(guild_id=guild_id) as conn:
+            ending = help_sql.file_if_queued(
+                conn,
+                guild_id,
+                student_id,
+                now=now,
+                week_start=since_week,
+                recent_since=recent_since,
+                name=name,
+                subject_id=subject_id,
+                in_line=in_line,
+            )
+        filed = ending.result().value  # answered: the transaction waited for it
+        if filed is None:
+            return None
+        context, rows = filed
+        place = (context.ahead + 1, context.waiting + 1)
+        return Routing(help_sql.filed_request(rows), None, *place, filed=True)
 
     async def _file_routed(
         self,
