@@ -125,11 +125,10 @@ async def test_one_student_asking_twice_at_once_files_one_request(
     assert len(await open_requests(db, DAN)) == 1
 
 
+@pytest.mark.sqlite_only("PostgreSQL runs each statement as it comes")
 async def test_on_sqlite_an_ask_joining_a_line_is_one_job_on_the_database_thread(
     busy: Services, db: Database
 ) -> None:
-    if db.engine != "sqlite":
-        pytest.skip("PostgreSQL runs each statement as it comes")
     await busy.help.ask(GUILD, CAROL, "Math", None)  # waits in line: the next ask tries the job
     jobs: list[Any] = []
     writer = db._conn

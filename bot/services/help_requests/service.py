@@ -15,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from bot.clock import Clock
 from bot.config import MentoringConfig
-from bot.domain.classroom import ClassSettings, Subject
+from bot.domain.classroom import ClassSettings
 from bot.domain.gains import check_confidence
 from bot.domain.help_intents import IntentKind
 from bot.domain.help_requests import CloseReason, HelpRequest
@@ -69,6 +70,30 @@ def checked_confidence(value: int | None) -> int | None:
         return check_confidence(value)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
+
+
+class Refusal(StrEnum):
+    """Why an ask is refused before it is filed."""
+
+    NO_SUBJECT = "no such subject"  # unknown, removed, or another class's
+    OPEN = "a request open"  # the student already has one open in the class
+    COOLDOWN = "asked just now"  # within the help cooldown of their last ask
+
+
+def ask_refusal(
+    context: help_sql.AskContext, guild_id: int, now: datetime, cooldown: timedelta
+) -> Refusal | None:
+    """Whether an ask is refused, from what it read, checked in this order: the one rule for
+    both ways of filing (:meth:`HelpService._file` words the refusal; an ask joining a line on
+    SQLite decides on the database thread and falls back to it)."""
+    subject = context.subject
+    if subject is None or subject.guild_id != guild_id:
+        return Refusal.NO_SUBJECT
+    if context.open_id is not None:
+        return Refusal.OPEN
+    if context.last_at is not None and now - context.last_at < cooldown:
+        return Refusal.COOLDOWN
+    return None
 
 
 class HelpService:
@@ -219,24 +244,25 @@ class HelpService:
                     name=name,
                     subject_id=subject_id,
                 )
-                subject: Subject | None = context.subject
-                if subject is None and isinstance(subject_ref, str):
-                    known = await class_sql.list_subjects(conn, guild_id)
-                    raise no_such_subject(subject_ref, known)
-                if subject is None or subject.guild_id != guild_id:
+                cooldown = timedelta(seconds=self._config.help_cooldown_seconds)
+                refused = ask_refusal(context, guild_id, now, cooldown)
+                if refused is Refusal.NO_SUBJECT:
+                    if context.subject is None and isinstance(subject_ref, str):
+                        known = await class_sql.list_subjects(conn, guild_id)
+                        raise no_such_subject(subject_ref, known)
                     raise NotFound("That subject doesn't exist in this class any more.")
-                if context.open_id is not None:
+                if refused is Refusal.OPEN and context.open_id is not None:
                     existing = await self._router.require(conn, context.open_id)
                     raise Conflict(
                         f"You already have an open request for **{existing.subject_name}** "
                         f"({state_words(existing.state)}). Use `/helpme cancel` first if you "
                         "need something else."
                     )
-                cooldown = timedelta(seconds=self._config.help_cooldown_seconds)
-                last = context.last_at
-                if last is not None and now - last < cooldown:
-                    wait = int((cooldown - (now - last)).total_seconds()) + 1
+                if refused is Refusal.COOLDOWN and context.last_at is not None:
+                    wait = int((cooldown - (now - context.last_at)).total_seconds()) + 1
                     raise RateLimited(f"You just asked: please wait {wait} s before asking again.")
+                subject = context.subject
+                assert subject is not None  # not refused: the class's own subject
                 # A request just filed has had no offers: nobody passed on it, nobody holds it.
                 chosen = choose_mentor(context.candidates, student_id, aspect=asked.aspect)
                 mentor = chosen.user_id if chosen else None
@@ -294,11 +320,9 @@ class HelpService:
         since_week, recent_since = self._router.matching_window(now, settings.zone)
 
         def in_line(context: help_sql.AskContext) -> help_sql.NewRequest | None:
-            # On the database thread: the same checks as the usual path, in the same order.
+            # On the database thread: the usual path's rule (a refusal is worded there).
             subject = context.subject
-            if subject is None or subject.guild_id != guild_id or context.open_id is not None:
-                return None
-            if context.last_at is not None and now - context.last_at < cooldown:
+            if subject is None or ask_refusal(context, guild_id, now, cooldown) is not None:
                 return None
             if choose_mentor(context.candidates, student_id, aspect=asked.aspect) is not None:
                 return None
