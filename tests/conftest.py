@@ -84,11 +84,31 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is not None or not config.option.numprocesses:
+        use_speed_independent_hypothesis()  # in the processes that run tests (not xdist's controller)
     config.addinivalue_line(
         "markers",
         "sqlite_only(why): the test checks SQLite itself (its pragmas, its file); the db "
         "fixture runs it on SQLite only",
     )
+
+
+def use_speed_independent_hypothesis() -> None:
+    """No property test may depend on the machine's speed.
+
+    Hypothesis's default deadline (200 ms per example) fails a test when one example happens to
+    be slow, and on two shared cores one can be: a full garbage collection, the other worker,
+    PostgreSQL or Chromium taking the core. Its "too slow" health check times the data
+    generation the same way. Each test still runs every example it asks for and asserts the
+    same. Loaded before the test modules are imported: ``@settings(...)`` copies the profile's
+    values when it decorates.
+    """
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "classmentor", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.load_profile("classmentor")
 
 
 @pytest.fixture
