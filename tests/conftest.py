@@ -61,11 +61,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("store_engine", engines, ids=engines)
 
 
+# Allocations (less deallocations) between two young-generation collections; CPython's default
+# is 700. A test process makes cyclic garbage by the million (every bot, simulator, request and
+# event loop a test starts): collecting it in larger batches halved the workers' collection time
+# (~2.7 s -> ~1.5 s per run) for a few MB more memory. Garbage is still collected; only later.
+YOUNG_COLLECTION_THRESHOLD = 10_000
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Keep the collector off the test process's start-up heap (bot/heap.py does the same for a
     bot process): the modules, the collected tests and their fixtures live until the process
-    ends, and every full collection walked them again (~0.25 s of CPU per 9 s of tests)."""
+    ends, and every full collection walked them again (~0.25 s of CPU per 9 s of tests). Then
+    collect young garbage in larger batches (see above)."""
     gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, oldest)
 
 
 @pytest.hookimpl(trylast=True)  # after the test's fixtures are torn down
