@@ -28,6 +28,14 @@ LONG_FIRST = (
     "tests/db/test_class_write_locks.py::",
     "tests/e2e/dashboard/test_gains.py::",
     "tests/e2e/dashboard/test_projector.py::",
+    # The other tests that render a chart. pytest-xdist's first batch for a worker is the first
+    # quarter of the tests split between the workers (~129 each), so with the browser, gains
+    # and demo tests above these run on the same worker: only that worker's chart worker
+    # starts (importing matplotlib is ~0.7 s of CPU per test process). Were one to land on the
+    # other worker, it would start its own, as before.
+    "tests/e2e/test_progress.py::",
+    "tests/e2e/test_lessons.py::",
+    "tests/e2e/test_weekly_pair_prize.py::",
 )
 
 
