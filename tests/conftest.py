@@ -64,7 +64,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # Allocations (less deallocations) between two young-generation collections; CPython's default
 # is 700. A test process makes cyclic garbage by the million (every bot, simulator, request and
 # event loop a test starts): collecting it in larger batches halved the workers' collection time
-# (~2.7 s -> ~1.5 s per run) for a few MB more memory. Garbage is still collected; only later.
+# (~2.9 s -> ~1.4 s per run) for a few MB more memory. Garbage is still collected; only later.
 YOUNG_COLLECTION_THRESHOLD = 10_000
 
 

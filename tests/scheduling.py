@@ -2,8 +2,11 @@
 
 pytest-xdist hands tests to its workers in collection order, so a long test collected last (the
 fresh-interpreter layer check, a real browser, the benchmark) would run alone at the
-end while the other worker sits idle. Started first, they overlap with everything else. Only the
-order changes; which tests run, and what they check, does not.
+end while the other worker sits idle. Started first, they overlap with everything else. They
+also land on one worker together (pytest-xdist's first batch for each worker is a run of
+consecutive tests), which keeps the tests that wait on real time off the other worker and the
+chart worker's start to one process. Only the order changes; which tests run, and what they
+check, does not.
 """
 
 from __future__ import annotations
