@@ -94,8 +94,10 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if getattr(config, "workerinput", None) is not None or not config.option.numprocesses:
-        use_speed_independent_hypothesis()  # in the processes that run tests (not xdist's controller)
+    # In the processes that run tests: an xdist worker, or a run without workers (not xdist's
+    # controller, which only hands tests out).
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        use_speed_independent_hypothesis()
     config.addinivalue_line(
         "markers",
         "sqlite_only(why): the test checks SQLite itself (its pragmas, its file); the db "
