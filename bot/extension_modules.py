@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
-__all__ = ["fingerprint", "leaks", "remember", "reusing"]
+__all__ = ["fingerprint", "forget", "leaks", "remember", "reusing"]
 
 # Per process, like sys.modules itself: extension name -> the modules one successful load left
 # in sys.modules (the extension and its submodules), with their original specs.
@@ -97,6 +97,20 @@ def reusing(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         _REUSING.reset(token)
+
+
+def forget(name: str, key: str) -> None:
+    """Drop an unloaded extension's module and every submodule from ``sys.modules``.
+
+    What discord.py's ``Bot._call_module_finalizers`` does after ``teardown``, in one pass:
+    discord.py calls a helper per entry of ``sys.modules`` for each extension it unloads
+    (~2.5 ms per bot stop in a test process with ~1,400 modules loaded). A reusing bot calls
+    this instead; its next start hands the modules back (see :func:`reusing`).
+    """
+    sys.modules.pop(key, None)
+    prefix = name + "."
+    for module in [m for m in sys.modules if m == name or m.startswith(prefix)]:
+        del sys.modules[module]
 
 
 def remember(extension: str) -> None:

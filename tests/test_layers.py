@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,10 +129,73 @@ print(json.dumps(sorted(m for m in ("discord", "apscheduler") if m in sys.module
     assert run_python(code) == []
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the checks here read from one of our files, parsed once for all of them.
+
+    Only these are kept, not the syntax tree: the trees of all our files are ~270,000 objects,
+    and kept for the rest of the test process every full garbage collection walked them again.
+    """
+
+    # (module, line, inside ``if TYPE_CHECKING:``, inside a function or class body)
+    imports: tuple[tuple[str, int, bool, bool], ...]
+    raw_http_lines: tuple[int, ...]  # ``<something>.http`` reached, see the test below
+
+
 @functools.cache
-def parsed(path: Path) -> ast.Module:
-    """The syntax tree of one of our files (parsed once for all the checks here)."""
-    return ast.parse((ROOT / path).read_text(encoding="utf-8"))
+def facts(path: Path) -> Facts:
+    """The imports and raw REST uses of one of our files."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    return Facts(tuple(_imports(tree, path)), tuple(_raw_http_lines(tree)))
+
+
+def _imports(tree: ast.Module, path: Path) -> Iterator[tuple[str, int, bool, bool]]:
+    package = module_name(path) if path.name == "__init__.py" else module_name(path.parent)
+
+    def walk(
+        nodes: list[ast.stmt], type_checking: bool, nested: bool
+    ) -> Iterator[tuple[str, int, bool, bool]]:
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield alias.name, node.lineno, type_checking, nested
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                for alias in node.names:
+                    child = f"{base}.{alias.name}"
+                    yield (child if child in MODULES else base), node.lineno, type_checking, nested
+            elif isinstance(node, ast.If):
+                guard = ast.unparse(node.test)
+                if guard.endswith("TYPE_CHECKING"):
+                    yield from walk(node.body, True, nested)
+                else:
+                    yield from walk(node.body, type_checking, nested)
+                    yield from walk(node.orelse, type_checking, nested)
+            elif isinstance(node, ast.Try):
+                yield from walk(node.body, type_checking, nested)
+                for handler in node.handlers:
+                    yield from walk(handler.body, type_checking, nested)
+                yield from walk(node.orelse, type_checking, nested)
+                yield from walk(node.finalbody, type_checking, nested)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                yield from walk(node.body, type_checking, nested)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                yield from walk(node.body, type_checking, True)
+
+    yield from walk(tree.body, False, False)
+
+
+def _raw_http_lines(tree: ast.Module) -> Iterator[int]:
+    # Handing the client to discord.py's connection state (``http=self.http``) is no call.
+    handed = {id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "http"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "http" and id(node) not in handed:
+            if isinstance(node.value, ast.Name) and node.value.id == "discord":
+                continue  # the discord.http module itself (e.g. a Route), not a call
+            yield node.lineno
 
 
 def imports_of(path: Path, *, type_checking: bool, nested: bool) -> Iterator[tuple[str, int]]:
@@ -140,42 +204,9 @@ def imports_of(path: Path, *, type_checking: bool, nested: bool) -> Iterator[tup
     ``type_checking``: include ``if TYPE_CHECKING:`` blocks; ``nested``: include imports inside
     functions and classes (which run later, not at import time).
     """
-    tree = parsed(path)
-    package = module_name(path) if path.name == "__init__.py" else module_name(path.parent)
-
-    def walk(nodes: list[ast.stmt]) -> Iterator[tuple[str, int]]:
-        for node in nodes:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    yield alias.name, node.lineno
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join([*anchor, base] if base else anchor)
-                for alias in node.names:
-                    child = f"{base}.{alias.name}"
-                    yield (child if child in MODULES else base), node.lineno
-            elif isinstance(node, ast.If):
-                guard = ast.unparse(node.test)
-                if guard.endswith("TYPE_CHECKING"):
-                    if type_checking:
-                        yield from walk(node.body)
-                else:
-                    yield from walk(node.body)
-                    yield from walk(node.orelse)
-            elif isinstance(node, ast.Try):
-                yield from walk(node.body)
-                for handler in node.handlers:
-                    yield from walk(handler.body)
-                yield from walk(node.orelse)
-                yield from walk(node.finalbody)
-            elif isinstance(node, (ast.With, ast.AsyncWith)) or (
-                nested and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            ):
-                yield from walk(node.body)
-
-    yield from walk(tree.body)
+    for name, line, under_type_checking, inside in facts(path).imports:
+        if (type_checking or not under_type_checking) and (nested or not inside):
+            yield name, line
 
 
 def test_domain_services_and_db_do_not_import_discord_anywhere() -> None:
@@ -274,14 +305,5 @@ def test_raw_discord_rest_calls_live_in_one_module() -> None:
     for path in source_files():
         if path in allowed or path.parts[:2] == ("bot", "simulator"):
             continue
-        tree = parsed(path)
-        # Handing the client to discord.py's connection state (``http=self.http``) is no call.
-        handed = {
-            id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "http"
-        }
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr == "http" and id(node) not in handed:
-                if isinstance(node.value, ast.Name) and node.value.id == "discord":
-                    continue  # the discord.http module itself (e.g. a Route), not a call
-                offenders.append(f"{path}:{node.lineno}")
+        offenders += [f"{path}:{line}" for line in facts(path).raw_http_lines]
     assert offenders == [], f"raw REST calls outside cogs/_discord_api.py: {offenders}"

@@ -48,6 +48,19 @@ async def test_a_restart_reuses_the_feature_modules_with_fresh_cogs(world: Class
     assert "**Math**" in result.content
 
 
+async def test_a_stopped_bot_leaves_none_of_its_extension_modules_loaded(world: Classroom) -> None:
+    # As discord.py's unload does: each extension's module and submodules leave sys.modules
+    # (a reusing bot sweeps them in one pass; its next start hands them back).
+    def loaded() -> list[str]:
+        return [m for m in sys.modules for ext in EXTENSIONS if m == ext or m.startswith(ext + ".")]
+
+    assert "cogs.help._cog" in loaded()
+    await world.stop()
+    assert loaded() == []
+    await world.start()
+    assert "cogs.help._cog" in loaded()
+
+
 async def test_reload_executes_the_module_afresh(world: Classroom) -> None:
     assert world.bot is not None
     old = sys.modules["cogs.setup"]

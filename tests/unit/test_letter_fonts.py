@@ -8,8 +8,11 @@ from bot.letters.fonts import faces_for, font_chain, missing_glyphs
 from bot.letters.pdf import clean
 
 # Emoji come from a system font (DejaVu Sans or Symbola): no emoji font is packaged on PyPI.
+# The condition is a string so pytest evaluates it when the test is set up, in the process that
+# runs it: reading every font's character map at import cost each test process ~0.2 s of
+# collection, whether it ran a letter test or not.
 NO_EMOJI_FONT = pytest.mark.skipif(
-    bool(missing_glyphs("😀")),
+    "bool(missing_glyphs('😀'))",
     reason="no emoji font on this system (apt install fonts-dejavu-core)",
 )
 
