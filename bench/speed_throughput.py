@@ -37,6 +37,7 @@ from bench.speed_actions import HopCounter
 from bot.app import BURST_WINDOW_S
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
+from bot.cpu import pin_to_cpu
 from bot.heap import freeze_start_up_heap
 from bot.simulator import (
     DiscordSimulator,
@@ -517,7 +518,7 @@ async def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m bench.speed_throughput [--count N] [--discord-limits]``."""
+    """Entry point: ``python -m bench.speed_throughput [--count N] [--discord-limits] [--cpu N]``."""
     parser = argparse.ArgumentParser(prog="python -m bench.speed_throughput", description=__doc__)
     parser.add_argument("--count", type=int, default=1_000, help="interactions per command")
     parser.add_argument(
@@ -536,8 +537,18 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="instead: only this command, --count times (for a profiler such as py-spy)",
     )
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=None,
+        help="run on this one CPU, as a bot does with [ops] cpu (the in-process simulated Discord"
+        " shares it)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
+    if args.cpu is not None:
+        pin_to_cpu(args.cpu)
+        print(f"pinned to CPU {args.cpu} (ops.cpu)")
     results = asyncio.run(run(args.count, args.discord_limits, args.rounds, args.only))
     if args.only:
         figures = results[args.only]

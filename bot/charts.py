@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.cpu import allowed_before_pin, unpin
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -70,7 +72,14 @@ class ChartRenderer:
         if not self._processes:
             return await loop.run_in_executor(None, call)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_worker_context())
+            # A bot pinned to one CPU (ops.cpu) lets its chart worker use every CPU it had.
+            cpus = allowed_before_pin()
+            if cpus is None:
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_worker_context())
+            else:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=_worker_context(), initializer=unpin, initargs=(cpus,)
+                )
         return await loop.run_in_executor(self._pool, call)
 
     async def close(self) -> None:

@@ -175,6 +175,7 @@ class OpsConfig:
 
     http_port: int = 0  # 0: off
     http_host: str = "127.0.0.1"  # "0.0.0.0" in a container, where the probe comes from outside
+    cpu: int | None = None  # the one CPU the bot's threads run on (see bot/cpu.py); None: any
 
 
 @dataclass(frozen=True)
@@ -287,10 +288,11 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
 
     web_config = _parse_web(_section(raw, "web"), base_dir)
     ops = _section(raw, "ops")
-    _no_unknown("ops", ops, {"http_port", "http_host"})
+    _no_unknown("ops", ops, {"http_port", "http_host", "cpu"})
     ops_config = OpsConfig(
         http_port=_int(ops, "ops.http_port", "http_port", 0, minimum=0, maximum=65535),
         http_host=_str(ops, "ops.http_host", "http_host", "127.0.0.1").strip(),
+        cpu=_int(ops, "ops.cpu", "cpu", 0, minimum=0, maximum=4095) if "cpu" in ops else None,
     )
     if not ops_config.http_host:
         raise ConfigError("ops.http_host: expected an address like '127.0.0.1' or '0.0.0.0'")
