@@ -4,7 +4,7 @@ A bot process runs Python on about one CPU at a time (the GIL), but its work is 
 threads: the event loop and one thread per database connection. When the operating system puts
 them on different CPUs, every hand-off between them is a wake-up across CPUs, and on a virtual
 machine with an idle second CPU that costs more than the work handed off: measured on a 2-CPU
-machine, a leaderboard took 1.76 ms of CPU spread over two CPUs and 0.85 ms on one
+machine, a leaderboard took 1.8–1.9 ms of CPU spread over two CPUs and 0.8–0.9 ms on one
 (docs/benchmarks-speed.md, "One CPU per bot process"). Pinning trades that for the OS's freedom
 to move the bot, so it is off unless the operator names a CPU, and each bot process on a host
 should get its own.
