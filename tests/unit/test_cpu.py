@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import ConfigError, load_config
+from bot.cpu import allowed_before_pin
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only"
@@ -53,6 +54,7 @@ from bot.charts import ChartRenderer
 from bot.cpu import pin_to_cpu
 from db.database import Database
 
+os.sched_setaffinity(0, json.loads(sys.argv[2]))  # what a bot process starts with
 allowed = sorted(os.sched_getaffinity(0))
 pin_to_cpu(allowed[-1])
 
@@ -73,9 +75,11 @@ print(json.dumps({"allowed": allowed, "threads": threads, "worker": worker}))
 def test_a_pinned_bot_runs_its_store_threads_on_that_cpu_and_charts_on_every_cpu(
     tmp_path: Path,
 ) -> None:
-    # Its own process: pinning is for the rest of a process's life.
+    # Its own process: pinning is for the rest of a process's life. It starts with every CPU
+    # this test process had before the suite pinned it to one (tests/conftest.py).
+    cpus = sorted(allowed_before_pin() or os.sched_getaffinity(0))
     done = subprocess.run(
-        [sys.executable, "-c", PINNED, str(tmp_path / "class.db")],
+        [sys.executable, "-c", PINNED, str(tmp_path / "class.db"), json.dumps(cpus)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -83,6 +87,7 @@ def test_a_pinned_bot_runs_its_store_threads_on_that_cpu_and_charts_on_every_cpu
         cwd=Path(__file__).resolve().parents[2],
     )
     seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["allowed"] == cpus
     cpu = seen["allowed"][-1]
     assert len(seen["threads"]) >= 2  # the event loop's thread and the store's
     assert all(cpus == [cpu] for cpus in seen["threads"].values()), seen
