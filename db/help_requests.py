@@ -168,16 +168,7 @@ def _queued_writes(new: NewRequest) -> tuple[list[Any], list[Statement]]:
 
 
 def file_if_queued(
-    conn: Connection,
-    guild_id: int,
-    student_id: int,
-    *,
-    now: datetime,
-    week_start: datetime,
-    recent_since: datetime,
-    name: str | None,
-    subject_id: int | None,
-    in_line: Callable[[AskContext], NewRequest | None],
+    conn: Connection, ask: AskQuery, in_line: Callable[[AskContext], NewRequest | None]
 ) -> asyncio.Future[Ending[tuple[AskContext, list[Any]] | None]]:
     """An ask in one job on SQLite's database thread, ending its transaction there: the
     :func:`ask_context` read, then ``in_line(context)`` (which says whether the request just
@@ -189,18 +180,10 @@ def file_if_queued(
     """
     if not isinstance(conn, BatchingConnection):
         raise TypeError("file_if_queued runs in a SQLite transaction")
-    sql, params = _ask_context_query(
-        guild_id,
-        student_id,
-        now=now,
-        week_start=week_start,
-        recent_since=recent_since,
-        name=name,
-        subject_id=subject_id,
-    )
+    sql, params = _ask_context_query(ask)
 
     def decide(rows: list[Any]) -> Ending[tuple[AskContext, list[Any]] | None]:
-        context = _ask_context_from(rows, now)
+        context = _ask_context_from(rows, ask.now)
         new = in_line(context)
         if new is None:
             return Ending(None, commit=False)
@@ -216,6 +199,20 @@ def filed_request(rows: list[Any]) -> HelpRequest:
 
 
 @dataclasses.dataclass(frozen=True)
+class AskQuery:
+    """Who asks for which subject, when, and the windows fair matching weighs (see
+    :func:`ask_context`)."""
+
+    guild_id: int
+    student_id: int
+    now: datetime
+    week_start: datetime  # the class's week so far: sessions this week
+    recent_since: datetime  # a mentor who helped this student since then is offered last
+    name: str | None = None  # the subject by its normalised name (`/helpme ask`) ...
+    subject_id: int | None = None  # ... or by id (a help panel's button)
+
+
+@dataclasses.dataclass(frozen=True)
 class AskContext:
     """Everything an ask decides on, read in one query inside its transaction."""
 
@@ -227,17 +224,7 @@ class AskContext:
     ahead: int  # of those, queued at or before ``now`` (a new request goes after them)
 
 
-async def ask_context(
-    conn: Connection,
-    guild_id: int,
-    student_id: int,
-    *,
-    now: datetime,
-    week_start: datetime,
-    recent_since: datetime,
-    name: str | None = None,
-    subject_id: int | None = None,
-) -> AskContext:
+async def ask_context(conn: Connection, ask: AskQuery) -> AskContext:
     """The subject asked for (a current one by its normalised ``name``, or any by id), the
     student's asking history in the class, the subject's mentors as matching weighs them, and
     its queue: one hop instead of three or four inside the ask's write transaction.
@@ -245,42 +232,25 @@ async def ask_context(
     Read before the new request is written: filing a queued request changes none of the
     mentors' figures, and it has no past offers.
     """
-    sql, params = _ask_context_query(
-        guild_id,
-        student_id,
-        now=now,
-        week_start=week_start,
-        recent_since=recent_since,
-        name=name,
-        subject_id=subject_id,
-    )
-    return _ask_context_from(list(await conn.execute_fetchall(sql, params)), now)
+    sql, params = _ask_context_query(ask)
+    return _ask_context_from(list(await conn.execute_fetchall(sql, params)), ask.now)
 
 
-def _ask_context_query(
-    guild_id: int,
-    student_id: int,
-    *,
-    now: datetime,
-    week_start: datetime,
-    recent_since: datetime,
-    name: str | None,
-    subject_id: int | None,
-) -> tuple[str, dict[str, object]]:
+def _ask_context_query(ask: AskQuery) -> tuple[str, dict[str, object]]:
     """The SQL and parameters of :func:`ask_context`."""
     params: dict[str, object] = {
-        "guild": guild_id,
-        "student": student_id,
-        "now": to_db(now),
-        "week_start": to_db(week_start),
-        "recent": to_db(recent_since),
+        "guild": ask.guild_id,
+        "student": ask.student_id,
+        "now": to_db(ask.now),
+        "week_start": to_db(ask.week_start),
+        "recent": to_db(ask.recent_since),
     }
-    if name is not None:
+    if ask.name is not None:
         match = "s.guild_id = :guild AND s.name = :name AND s.removed_at IS NULL"
-        params["name"] = name
+        params["name"] = ask.name
     else:
         match = "s.id = :subject_id"
-        params["subject_id"] = subject_id
+        params["subject_id"] = ask.subject_id
     # The line's counts are read once (``line``), not per candidate row of the join. Those
     # queued at or before now are all of them less the few (normally none) queued later: a
     # count of the queue's index and an empty range, not a test of every row's time (half the

@@ -220,30 +220,26 @@ class HelpService:
             )
         now = self._clock.now()
         since_week, recent_since = self._router.matching_window(now, settings.zone)
-        name = normalise_text(subject_ref)[:40] if isinstance(subject_ref, str) else None
-        subject_id = None if isinstance(subject_ref, str) else subject_ref
-        line = (guild_id, name if name is not None else subject_ref)
+        ask = help_sql.AskQuery(
+            guild_id,
+            student_id,
+            now,
+            since_week,
+            recent_since,
+            name=normalise_text(subject_ref)[:40] if isinstance(subject_ref, str) else None,
+            subject_id=None if isinstance(subject_ref, str) else subject_ref,
+        )
+        line = (guild_id, ask.name if ask.name is not None else subject_ref)
         try:
             if line in self._lines and asked.confidence is None and self._db.engine == "sqlite":
-                in_line = await self._file_in_line(
-                    settings, student_id, name, subject_id, topic, asked, now
-                )
+                in_line = await self._file_in_line(ask, topic, asked)
                 if in_line is not None:
                     return in_line
                 self._lines.discard(line)  # someone is free, or the ask is refused: as usual
             async with self._db.transaction(guild_id=guild_id) as conn:
                 # The subject, the student's asking history, the subject's mentors as matching
                 # weighs them and its queue: one query.
-                context = await help_sql.ask_context(
-                    conn,
-                    guild_id,
-                    student_id,
-                    now=now,
-                    week_start=since_week,
-                    recent_since=recent_since,
-                    name=name,
-                    subject_id=subject_id,
-                )
+                context = await help_sql.ask_context(conn, ask)
                 cooldown = timedelta(seconds=self._config.help_cooldown_seconds)
                 refused = ask_refusal(context, guild_id, now, cooldown)
                 if refused is Refusal.NO_SUBJECT:
@@ -298,14 +294,7 @@ class HelpService:
             raise Conflict("You already have an open request.") from None
 
     async def _file_in_line(
-        self,
-        settings: ClassSettings,
-        student_id: int,
-        name: str | None,
-        subject_id: int | None,
-        topic: str,
-        asked: Asked,
-        now: datetime,
+        self, ask: help_sql.AskQuery, topic: str, asked: Asked
     ) -> Routing | None:
         """On SQLite, an ask that waits in line (nobody free, nothing else to record) in one
         job on the database thread: the ask's read, the decision and the request's two INSERTs
@@ -315,9 +304,8 @@ class HelpService:
         free, or it is refused (no such subject, a request already open, the cooldown); the
         caller then files it as usual, which also words the refusal.
         """
-        guild_id = settings.guild_id
+        guild_id, student_id, now = ask.guild_id, ask.student_id, ask.now
         cooldown = timedelta(seconds=self._config.help_cooldown_seconds)
-        since_week, recent_since = self._router.matching_window(now, settings.zone)
 
         def in_line(context: help_sql.AskContext) -> help_sql.NewRequest | None:
             # On the database thread: the usual path's rule (a refusal is worded there).
@@ -337,17 +325,7 @@ class HelpService:
             )
 
         async with self._db.transaction(guild_id=guild_id) as conn:
-            ending = help_sql.file_if_queued(
-                conn,
-                guild_id,
-                student_id,
-                now=now,
-                week_start=since_week,
-                recent_since=recent_since,
-                name=name,
-                subject_id=subject_id,
-                in_line=in_line,
-            )
+            ending = help_sql.file_if_queued(conn, ask, in_line)
         filed = ending.result().value  # answered: the transaction waited for it
         if filed is None:
             return None
