@@ -16,6 +16,12 @@ from db.errors import IntegrityError
 from db.rows import execute_later
 
 
+async def _note(db: Database, body: str) -> None:
+    """One unit of work writing one note."""
+    async with db.transaction() as conn:
+        await execute_later(conn, "INSERT INTO notes (body) VALUES (?)", (body,))
+
+
 async def _open(tmp_path: Path) -> Database:
     db = await Database.open(tmp_path / "class.db")
     await db.migrate()
@@ -74,15 +80,10 @@ async def test_many_units_at_once_all_commit_in_the_order_they_took_the_lock(
 async def test_an_interactions_units_in_flight_together_claim_it_once(tmp_path: Path) -> None:
     db = await _open(tmp_path)
     try:
-
-        async def write(body: str) -> None:
-            async with db.transaction() as conn:
-                await execute_later(conn, "INSERT INTO notes (body) VALUES (?)", (body,))
-
         with claiming(4242):
             # The second unit takes the lock while the first one's COMMIT (carrying the
             # claim) may still be on the database thread: it must not claim a second time.
-            await asyncio.gather(write("first"), write("second"))
+            await asyncio.gather(_note(db, "first"), _note(db, "second"))
         assert await _bodies(db) == ["first", "second"]
         claims = await db.fetch_all("SELECT interaction_id FROM interaction_claims")
         assert [row[0] for row in claims] == [4242]
@@ -185,20 +186,15 @@ async def test_a_unit_ended_by_a_decision_on_the_thread_commits_or_leaves_nothin
 async def test_a_cancelled_caller_s_claim_still_counts_for_its_interaction(tmp_path: Path) -> None:
     db = await _open(tmp_path)
     try:
-
-        async def write(body: str) -> None:
-            async with db.transaction() as conn:
-                await execute_later(conn, "INSERT INTO notes (body) VALUES (?)", (body,))
-
         with claiming(4646):
-            first = asyncio.create_task(write("first"))
+            first = asyncio.create_task(_note(db, "first"))
             await asyncio.sleep(0)  # its unit (with the claim) is queued on the thread
             first.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await first
             # The same interaction writes again: the first unit's claim landed (or not): it
             # must not be refused as "handled elsewhere" either way.
-            await write("second")
+            await _note(db, "second")
         assert (await _bodies(db))[-1] == "second"
         claims = await db.fetch_all("SELECT interaction_id FROM interaction_claims")
         assert [row[0] for row in claims] == [4646]

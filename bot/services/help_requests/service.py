@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from bot.clock import Clock
 from bot.config import MentoringConfig
-from bot.domain.classroom import ClassSettings
+from bot.domain.classroom import ClassSettings, Subject
 from bot.domain.gains import check_confidence
 from bot.domain.help_intents import IntentKind
 from bot.domain.help_requests import CloseReason, HelpRequest
@@ -94,6 +94,21 @@ def ask_refusal(
     if context.last_at is not None and now - context.last_at < cooldown:
         return Refusal.COOLDOWN
     return None
+
+
+def _new_request(
+    ask: help_sql.AskQuery, subject: Subject, topic: str, asked: Asked
+) -> help_sql.NewRequest:
+    """The request an ask files, once it is neither refused nor worded otherwise."""
+    return help_sql.NewRequest(
+        guild_id=ask.guild_id,
+        subject_id=subject.id,
+        student_id=ask.student_id,
+        topic=topic,
+        now=ask.now,
+        subject_name=subject.name,
+        aspect=asked.aspect,
+    )
 
 
 class HelpService:
@@ -262,15 +277,7 @@ class HelpService:
                 # A request just filed has had no offers: nobody passed on it, nobody holds it.
                 chosen = choose_mentor(context.candidates, student_id, aspect=asked.aspect)
                 mentor = chosen.user_id if chosen else None
-                new = help_sql.NewRequest(
-                    guild_id=guild_id,
-                    subject_id=subject.id,
-                    student_id=student_id,
-                    topic=topic,
-                    now=now,
-                    subject_name=subject.name,
-                    aspect=asked.aspect,
-                )
+                new = _new_request(ask, subject, topic, asked)
                 routed = None
                 if mentor is None and asked.confidence is None:
                     # Waits in line, after everyone queued for the subject so far; nothing
@@ -314,15 +321,7 @@ class HelpService:
                 return None
             if choose_mentor(context.candidates, student_id, aspect=asked.aspect) is not None:
                 return None
-            return help_sql.NewRequest(
-                guild_id=guild_id,
-                subject_id=subject.id,
-                student_id=student_id,
-                topic=topic,
-                now=now,
-                subject_name=subject.name,
-                aspect=asked.aspect,
-            )
+            return _new_request(ask, subject, topic, asked)
 
         async with self._db.transaction(guild_id=guild_id) as conn:
             ending = help_sql.file_if_queued(conn, ask, in_line)
