@@ -235,13 +235,6 @@ class BatchingConnection:
     ) -> aiosqlite.Cursor:
         return aiosqlite.Cursor(self.raw, await self._run(last))
 
-    async def commit(self) -> None:
-        """``COMMIT``, with the writes still waiting: one hop."""
-        if not self._waiting:
-            await self.raw.commit()
-            return
-        await self._run(sqlite3.Connection.commit)
-
     def queue_commit(self) -> asyncio.Future[None]:
         """Put the writes still waiting and the ``COMMIT`` in the database thread's queue now,
         and return what it answers, without waiting for it.
@@ -477,7 +470,7 @@ class Database:
         try:
             # Shielded: a caller cancelled here leaves its unit to end on the thread, and the
             # unit's future to say how (for the claim, and for the catch-up checkpoint).
-            ended = await asyncio.shield(committing)
+            await asyncio.shield(committing)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
@@ -485,8 +478,8 @@ class Database:
             if claim is not None:
                 claim.pending = None
             self._raise_failure(exc, claim)
-        if isinstance(ended, Ending) and not ended.commit:
-            if claim is not None:  # rolled back as decided, the claim with it
+        if not _committed(committing):  # rolled back as decided, the claim with it
+            if claim is not None:
                 claim.pending = None
             return
         if claim is not None:
