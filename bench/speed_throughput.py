@@ -24,11 +24,13 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Literal
 
 import discord
 
@@ -37,7 +39,7 @@ from bench.speed_actions import HopCounter
 from bot.app import BURST_WINDOW_S
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig
-from bot.cpu import pin_to_cpu
+from bot.cpu_keeper import take_a_cpu
 from bot.heap import freeze_start_up_heap
 from bot.simulator import (
     DiscordSimulator,
@@ -517,6 +519,14 @@ async def run(
     return results
 
 
+def _cpu_choice(value: str) -> int | Literal["auto", "off"]:
+    if value == "auto":
+        return "auto"
+    if value == "off":
+        return "off"
+    return int(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m bench.speed_throughput [--count N] [--discord-limits] [--cpu N]``."""
     parser = argparse.ArgumentParser(prog="python -m bench.speed_throughput", description=__doc__)
@@ -539,17 +549,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cpu",
-        type=int,
-        default=None,
-        help="run on this one CPU, as a bot does with [ops] cpu (the in-process simulated Discord"
-        " shares it)",
+        type=_cpu_choice,
+        default="auto",
+        help="where the bench runs, as [ops] cpu places a bot: auto (the bot's default: a free,"
+        " quiet CPU of its own), off (wherever the OS puts it) or a CPU number; the in-process"
+        " simulated Discord shares the bot's CPU (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    if args.cpu is not None:
-        pin_to_cpu(args.cpu)
-        print(f"pinned to CPU {args.cpu} (ops.cpu)")
-    results = asyncio.run(run(args.count, args.discord_limits, args.rounds, args.only))
+    keeper = take_a_cpu(args.cpu)
+    print(f"ops.cpu = {args.cpu}: on CPUs {sorted(os.sched_getaffinity(0))}")
+    try:
+        results = asyncio.run(run(args.count, args.discord_limits, args.rounds, args.only))
+    finally:
+        if keeper is not None:
+            keeper.stop()
     if args.only:
         figures = results[args.only]
         cpu = CPU_EACH.get(args.only, 0.0)

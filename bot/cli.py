@@ -31,7 +31,7 @@ from bot.config import (
     read_token,
     read_web_secrets,
 )
-from bot.cpu import pin_to_cpu
+from bot.cpu_keeper import take_a_cpu
 from bot.heap import FreezeWhenReady
 from bot.wiring import build_bot
 from db import copy as copy_sql
@@ -149,11 +149,13 @@ def _setup_logging(level: str) -> None:
 def _run(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
     token = read_token(config, environ)
     web_secrets = read_web_secrets(config, environ) if config.web.enabled else None
-    if config.ops.cpu is not None:
-        # Before the store's threads and the event loop exist: they inherit it (bot/cpu.py).
-        pin_to_cpu(config.ops.cpu)
-        log.info("running on CPU %d (ops.cpu)", config.ops.cpu)
-    return asyncio.run(_run_bot(config, token, web_secrets))
+    # Before the store's threads and the event loop exist: they inherit it (bot/cpu.py).
+    keeper = take_a_cpu(config.ops.cpu)
+    try:
+        return asyncio.run(_run_bot(config, token, web_secrets))
+    finally:
+        if keeper is not None:
+            keeper.stop()
 
 
 async def _run_bot(config: Config, token: Secret, web_secrets: WebSecrets | None = None) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.sharding import MAX_SHARDS, ShardPlan, parse_shard_ids
@@ -175,7 +175,9 @@ class OpsConfig:
 
     http_port: int = 0  # 0: off
     http_host: str = "127.0.0.1"  # "0.0.0.0" in a container, where the probe comes from outside
-    cpu: int | None = None  # the one CPU the bot's threads run on (see bot/cpu.py); None: any
+    # The one CPU the bot's threads run on (bot/cpu.py): a free one it picks ("auto"), the
+    # operator's, or wherever the OS puts them ("off").
+    cpu: int | Literal["auto", "off"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -292,7 +294,7 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
     ops_config = OpsConfig(
         http_port=_int(ops, "ops.http_port", "http_port", 0, minimum=0, maximum=65535),
         http_host=_str(ops, "ops.http_host", "http_host", "127.0.0.1").strip(),
-        cpu=_int(ops, "ops.cpu", "cpu", 0, minimum=0, maximum=4095) if "cpu" in ops else None,
+        cpu=_cpu(ops),
     )
     if not ops_config.http_host:
         raise ConfigError("ops.http_host: expected an address like '127.0.0.1' or '0.0.0.0'")
@@ -493,6 +495,17 @@ def _no_unknown(prefix: str, table: Mapping[str, Any], known: set[str]) -> None:
         if key not in known:
             where = f"{prefix}.{key}" if prefix else key
             raise ConfigError(f"{where}: unknown key (known keys: {', '.join(sorted(known))})")
+
+
+def _cpu(ops: Mapping[str, Any]) -> int | Literal["auto", "off"]:
+    value = ops.get("cpu", "auto")
+    if value == "auto":
+        return "auto"
+    if value == "off":
+        return "off"
+    if isinstance(value, str):
+        raise ConfigError(f'ops.cpu: expected "auto", "off" or a CPU number, got "{value}"')
+    return _int(ops, "ops.cpu", "cpu", 0, minimum=0, maximum=4095)
 
 
 def _str(table: Mapping[str, Any], where: str, key: str, default: str) -> str:
