@@ -142,7 +142,11 @@ def pin_automatically(lock_dir: Path | None = None) -> CpuClaim | None:
     order = sorted(allowed, key=lambda cpu: (round(shares.get(cpu, 0.0), 1), random.random()))
     claim = claim_cpu(order, lock_dir)
     if claim is not None:
-        pin_to_cpu(claim.cpu)
+        try:
+            pin_to_cpu(claim.cpu)
+        except OSError:
+            claim.release()
+            raise
     return claim
 
 

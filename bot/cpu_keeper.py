@@ -162,7 +162,11 @@ def take_a_cpu(
     if choice == "off" or not can_pin():
         return None
     allowed = frozenset(os.sched_getaffinity(0))
-    claim = pin_automatically(lock_dir)
+    try:
+        claim = pin_automatically(lock_dir)
+    except OSError as exc:  # a read-only temporary directory, a CPU set changed meanwhile
+        log.warning("cannot take a CPU of its own (%s); the OS places this bot", exc)
+        return None
     if claim is None:
         if len(allowed) > 1:
             log.info("every CPU already runs a ClassMentor process; the OS places this one")

@@ -242,3 +242,33 @@ def test_a_bot_crowded_on_its_cpu_moves_every_thread_to_a_quiet_one(tmp_path: Pa
         assert claim_cpu([int(str(moved["cpu"]))], tmp_path) is None
     finally:
         stop(bot)
+
+
+UNCLAIMABLE = """
+import json, logging, os, sys
+from pathlib import Path
+from bot.cpu_keeper import take_a_cpu
+
+logging.basicConfig(level=logging.INFO, format="%(message)s")
+os.sched_setaffinity(0, json.loads(sys.argv[2]))
+keeper = take_a_cpu("auto", Path(sys.argv[1]))
+print(json.dumps({"keeper": keeper is not None, "cpus": sorted(os.sched_getaffinity(0))}))
+"""
+
+
+def test_a_bot_that_cannot_claim_a_cpu_says_so_and_runs_where_the_os_puts_it(
+    tmp_path: Path,
+) -> None:
+    cpus = every_cpu_before_the_suite_pinned_this_worker()
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-c", UNCLAIMABLE, str(not_a_directory), json.dumps(cpus)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=ROOT,
+    )
+    assert json.loads(done.stdout) == {"keeper": False, "cpus": cpus}
+    assert "cannot take a CPU of its own" in done.stderr
