@@ -4,8 +4,9 @@ One server per test run, in a fresh temporary folder, listening on a free port o
 with durability switched off (fsync, synchronous_commit): a crash loses nothing a test needs.
 In a parallel run the first xdist worker that needs it starts it and the others use it (each
 with databases of its own), and the controller stops it when the run ends (see
-:func:`shared_server`); a run without workers starts and stops its own. PostgreSQL refuses to run as root (CI runs as root), so there the server
-runs as the ``postgres`` user through ``runuser``. Each test gets a fresh database copied from a
+:func:`shared_server`); a run without workers starts and stops its own. PostgreSQL refuses to
+run as root (CI runs as root), so there the server runs as the ``postgres`` user through
+``runuser``. Each test gets a fresh database copied from a
 migrated template (``CREATE DATABASE ... TEMPLATE``), which is much faster than migrating.
 
 Where the binaries are missing the PostgreSQL tests skip with the reason, unless
@@ -231,7 +232,8 @@ class PostgresServer:
 
     @classmethod
     def attached(cls, described: dict[str, Any]) -> PostgresServer:
-        """The server another process started and :meth:`describe` d (it stops it, not us)."""
+        """The server another process started and described (:meth:`describe`); that process,
+        or the controller, stops it: this object only lends databases on it."""
         server = cls.__new__(cls)
         server.root = Path(described["root"])
         server.data = server.root / "data"
