@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install ClassMentor with its dev tools in a virtual environment (again only when pyproject.toml
-# changed), then lint, type-check and run the whole test suite (two workers, see pyproject's
+# changed), then lint, type-check and run the whole test suite (three workers, see pyproject's
 # addopts). Any failure (including "no tests collected") fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,7 @@ fi
 # The PostgreSQL tests start a server from the machine's binaries (tests/postgres.py); here a
 # missing server fails the run instead of skipping those tests.
 export CLASSMENTOR_REQUIRE_POSTGRES=1
-# Every test process (two workers, the bot processes the e2e tests start, the fresh-interpreter
+# Every test process (three workers, the bot processes the e2e tests start, the fresh-interpreter
 # layer check) imports the project again: let Python keep its bytecode (some machines turn it
 # off globally), ~8 % of the suite's CPU.
 unset PYTHONDONTWRITEBYTECODE

@@ -1,9 +1,12 @@
 """A throw-away PostgreSQL server for the tests, started from the binaries on the machine.
 
-One server per test process (xdist worker), in a fresh temporary folder, listening on a free
-port of 127.0.0.1 only, with durability switched off (fsync, synchronous_commit): a crash loses
-nothing a test needs. PostgreSQL refuses to run as root (CI runs as root), so there the server
-runs as the ``postgres`` user through ``runuser``. Each test gets a fresh database copied from a
+One server per test run, in a fresh temporary folder, listening on a free port of 127.0.0.1 only,
+with durability switched off (fsync, synchronous_commit): a crash loses nothing a test needs.
+In a parallel run the first xdist worker that needs it starts it and the others use it (each
+with databases of its own), and the controller stops it when the run ends (see
+:func:`shared_server`); a run without workers starts and stops its own. PostgreSQL refuses to
+run as root (CI runs as root), so there the server runs as the ``postgres`` user through
+``runuser``. Each test gets a fresh database copied from a
 migrated template (``CREATE DATABASE ... TEMPLATE``), which is much faster than migrating.
 
 Where the binaries are missing the PostgreSQL tests skip with the reason, unless
@@ -13,10 +16,13 @@ Where the binaries are missing the PostgreSQL tests skip with the reason, unless
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import fcntl
 import functools
 import hashlib
 import itertools
+import json
 import os
 import pwd
 import shutil
@@ -32,6 +38,9 @@ T = TypeVar("T")
 
 SEARCH_PATH = ("/usr/local/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
 REQUIRE_ENV = "CLASSMENTOR_REQUIRE_POSTGRES"
+# Set by the xdist controller (see prepare_test_run): the folder through which its workers share
+# one server.
+RUN_ENV = "CLASSMENTOR_TEST_POSTGRES_RUN"
 SERVER_USER = "postgres"  # the database superuser the tests connect as
 # Unprivileged system users the server may run as when the tests run as root (CI does).
 RUN_AS = ("postgres", "nobody")
@@ -69,8 +78,9 @@ def _free_port() -> int:
 class PostgresServer:
     """A running server; :meth:`stop` (always called, see :func:`running_server`) removes it."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpus: frozenset[int] | None = None) -> None:
         self.initdb, self.pg_ctl = _binary("initdb"), _binary("pg_ctl")
+        self._cpus = cpus  # the CPUs the server may use (None: this process's)
         _binary("postgres")
         self._as_user: list[str] = []
         self._owner: tuple[int, int] | None = None
@@ -107,12 +117,14 @@ class PostgresServer:
         return f"t{os.getpid()}_{next(self._names)}"
 
     def _run(self, *argv: str) -> None:
+        cpus = self._cpus
         done = subprocess.run(
             [*self._as_user, *argv],
             cwd=self.root,
             capture_output=True,
             text=True,
             check=False,
+            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
         )
         if done.returncode != 0:
             log = self.root / "server.log"
@@ -121,7 +133,9 @@ class PostgresServer:
                 f"{' '.join(argv[:2])} failed ({done.returncode}): {done.stderr.strip()}\n{tail}"
             )
 
-    def start(self) -> None:
+    def start(self, watch: int | None = None, also_remove: Path | None = None) -> None:
+        """Start the server; it is stopped (its folder and ``also_remove`` deleted) if process
+        ``watch`` (this one by default) dies without stopping it."""
         if self._owner is not None:
             os.chown(self.root, *self._owner)
             os.chmod(self.root, 0o700)
@@ -143,7 +157,7 @@ class PostgresServer:
             "-o", options, "-w", "-t", "30", "start",
         )  # fmt: skip
         self.started = True
-        self._watch()
+        self._watch(os.getpid() if watch is None else watch, also_remove or self.root)
 
     def _new_cluster(self) -> None:
         """A new cluster in ``self.data``: a copy of the one ``initdb`` made for an earlier
@@ -178,14 +192,15 @@ class PostgresServer:
             shutil.rmtree(self.data, ignore_errors=True)
             self._run(*initdb)
 
-    def _watch(self) -> None:
-        """A watchdog that stops the server and deletes its folder if this process dies
-        without cleaning up (killed, crashed): no server is ever left running."""
+    def _watch(self, pid: int, also_remove: Path) -> None:
+        """A watchdog that stops the server and deletes its folder (and ``also_remove``) if
+        process ``pid`` dies without cleaning up (killed, crashed): no server is ever left
+        running."""
         as_user = " ".join(self._as_user)
         script = (
-            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done;"
+            f"while kill -0 {pid} 2>/dev/null; do sleep 1; done;"
             f" [ -d '{self.data}' ] && {as_user} '{self.pg_ctl}' -D '{self.data}'"
-            f" -m immediate stop >/dev/null 2>&1; rm -rf '{self.root}'"
+            f" -m immediate stop >/dev/null 2>&1; rm -rf '{self.root}' '{also_remove}'"
         )
         subprocess.Popen(
             ["/bin/sh", "-c", script],
@@ -199,10 +214,34 @@ class PostgresServer:
         KEPT.close_all()
         try:
             if self.started:
-                self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
+                self._run(*self.stop_argv())
                 self.started = False
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def stop_argv(self) -> list[str]:
+        return [self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop"]
+
+    def describe(self) -> dict[str, Any]:
+        """What another process needs to use this server, and to stop it."""
+        return {
+            "port": self.port,
+            "root": str(self.root),
+            "stop": [*self._as_user, *self.stop_argv()],
+        }
+
+    @classmethod
+    def attached(cls, described: dict[str, Any]) -> PostgresServer:
+        """The server another process started and described (:meth:`describe`); that process,
+        or the controller, stops it: this object only lends databases on it."""
+        server = cls.__new__(cls)
+        server.root = Path(described["root"])
+        server.data = server.root / "data"
+        server.port = int(described["port"])
+        server._names = itertools.count(1)
+        server.started = False
+        server.spare, server.signatures = {}, {}
+        return server
 
 
 def _binary_or(name: str) -> str:
@@ -297,6 +336,88 @@ def running_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def shared_server() -> Iterator[PostgresServer]:
+    """The server for this test process: the run's shared one in an xdist worker (started by
+    the first worker that asks, stopped by the controller: :func:`finish_test_run`), or one of
+    its own (stopped afterwards) in a run without workers."""
+    run = os.environ.get(RUN_ENV)
+    if not run:
+        with running_server() as server:
+            yield server
+        return
+    with _run_lock(Path(run)):
+        described = Path(run) / "server.json"
+        if described.exists():
+            server = PostgresServer.attached(json.loads(described.read_text()))
+        else:
+            from bot.cpu import allowed_before_pin
+
+            # Every worker's backends: on every CPU the worker could use before it was pinned.
+            server = PostgresServer(cpus=allowed_before_pin())
+            try:
+                # The controller stops it (or, were it killed, the watchdog).
+                server.start(watch=os.getppid(), also_remove=Path(run))
+            except BaseException:
+                server.stop()
+                raise
+            described.write_text(json.dumps(server.describe()))
+    try:
+        yield server
+    finally:
+        KEPT.close_all()
+
+
+@contextlib.contextmanager
+def _run_lock(run: Path) -> Iterator[None]:
+    with open(run / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def prepare_test_run() -> Path:
+    """In the xdist controller, before the workers start: the folder through which they share
+    one server (see :func:`shared_server`)."""
+    run = Path(tempfile.mkdtemp(prefix="classmentor-pg-run-"))
+    os.environ[RUN_ENV] = str(run)
+    return run
+
+
+def finish_test_run(run: Path) -> None:
+    """In the xdist controller, after the workers are gone: stop the shared server (if a worker
+    started one) and delete its folders."""
+    os.environ.pop(RUN_ENV, None)
+    try:
+        described = run / "server.json"
+        if described.exists():
+            server = json.loads(described.read_text())
+            try:
+                subprocess.run(server["stop"], capture_output=True, check=False, timeout=60)
+            finally:
+                shutil.rmtree(server["root"], ignore_errors=True)
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def shared_template(server: PostgresServer) -> str:
+    """The migrated template for ``server``: made once per run and shared by its workers when
+    the server is (:func:`migrated_template` otherwise)."""
+
+    def migrate() -> str:
+        # In a thread of its own: the first test to ask may already be running an event loop.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, migrated_template(server)).result()
+
+    run = os.environ.get(RUN_ENV)
+    if not run:
+        return migrate()
+    with _run_lock(Path(run)):
+        kept = Path(run) / "template"
+        if not kept.exists():
+            kept.write_text(migrate())
+        return kept.read_text()
 
 
 async def create_database(server: PostgresServer, template: str | None = None) -> str:
