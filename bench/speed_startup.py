@@ -42,6 +42,7 @@ async def child(url: str, gateway: str, db_path: Path, ready_timeout: float) -> 
 
     from bot.clock import SystemClock
     from bot.config import Config, DatabaseConfig
+    from bot.cpu_keeper import take_a_cpu
     from bot.wiring import build_bot
     from db.database import Database
 
@@ -57,6 +58,8 @@ async def child(url: str, gateway: str, db_path: Path, ready_timeout: float) -> 
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
     began = time.perf_counter()
     config = Config(database=DatabaseConfig(path=db_path))
+    # Placed as `classmentor run` places a bot (ops.cpu, "auto" by default), before its threads.
+    keeper = take_a_cpu(config.ops.cpu)
     db = await Database.open(db_path)
     bot = build_bot(config, db, SystemClock(), guild_ready_timeout=ready_timeout)
     marks: dict[str, float] = {}
@@ -86,6 +89,8 @@ async def child(url: str, gateway: str, db_path: Path, ready_timeout: float) -> 
     await bot.close()
     await asyncio.gather(task, return_exceptions=True)
     await db.close()
+    if keeper is not None:
+        keeper.stop()
     return figures
 
 
