@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.app import EXTENSIONS, ClassMentorBot
@@ -182,3 +182,12 @@ async def running_room(folder: Path, students: int) -> AsyncIterator[Classroom]:
             yield room
         finally:
             await room.stop()
+
+
+def cpu_choice(value: str) -> int | Literal["auto", "off"]:
+    """A bench's ``--cpu`` argument, read as ``[ops] cpu`` is: "auto", "off" or a CPU number."""
+    if value == "auto":
+        return "auto"
+    if value == "off":
+        return "off"
+    return int(value)

@@ -30,11 +30,10 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Literal
 
 import discord
 
-from bench.common import START, bench_bot
+from bench.common import START, bench_bot, cpu_choice
 from bench.speed_actions import HopCounter
 from bot.app import BURST_WINDOW_S
 from bot.clock import ManualClock
@@ -519,14 +518,6 @@ async def run(
     return results
 
 
-def _cpu_choice(value: str) -> int | Literal["auto", "off"]:
-    if value == "auto":
-        return "auto"
-    if value == "off":
-        return "off"
-    return int(value)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m bench.speed_throughput [--count N] [--discord-limits] [--cpu N]``."""
     parser = argparse.ArgumentParser(prog="python -m bench.speed_throughput", description=__doc__)
@@ -549,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cpu",
-        type=_cpu_choice,
+        type=cpu_choice,
         default="auto",
         help="where the bench runs, as [ops] cpu places a bot: auto (the bot's default: a free,"
         " quiet CPU of its own), off (wherever the OS puts it) or a CPU number; the in-process"
