@@ -99,6 +99,14 @@ def write_doc(results: Results, profile: Profile, elapsed: float) -> None:
         f"({profile.name} run, {elapsed:.1f} s). Re-run it after changes that touch the help flow, "
         "the queries or start-up; the numbers are for comparison on one machine, not promises.",
         "",
+        "Speed at class scale and at Discord's limits (throughput against a no-op command, "
+        "leaderboards at 1M ledger rows, bursts, start-up with 10,000 open requests) has benches "
+        "of its own, run on demand: [`benchmarks-speed.md`](benchmarks-speed.md). So do the "
+        "engines and shards ([`benchmarks-scale.md`](benchmarks-scale.md)), charts "
+        "([`benchmarks-progress.md`](benchmarks-progress.md)), letters "
+        "([`benchmarks-letters.md`](benchmarks-letters.md)) and the dashboard "
+        "([`benchmarks-web.md`](benchmarks-web.md)).",
+        "",
         "## Machine",
         "",
         *[f"- {key}: {value}" for key, value in facts.items()],

@@ -67,7 +67,9 @@ class Burst:
         return "; ".join(parts)
 
 
-async def paced(count: int, span_s: float, one: Callable[[int], Coroutine[object, object, None]]) -> None:
+async def paced(
+    count: int, span_s: float, one: Callable[[int], Coroutine[object, object, None]]
+) -> None:
     """Start ``one(i)`` for ``count`` values of ``i`` evenly over ``span_s`` seconds."""
     start = time.perf_counter()
     tasks = []
