@@ -105,8 +105,10 @@ class CpuClaim:
     lock_dir: Path
 
     def release(self) -> None:
-        """Give the CPU back (the keeper calls it after moving to another)."""
-        os.close(self.fd)
+        """Give the CPU back (the keeper calls it after moving to another); once is enough."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def claim_cpu(cpus: Iterable[int], lock_dir: Path | None = None) -> CpuClaim | None:
