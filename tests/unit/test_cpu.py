@@ -4,13 +4,17 @@ its chart worker on them all, and a bot moved off a CPU that other work crowds."
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import discord
 import pytest
 
+import bot.cpu
 from bot.cli import main
 from bot.config import ConfigError, load_config
 from bot.cpu import allowed_before_pin, claim_cpu
@@ -272,3 +276,29 @@ def test_a_bot_that_cannot_claim_a_cpu_says_so_and_runs_where_the_os_puts_it(
     )
     assert json.loads(done.stdout) == {"keeper": False, "cpus": cpus}
     assert "cannot take a CPU of its own" in done.stderr
+
+
+def test_run_takes_a_cpu_of_its_own_by_default_and_gives_it_back_when_it_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cpus = every_cpu_before_the_suite_pinned_this_worker()
+    worker_cpus = os.sched_getaffinity(0)
+    # Discord unreachable (port 9 refuses), so `run` starts, takes its CPU and stops at once.
+    monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")
+    monkeypatch.setattr(bot.cpu, "default_lock_dir", lambda: tmp_path)
+    caplog.set_level(logging.INFO, logger="bot.cpu_keeper")
+    config = config_with(tmp_path, "http_port = 0")  # ops.cpu not named: "auto"
+    os.sched_setaffinity(0, cpus)  # as a bot process starts: every CPU
+    try:
+        code = main(["run", "--config", str(config)], environ={"DISCORD_TOKEN": TOKEN})
+        ran_on = os.sched_getaffinity(0)
+    finally:
+        os.sched_setaffinity(0, worker_cpus)
+    assert code == 4  # "cannot reach Discord"
+    assert len(ran_on) == 1
+    (cpu,) = ran_on
+    assert f"running on CPU {cpu} of {cpus} (ops.cpu = auto)" in caplog.text
+    assert "cpu-keeper" not in {thread.name for thread in threading.enumerate()}
+    freed = claim_cpu([cpu], tmp_path)  # the stopped bot's CPU is free for the next
+    assert freed is not None
+    freed.release()
