@@ -23,6 +23,7 @@ from tests import postgres
 from tests.scheduling import (  # noqa: F401 - which test runs where, and when
     pytest_collection_modifyitems,
     pytest_ignore_collect,
+    pytest_sessionstart,
     pytest_xdist_make_scheduler,
     waiting_worker,
 )

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "pytest_collection_modifyitems",
     "pytest_ignore_collect",
+    "pytest_sessionstart",
     "pytest_xdist_make_scheduler",
     "waiting_worker",
 ]
@@ -92,6 +93,14 @@ def _is_waiting_worker(config: pytest.Config) -> bool:
 
 def _waiting(nodeid: str) -> bool:
     return nodeid.startswith(WAITING)
+
+
+_SESSION = pytest.StashKey[pytest.Session]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Keep the session where the scheduler finds it (it corrects the run's test count)."""
+    session.config.stash[_SESSION] = session
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -221,6 +230,12 @@ class SuiteScheduling:
             self.log("**Different tests collected, aborting run**")
             return
         assert self.collection is not None
+        # xdist counts the run's tests from whichever worker finished collecting last, and the
+        # waiting worker collects only the waiting tests: last, it made the progress figures
+        # wrong and a run without waiting tests end with exit code 5, "no tests collected".
+        session = self.config.stash.get(_SESSION, None)
+        if session is not None:
+            session.testscollected = len(self.collection)
         waiting = self._waiting_node()
         shared = list(range(len(self.collection)))
         if waiting is not None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.scheduling import SuiteScheduling, waiting_worker
+from tests.scheduling import SuiteScheduling, pytest_sessionstart, waiting_worker
 
 
 @dataclass(eq=False)
@@ -41,6 +41,7 @@ class Collected:
 
     def __init__(self) -> None:
         self.reports: list[pytest.CollectReport] = []
+        self.stash = pytest.Stash()
         self.hook = SimpleNamespace(pytest_collectreport=self._record)
 
     def _record(self, report: pytest.CollectReport) -> None:
@@ -51,9 +52,9 @@ FULL = [f"tests/{module}/test_{module}.py::test_{n}" for module in "abcdef" for 
 
 
 def started(
-    collections: dict[str, list[str]],
+    collections: dict[str, list[str]], config: Collected | None = None
 ) -> tuple[SuiteScheduling, dict[str, Worker], Collected]:
-    config = Collected()
+    config = config or Collected()
     scheduler = SuiteScheduling(config, len(collections), log=lambda *args: None)  # type: ignore[arg-type]
     workers = {name: Worker(name) for name in collections}
     for worker in workers.values():
@@ -117,3 +118,15 @@ def test_workers_that_collected_different_tests_get_none_and_the_run_ends() -> N
     assert [w.queue for w in workers.values()] == [[], []]
     assert len(config.reports) == 1 and config.reports[0].outcome == "failed"
     assert scheduler.tests_finished  # as with xdist's own schedulers: the error is the result
+
+
+def test_the_run_counts_every_test_even_when_the_waiting_worker_collects_last() -> None:
+    # xdist takes the run's count from the worker that finished collecting last: the waiting
+    # worker, with no test of its own in this run, would make it 0 and the exit code 5.
+    config = Collected()
+    session = SimpleNamespace(config=config, testscollected=0)
+    pytest_sessionstart(session)  # type: ignore[arg-type]
+    scheduler, workers, _ = started({"gw0": FULL, "gw1": FULL, "gw2": []}, config)
+    assert session.testscollected == len(FULL)
+    run_all(scheduler, workers, ["gw0", "gw1", "gw2"])
+    assert sorted(workers["gw0"].ran + workers["gw1"].ran) == list(range(len(FULL)))
