@@ -6,6 +6,7 @@ A section is a module in ``bench/`` with ``ORDER`` (its place in the report) and
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import time
@@ -13,12 +14,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import EXTENSIONS, ClassMentorBot
 from bot.clock import Clock, ManualClock
-from bot.config import Config
+from bot.config import Config, ConfigError, CpuChoice, parse_cpu
 from bot.simulator import (
     DiscordSimulator,
     SimMessage,
@@ -184,10 +185,9 @@ async def running_room(folder: Path, students: int) -> AsyncIterator[Classroom]:
             await room.stop()
 
 
-def cpu_choice(value: str) -> int | Literal["auto", "off"]:
+def cpu_choice(value: str) -> CpuChoice:
     """A bench's ``--cpu`` argument, read as ``[ops] cpu`` is: "auto", "off" or a CPU number."""
-    if value == "auto":
-        return "auto"
-    if value == "off":
-        return "off"
-    return int(value)
+    try:
+        return parse_cpu(int(value) if value.isdigit() else value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc

@@ -169,6 +169,10 @@ class WebSecrets:
     session_key: Secret
 
 
+# Where a bot's threads run (``[ops] cpu``): a free CPU it picks, a CPU number, or the OS's choice.
+CpuChoice = int | Literal["auto", "off"]
+
+
 @dataclass(frozen=True)
 class OpsConfig:
     """The operator's HTTP endpoint (/healthz, /metrics); off unless a port is given."""
@@ -177,7 +181,7 @@ class OpsConfig:
     http_host: str = "127.0.0.1"  # "0.0.0.0" in a container, where the probe comes from outside
     # The one CPU the bot's threads run on (bot/cpu.py): a free one it picks ("auto"), the
     # operator's, or wherever the OS puts them ("off").
-    cpu: int | Literal["auto", "off"] = "auto"
+    cpu: CpuChoice = "auto"
 
 
 @dataclass(frozen=True)
@@ -294,7 +298,7 @@ def parse_config(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Config:
     ops_config = OpsConfig(
         http_port=_int(ops, "ops.http_port", "http_port", 0, minimum=0, maximum=65535),
         http_host=_str(ops, "ops.http_host", "http_host", "127.0.0.1").strip(),
-        cpu=_cpu(ops),
+        cpu=parse_cpu(ops.get("cpu", "auto")),
     )
     if not ops_config.http_host:
         raise ConfigError("ops.http_host: expected an address like '127.0.0.1' or '0.0.0.0'")
@@ -497,15 +501,15 @@ def _no_unknown(prefix: str, table: Mapping[str, Any], known: set[str]) -> None:
             raise ConfigError(f"{where}: unknown key (known keys: {', '.join(sorted(known))})")
 
 
-def _cpu(ops: Mapping[str, Any]) -> int | Literal["auto", "off"]:
-    value = ops.get("cpu", "auto")
+def parse_cpu(value: object) -> CpuChoice:
+    """``[ops] cpu``: "auto", "off" or a CPU number; :class:`ConfigError` for anything else."""
     if value == "auto":
         return "auto"
     if value == "off":
         return "off"
     if isinstance(value, str):
         raise ConfigError(f'ops.cpu: expected "auto", "off" or a CPU number, got "{value}"')
-    return _int(ops, "ops.cpu", "cpu", 0, minimum=0, maximum=4095)
+    return _int({"cpu": value}, "ops.cpu", "cpu", 0, minimum=0, maximum=4095)
 
 
 def _str(table: Mapping[str, Any], where: str, key: str, default: str) -> str:

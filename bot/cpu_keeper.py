@@ -17,8 +17,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from bot.config import CpuChoice
 from bot.cpu import (
     CpuClaim,
     busy_shares,
@@ -146,9 +146,7 @@ def sample() -> Sample:
     return Sample(time.monotonic(), times.user + times.system, read_cpu_times())
 
 
-def take_a_cpu(
-    choice: int | Literal["auto", "off"], lock_dir: Path | None = None
-) -> CpuKeeper | None:
+def take_a_cpu(choice: CpuChoice, lock_dir: Path | None = None) -> CpuKeeper | None:
     """Pin this process to its CPU as ``ops.cpu`` says; with ``"auto"``, the keeper that moves it.
 
     Call it before the process starts other threads (the store's, the event loop's executor).
