@@ -271,9 +271,9 @@ class SuiteScheduling:
             places, self.pending[:chunk] = self.pending[:chunk], []
         else:
             places, self.pending[-chunk:] = self.pending[-chunk:], []
-        local = [self._local(node, place) for place in places]
-        self.node2pending[node].extend(local)
-        node.send_runtest_some(local)
+        # A sharing worker collected the full collection (see _fits): its indices are ours.
+        self.node2pending[node].extend(places)
+        node.send_runtest_some(places)
         self.log("tests in the shared queue:", len(self.pending))
 
     def _to_module_end(self, chunk: int, *, from_front: bool) -> int:
@@ -298,13 +298,6 @@ class SuiteScheduling:
         sharing = [other for other in self.nodes if other is not self._waiting_node()]
         first = min(sharing, key=lambda other: int(other.gateway.id.removeprefix("gw")))
         return node is first
-
-    def _local(self, node: WorkerController, place: int) -> int:
-        assert self.collection is not None
-        own = self.node2collection[node]
-        if len(own) == len(self.collection):
-            return place
-        return own.index(self.collection[place])
 
     def _waiting_node(self) -> WorkerController | None:
         for node in self.node2pending:
