@@ -99,9 +99,13 @@ class PostgresServer:
                 )
             self._owner = (entry.pw_uid, entry.pw_gid)
             self._as_user = [_binary_or("runuser"), "-u", entry.pw_name, "--"]
-        self.root = Path(tempfile.mkdtemp(prefix="classmentor-pg-"))
-        self.data = self.root / "data"
-        self.port = _free_port()
+        self._lend_on(Path(tempfile.mkdtemp(prefix="classmentor-pg-")), _free_port())
+
+    def _lend_on(self, root: Path, port: int) -> None:
+        """What lending databases needs: where the server lives and listens, and what it lent."""
+        self.root = root
+        self.data = root / "data"
+        self.port = port
         self._names = itertools.count(1)
         self.started = False
         # Databases tests gave back, reset, by what they were copied from ("" for an empty one;
@@ -235,12 +239,7 @@ class PostgresServer:
         """The server another process started and described (:meth:`describe`); that process,
         or the controller, stops it: this object only lends databases on it."""
         server = cls.__new__(cls)
-        server.root = Path(described["root"])
-        server.data = server.root / "data"
-        server.port = int(described["port"])
-        server._names = itertools.count(1)
-        server.started = False
-        server.spare, server.signatures = {}, {}
+        server._lend_on(Path(described["root"]), int(described["port"]))
         return server
 
 
