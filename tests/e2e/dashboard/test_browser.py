@@ -1,4 +1,4 @@
-"""The dashboard in a real headless browser: Debian's Chromium driven by Playwright.
+"""The dashboard in a real headless browser: Debian's headless Chromium driven by Playwright.
 
 Each test saves a screenshot of the pages it saw under ``test-artifacts/screenshots/`` (kept out
 of git), so a reviewer can look at what a teacher, a student and the classroom screen show.
@@ -24,18 +24,29 @@ from tests.e2e.conftest import simulated_discord
 from tests.e2e.dashboard.conftest import WebClass, web_class
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
-CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser")
+# Chromium's headless shell first: the same engine without the full browser around it (what
+# Playwright itself runs for headless tests), at less than half the CPU per run (measured: 3.3
+# against 8.6 s for these five tests). The full browser works too.
+CHROMIUM_CANDIDATES = (
+    "/usr/lib/chromium/chromium-headless-shell",
+    "chromium-headless-shell",
+    "/usr/lib/chromium/chromium",
+    "chromium",
+    "chromium-browser",
+)
 
 
 def chromium_path() -> str:
-    """The system Chromium (Playwright's own browser download is not used)."""
+    """The system's headless Chromium (Playwright's own browser download is not used)."""
     configured = os.environ.get("CLASSMENTOR_CHROMIUM")
     for candidate in (configured, *CHROMIUM_CANDIDATES):
         if candidate and (
             found := shutil.which(candidate) or (Path(candidate).is_file() and candidate)
         ):
             return str(found)
-    pytest.fail("no Chromium found: scripts/test.sh installs it (apt-get install chromium)")
+    pytest.fail(
+        "no Chromium found: scripts/test.sh installs it (apt-get install chromium-headless-shell)"
+    )
 
 
 # One Chromium per test process, started by the first browser test and closed at the end:
