@@ -12,7 +12,7 @@ so tests never wait for a quiet window.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,8 +52,28 @@ async def sim() -> AsyncIterator[DiscordSimulator]:
 
 @pytest.fixture(scope="session")
 def cog_module_state() -> list[extension_modules.Fingerprint]:
-    """The cogs' module- and class-level state as the last test left it (one per worker)."""
+    """The cogs' module- and class-level state as the last test module left it (one per
+    worker; taken first once a bot has loaded the cogs)."""
     return []
+
+
+@pytest.fixture(scope="module")
+def cog_state_unchanged(
+    cog_module_state: list[extension_modules.Fingerprint],
+) -> Iterator[None]:
+    """After a module's end-to-end tests: no module- or class-level state of cogs/ changed.
+
+    The cogs' modules are reused by every later test's bot (bot.extension_modules), so nothing
+    there may change while a bot runs, or it would leak into later tests. Checked once per test
+    module, not per test: a walk over the ~5,000 values is ~5 ms, and the failure still names
+    the module that leaked.
+    """
+    yield
+    if cog_module_state:
+        before, after = cog_module_state[0], extension_modules.fingerprint()
+        cog_module_state[0] = after
+        leaked = extension_modules.leaks(before, after)
+        assert not leaked, f"module- or class-level state of cogs/ changed: {leaked}"
 
 
 @pytest.fixture
@@ -62,6 +82,7 @@ async def world(
     tmp_path: Path,
     clock: ManualClock,
     cog_module_state: list[extension_modules.Fingerprint],
+    cog_state_unchanged: None,
 ) -> AsyncIterator[Classroom]:
     """A class server with people and channels, the bot running, not yet set up."""
     database = await copy_migrated(tmp_path / "classmentor.db")  # migrated once per worker
@@ -74,12 +95,6 @@ async def world(
         cog_module_state.append(extension_modules.fingerprint())
     yield room
     await room.stop()
-    # The cogs' modules are reused by the next test's bot (bot.extension_modules): nothing at
-    # module or class level may change while a bot runs, or it would leak into later tests.
-    before, after = cog_module_state[0], extension_modules.fingerprint()
-    cog_module_state[0] = after
-    leaked = extension_modules.leaks(before, after)
-    assert not leaked, f"module- or class-level state of cogs/ changed: {leaked}"
     # Safety net for every end-to-end test: nothing the bot posted pinged @everyone/@here, and
     # the only role it ever pinged is the teacher role.
     for message in room.public_messages():
