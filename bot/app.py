@@ -263,8 +263,7 @@ class ClassMentorBot(commands.Bot):
             log.info("slash commands unchanged since the last sync; not syncing")
             return False
         await self.tree.sync()
-        async with self.db.transaction() as conn:
-            await meta_sql.set_value(conn, COMMAND_HASH_KEY, digest)
+        await remember_synced_tree(self.db, digest)
         log.info("synced slash commands globally")
         return True
 
@@ -305,6 +304,13 @@ def command_tree_hash(tree: app_commands.CommandTree[ClassMentorBot]) -> str:
         key=lambda c: str(c.get("name")),
     )
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+async def remember_synced_tree(db: Database, digest: str) -> None:
+    """Record that Discord holds the global commands whose :func:`command_tree_hash` is
+    ``digest``: the next start with the same tree does not sync again."""
+    async with db.transaction() as conn:
+        await meta_sql.set_value(conn, COMMAND_HASH_KEY, digest)
 
 
 def required_permissions() -> discord.Permissions:

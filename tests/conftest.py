@@ -115,6 +115,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_POSTGRES_RUN] = postgres.prepare_test_run()
     config.addinivalue_line(
         "markers",
+        "first_start: the end-to-end world starts the bot for the very first time (it syncs "
+        "its slash commands); otherwise it starts as a bot that ran before",
+    )
+    config.addinivalue_line(
+        "markers",
         "sqlite_only(why): the test checks SQLite itself (its pragmas, its file); the db "
         "fixture runs it on SQLite only",
     )

@@ -21,7 +21,7 @@ from bot import extension_modules
 from bot.clock import ManualClock
 from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, point_discord_at
-from bot.simulator.classroom import TOKEN, Classroom
+from bot.simulator.classroom import TOKEN, Classroom, SyncedCommands
 from bot.simulator.testing import quick_discord_backoff
 from tests.fast_db import copy_migrated
 
@@ -76,21 +76,38 @@ def cog_state_unchanged(
         assert not leaked, f"module- or class-level state of cogs/ changed: {leaked}"
 
 
+@pytest.fixture(scope="session")
+def synced_commands() -> list[SyncedCommands]:
+    """What the first bot of this worker synced (one per worker, kept once a bot started)."""
+    return []
+
+
 @pytest.fixture
 async def world(
+    request: pytest.FixtureRequest,
     sim: DiscordSimulator,
     tmp_path: Path,
     clock: ManualClock,
     cog_module_state: list[extension_modules.Fingerprint],
     cog_state_unchanged: None,
+    synced_commands: list[SyncedCommands],
 ) -> AsyncIterator[Classroom]:
-    """A class server with people and channels, the bot running, not yet set up."""
+    """A class server with people and channels, the bot running, not yet set up.
+
+    The bot starts as it does on every start but its very first: it ran before, so Discord
+    holds its slash commands and it finds its tree unchanged (no sync; ~5 ms less per test).
+    A test marked ``first_start`` gets the bot's first start ever, which syncs.
+    """
     database = await copy_migrated(tmp_path / "classmentor.db")  # migrated once per worker
     room = Classroom.create(sim, clock=clock, database=database)
     # Steps are settled one at a time: no pause needed to keep within Discord's limits (a test
     # of bursts sets production's pacing itself).
     room.pacing = INSTANT
+    if synced_commands and request.node.get_closest_marker("first_start") is None:
+        room.synced_before = synced_commands[0]
     await room.start()
+    if not synced_commands:
+        synced_commands.append(room.synced_commands())
     if not cog_module_state:
         cog_module_state.append(extension_modules.fingerprint())
     yield room

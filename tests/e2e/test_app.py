@@ -16,9 +16,10 @@ from bot.cli import _run_bot
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig, DiscordConfig, Secret
 from bot.simulator import DiscordSimulator, running_bot
+from bot.simulator.classroom import SyncedCommands
 from bot.wiring import build_bot
 from db.database import Database
-from tests.e2e.conftest import TOKEN, Classroom
+from tests.e2e.conftest import TOKEN, Classroom, simulated_discord
 
 SYNC_GLOBAL = "PUT /applications/{application_id}/commands"
 SYNC_GUILD = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
@@ -73,12 +74,46 @@ async def test_reload_executes_the_module_afresh(world: Classroom) -> None:
     assert "**Math**" in result.content
 
 
+@pytest.mark.first_start
 async def test_global_sync_only_when_the_commands_changed(world: Classroom) -> None:
     assert len(world.sim.routes_called(SYNC_GLOBAL)) == 1
     await world.restart()
     assert len(world.sim.routes_called(SYNC_GLOBAL)) == 1  # unchanged tree: no second sync
     result = await world.slash(world.alice, "subject list")  # commands still registered
     assert "/setup" in result.content
+
+
+async def test_a_bot_that_ran_before_starts_without_a_sync_and_its_commands_work(
+    world: Classroom, tmp_path: Path, clock: ManualClock
+) -> None:
+    """How every other end-to-end test starts (the ``world`` fixture): what an earlier run
+    synced is on Discord and in the store."""
+    async with simulated_discord() as other:
+        room = Classroom.create(other, clock=clock, database=tmp_path / "ran-before.db")
+        room.synced_before = world.synced_commands()
+        await room.start()
+        try:
+            assert other.routes_called(SYNC_GLOBAL) == []
+            await room.set_up(("Math",))
+            result = await room.slash(room.alice, "subject list")
+            assert "Math" in result.content
+        finally:
+            await room.stop()
+
+
+async def test_a_changed_command_tree_is_synced_again(
+    world: Classroom, tmp_path: Path, clock: ManualClock
+) -> None:
+    async with simulated_discord() as other:
+        room = Classroom.create(other, clock=clock, database=tmp_path / "changed.db")
+        earlier = world.synced_commands()
+        room.synced_before = SyncedCommands(earlier.commands[1:], "the hash of an older tree")
+        await room.start()
+        try:
+            assert len(other.routes_called(SYNC_GLOBAL)) == 1
+            assert len(other.global_commands()) == len(earlier.commands)
+        finally:
+            await room.stop()
 
 
 async def test_dev_guild_sync_goes_to_that_guild(
