@@ -83,17 +83,29 @@ async def test_global_sync_only_when_the_commands_changed(world: Classroom) -> N
     assert "/setup" in result.content
 
 
-async def test_a_bot_that_ran_before_starts_without_a_sync_and_its_commands_work(
-    world: Classroom, tmp_path: Path, clock: ManualClock
-) -> None:
-    """How every other end-to-end test starts (the ``world`` fixture): what an earlier run
-    synced is on Discord and in the store."""
-    async with simulated_discord() as other:
-        room = Classroom.create(other, clock=clock, database=tmp_path / "ran-before.db")
-        room.synced_before = world.synced_commands()
+async def first_run(tmp_path: Path, clock: ManualClock) -> SyncedCommands:
+    """A bot's first run on a simulated Discord of its own: what its sync left behind."""
+    async with simulated_discord() as first:
+        room = Classroom.create(first, clock=clock, database=tmp_path / "first.db")
         await room.start()
         try:
-            assert other.routes_called(SYNC_GLOBAL) == []
+            assert len(first.routes_called(SYNC_GLOBAL)) == 1
+            return room.synced_commands()
+        finally:
+            await room.stop()
+
+
+async def test_a_bot_that_ran_before_starts_without_a_sync_and_its_commands_work(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """How the ``world`` fixture starts every other end-to-end test's bot."""
+    synced = await first_run(tmp_path, clock)
+    async with simulated_discord() as later:
+        room = Classroom.create(later, clock=clock, database=tmp_path / "later.db")
+        room.synced_before = synced
+        await room.start()
+        try:
+            assert later.routes_called(SYNC_GLOBAL) == []
             await room.set_up(("Math",))
             result = await room.slash(room.alice, "subject list")
             assert "Math" in result.content
@@ -101,17 +113,15 @@ async def test_a_bot_that_ran_before_starts_without_a_sync_and_its_commands_work
             await room.stop()
 
 
-async def test_a_changed_command_tree_is_synced_again(
-    world: Classroom, tmp_path: Path, clock: ManualClock
-) -> None:
-    async with simulated_discord() as other:
-        room = Classroom.create(other, clock=clock, database=tmp_path / "changed.db")
-        earlier = world.synced_commands()
-        room.synced_before = SyncedCommands(earlier.commands[1:], "the hash of an older tree")
+async def test_a_changed_command_tree_is_synced_again(tmp_path: Path, clock: ManualClock) -> None:
+    synced = await first_run(tmp_path, clock)
+    async with simulated_discord() as later:
+        room = Classroom.create(later, clock=clock, database=tmp_path / "later.db")
+        room.synced_before = SyncedCommands(synced.commands[1:], "the hash of an older tree")
         await room.start()
         try:
-            assert len(other.routes_called(SYNC_GLOBAL)) == 1
-            assert len(other.global_commands()) == len(earlier.commands)
+            assert len(later.routes_called(SYNC_GLOBAL)) == 1
+            assert len(later.global_commands()) == len(synced.commands)
         finally:
             await room.stop()
 
