@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.config import Config
-from tests import postgres
+from tests import postgres, scheduling
 from tests.scheduling import (  # noqa: F401 - which test runs where, and when
-    pytest_collection_modifyitems,
     pytest_ignore_collect,
     pytest_sessionstart,
     pytest_xdist_make_scheduler,
@@ -53,6 +53,10 @@ def config() -> Config:
 
 # Test folders whose store fixtures run on both engines.
 BOTH_ENGINES = ("tests/db/", "tests/services/")
+# Test folders whose tests and async fixtures run in the session's event loop (one per test
+# process), so the ``db`` fixture's PostgreSQL connections outlive a test (postgres.WarmStore).
+# Their async fixtures say ``loop_scope="session"`` too (a fixture's loop is its own choice).
+STORE_TESTS = BOTH_ENGINES
 ENGINES = ("sqlite", "postgresql")
 
 
@@ -72,6 +76,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # event loop a test starts): collecting it in larger batches halved the workers' collection time
 # (~2.9 s -> ~1.4 s per run) for a few MB more memory. Garbage is still collected; only later.
 YOUNG_COLLECTION_THRESHOLD = 10_000
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The store tests' coroutines run in the session's event loop (see STORE_TESTS); then
+    the order and the waiting worker's share (tests/scheduling.py)."""
+    in_session_loop = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if item.get_closest_marker("asyncio") is not None and any(
+            f"/{folder}" in item.path.as_posix() for folder in STORE_TESTS
+        ):
+            item.add_marker(in_session_loop, append=False)
+    scheduling.pytest_collection_modifyitems(config, items)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -221,7 +237,7 @@ def postgres_store_url(postgres_server: postgres.PostgresServer, postgres_templa
         ).result()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")  # see STORE_TESTS
 async def postgres_url(postgres_server: postgres.PostgresServer) -> AsyncIterator[str]:
     """The URL of a fresh, empty PostgreSQL database (reset or dropped after the test)."""
     url = await postgres.lend_database(postgres_server)
@@ -229,7 +245,7 @@ async def postgres_url(postgres_server: postgres.PostgresServer) -> AsyncIterato
     await postgres.give_back(postgres_server, url)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")  # see STORE_TESTS
 async def migrated_postgres_url(
     postgres_server: postgres.PostgresServer, postgres_template: str
 ) -> AsyncIterator[str]:
@@ -240,12 +256,23 @@ async def migrated_postgres_url(
     await postgres.give_back(postgres_server, url, postgres_template)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def warm_postgres() -> AsyncIterator[postgres.WarmStore]:
+    """The PostgreSQL store connections the ``db`` fixture keeps warm in this test process."""
+    store = postgres.WarmStore()
+    yield store
+    await store.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")  # see STORE_TESTS
 async def db(
-    request: pytest.FixtureRequest, store_engine: str, tmp_path: Path
+    request: pytest.FixtureRequest,
+    store_engine: str,
+    tmp_path: Path,
+    warm_postgres: postgres.WarmStore,
 ) -> AsyncIterator[Database]:
     """A real store with every migration applied: an SQLite file, or (``store_engine``
-    ``postgresql``) a fresh PostgreSQL database."""
+    ``postgresql``) an emptied PostgreSQL database on connections kept warm between tests."""
     from db.database import Database
     from tests.fast_db import copy_migrated
 
@@ -258,10 +285,7 @@ async def db(
         return
     # Sync session fixtures only: an async one cannot be set up from inside this one.
     url = request.getfixturevalue("postgres_store_url")
-    await postgres.empty_database(url)
-    database = await Database.open_url(url)
-    yield database
-    await database.close()
+    yield await warm_postgres.lend(url)
 
 
 @pytest.fixture

@@ -32,7 +32,10 @@ import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from db.postgres import PostgresDatabase
 
 T = TypeVar("T")
 
@@ -464,7 +467,7 @@ _EMPTYING: dict[str, str] = {}
 async def empty_database(url: str) -> None:
     """Make a migrated database as new again, fast: every row deleted (triggers and foreign
     keys off for it), every id sequence restarted at 1, any connection a failed test left
-    behind closed. Faster than a fresh copy of the template by ~0.1 s a test."""
+    inside a transaction closed. Faster than a fresh copy of the template by ~0.1 s a test."""
     await KEPT.run(url, functools.partial(_empty, url))
 
 
@@ -483,15 +486,60 @@ async def _empty(url: str, conn: Any) -> None:
             f"setval(pg_get_serial_sequence('\"{t}\"', '{c}'), 1, false)" for t, c in identities
         )
         # The replication role is this connection's, and the connection is kept: set it back.
+        # A connection a failed test left inside a transaction holds locks the deletes would
+        # wait for: it goes. Idle ones hold none (the warm store's, see WarmStore, stay).
         script = _EMPTYING[url] = (
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid();"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state <> 'idle';"
             " SET session_replication_role = replica;"
             + "".join(f' DELETE FROM "{row[0]}";' for row in tables)
             + f" SELECT {restarts};"
             + " SET session_replication_role = DEFAULT;"
         )
     await conn.execute(script)
+
+
+class WarmStore:
+    """A PostgreSQL store's connections kept open across one test process's store tests (the
+    ``db`` fixture), each test getting a fresh ``PostgresDatabase`` object on them.
+
+    A new connection is a new server process with cold catalogue caches and no prepared
+    statements: opening a store and running a typical service test through it cost the server
+    ~23 ms and the test ~9.5 ms of CPU, on kept connections ~5 ms and ~3 ms (measured). The
+    tests using it run in the session's event loop, which the connections live in. Between two
+    tests the database is emptied as for a new one; connections a test closed, or left inside a
+    transaction, are replaced by new ones. What a store object keeps itself (its commit
+    listeners, busy timeout, tracer) is new for every test.
+    """
+
+    def __init__(self) -> None:
+        self._kept: PostgresDatabase | None = None
+
+    async def lend(self, url: str) -> PostgresDatabase:
+        """An emptied store on ``url`` (the process's store database), on warm connections."""
+        from db.postgres import PostgresDatabase
+
+        kept = self._kept
+        if kept is not None and (kept.url != url or not _reusable(kept)):
+            await self.close()
+            kept = None
+        await empty_database(url)
+        if kept is None:
+            kept = self._kept = await PostgresDatabase.connect(url)
+        return PostgresDatabase(url, kept._writer, kept._pool)
+
+    async def close(self) -> None:
+        """Close the kept connections (at the session's end, or when they cannot be reused)."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            with contextlib.suppress(Exception):
+                await kept.close()
+
+
+def _reusable(kept: PostgresDatabase) -> bool:
+    writer, pool = kept._writer, kept._pool
+    return not (writer.is_closed() or writer.is_in_transaction() or pool.is_closing())
 
 
 # What a migrated database's schema is: every column, index, trigger and routine, and the

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 import pytest
+import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.config import Config
@@ -40,7 +41,7 @@ HANG_GUARD_S = 60
 T = TypeVar("T")
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def three(migrated_postgres_url: str) -> AsyncIterator[tuple[Database, Database, Database]]:
     dbs = [await Database.open_url(migrated_postgres_url) for _ in range(3)]
     try:
@@ -154,7 +155,7 @@ async def test_one_claim_per_interaction_across_classes(
     assert row is not None and row[0] == 1
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def two_classes(
     migrated_postgres_url: str, config: Config, clock: ManualClock
 ) -> AsyncIterator[tuple[Services, Services, Database, Database]]:

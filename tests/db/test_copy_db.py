@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.cli import EXIT_COPY_REFUSED, EXIT_DATABASE, main
 from bot.clock import ManualClock
@@ -106,7 +107,7 @@ async def leaderboards(url: str) -> list[list[tuple[int, int, int]]]:
         await db.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def source(tmp_path: Path) -> str:
     url = sqlite_url(tmp_path / "old.db")
     await fill(url)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from db.database import BatchingConnection, Database, Ending, claiming
 from db.errors import IntegrityError
@@ -22,7 +23,7 @@ async def _note(db: Database, body: str) -> None:
         await execute_later(conn, "INSERT INTO notes (body) VALUES (?)", (body,))
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated SQLite store with a table of notes (the body unique, to make a unit fail)."""
     db = await Database.open(tmp_path / "class.db")

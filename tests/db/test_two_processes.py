@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
+import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.config import Config
@@ -25,7 +25,7 @@ ALICE, BOB, CAROL = 11, 12, 13
 FRIDAY_POST = datetime(2026, 11, 20, 15, 1, tzinfo=UTC)  # London: Friday 15:01
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def processes(
     migrated_postgres_url: str, config: Config, clock: ManualClock
 ) -> AsyncIterator[tuple[Services, Services, Database]]:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.domain.help_states import RequestState
@@ -23,7 +24,7 @@ from tests.services.test_help_requests import make_mentor
 ALICE, BOB, CAROL, DAN, ERIN, FAY = 11, 12, 13, 14, 15, 16
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def busy(services: Services) -> Services:
     """A class with Math and English; Alice and Bob mentor Math and are not available."""
     await set_up_class(services)

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.config import Config
@@ -20,7 +21,7 @@ from tests.services.classroom import GUILD, TEACHER, set_up_class
 ALICE, BOB, CAROL, DAN, ERIN = 11, 12, 13, 14, 15
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def room(services: Services) -> Services:
     """A class with Math and English; Alice and Bob mentor Math, ready and available."""
     await set_up_class(services)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.config import Config, MentoringConfig
@@ -22,7 +23,7 @@ from tests.services.test_progress import ALICE, BOB, CAROL, resolved_session
 DAN = 100000000000000014
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def math(services: Services) -> dict[str, int]:
     return await set_up_class(services, ["Math"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.errors import InvalidInput, NotConfigured, NotFound, UserFacingError
@@ -16,7 +17,7 @@ from tests.services.classroom import GUILD, TEACHER, set_up_class
 ALICE, BOB = 11, 12
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def math(services: Services) -> None:
     await set_up_class(services, ["Math"])
 

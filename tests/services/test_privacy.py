@@ -11,6 +11,7 @@ import zipfile
 from datetime import timedelta
 
 import pytest
+import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.domain.weeks import Period
@@ -54,7 +55,7 @@ async def session(
         )
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def history(services: Services, db: Database, clock: ManualClock) -> Services:
     await set_up_class(services)
     await session(services, db, clock, ALICE, BOB, 5)

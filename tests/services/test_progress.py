@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.domain.gains import GainPeriod
@@ -24,7 +25,7 @@ ROSTER = [
 ]
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def math(services: Services) -> dict[str, int]:
     return await set_up_class(services, ["Math"])
 

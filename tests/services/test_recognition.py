@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +39,7 @@ FRIDAY_POST = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 NEXT_MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def subjects(services: Services) -> dict[str, int]:
     return await set_up_class(services)
 
