@@ -51,21 +51,23 @@ def config() -> Config:
     return Config()
 
 
-# Test folders whose store fixtures run on both engines.
-BOTH_ENGINES = ("tests/db/", "tests/services/")
-# Test folders whose tests and async fixtures run in the session's event loop (one per test
-# process), so the ``db`` fixture's PostgreSQL connections outlive a test (postgres.WarmStore).
-# Their async fixtures say ``loop_scope="session"`` too (a fixture's loop is its own choice).
-STORE_TESTS = BOTH_ENGINES
+# The store tests' folders: their store fixtures run on both engines, and their tests and async
+# fixtures in the session's event loop (one per test process), so the ``db`` fixture's
+# PostgreSQL connections outlive a test (postgres.WarmStore). Their async fixtures say
+# ``loop_scope="session"`` too (a fixture's loop is its own choice).
+STORE_TESTS = ("tests/db/", "tests/services/")
 ENGINES = ("sqlite", "postgresql")
+
+
+def _is_store_test(path: Path) -> bool:
+    return any(f"/{folder}" in path.as_posix() for folder in STORE_TESTS)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """``store_engine`` (behind ``db``) is both engines in tests/db and tests/services."""
     if "store_engine" not in metafunc.fixturenames:
         return
-    where = metafunc.definition.path.as_posix()
-    if any(f"/{folder}" in where for folder in BOTH_ENGINES):
+    if _is_store_test(metafunc.definition.path):
         only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
         engines = ENGINES[:1] if only_sqlite else ENGINES
         metafunc.parametrize("store_engine", engines, ids=engines)
@@ -83,9 +85,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     the order and the waiting worker's share (tests/scheduling.py)."""
     in_session_loop = pytest.mark.asyncio(loop_scope="session")
     for item in items:
-        if item.get_closest_marker("asyncio") is not None and any(
-            f"/{folder}" in item.path.as_posix() for folder in STORE_TESTS
-        ):
+        if item.get_closest_marker("asyncio") is not None and _is_store_test(item.path):
             item.add_marker(in_session_loop, append=False)
     scheduling.pytest_collection_modifyitems(config, items)
 
@@ -166,9 +166,10 @@ def _pin_worker(worker_id: str, count: int) -> None:
     (measured ~0.5 s less wall, ~1 s less CPU than unpinned)."""
     import os
 
-    if not hasattr(os, "sched_setaffinity"):
+    from bot.cpu import can_pin, pin_to_cpu
+
+    if not can_pin():
         return
-    from bot.cpu import pin_to_cpu
 
     cpus = sorted(os.sched_getaffinity(0))
     number = int(worker_id.removeprefix("gw"))

@@ -17,12 +17,10 @@ import pytest
 import bot.cpu
 from bot.cli import main
 from bot.config import ConfigError, load_config
-from bot.cpu import allowed_before_pin, claim_cpu
+from bot.cpu import allowed_before_pin, can_pin, claim_cpu
 from bot.cpu_keeper import Sample, quieter_cpu
 
-pytestmark = pytest.mark.skipif(
-    not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only"
-)
+pytestmark = pytest.mark.skipif(not can_pin(), reason="CPU affinity is Linux-only")
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.fake-token-for-tests"
