@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from tests.db_jobs import jobs_handed_over
 from tests.e2e.conftest import Classroom
 
 
@@ -213,33 +212,21 @@ async def test_a_public_award_is_written_in_one_hop_naming_the_right_award(
     await classroom.slash(classroom.teacher, "award give", student=classroom.alice, kind="effort")
     await classroom.sim.settle()
     statements: list[str] = []
-    hop_of: list[int] = []  # the hop each statement ran in
-    hops = 0
-    conn = db._conn
-    queue = conn._tx
+    hop_of: list[int] = []  # the jobs handed to the database thread when each statement ran
 
-    class Counted:
-        """The database thread's job queue, counting each job handed to it: aiosqlite's calls
-        and a COMMIT queued without waiting for its answer alike."""
+    with jobs_handed_over(db) as jobs:
 
-        def put_nowait(self, job: Any) -> None:
-            nonlocal hops
-            hops += 1
-            queue.put_nowait(job)
+        def traced(statement: str) -> None:
+            statements.append(statement)
+            hop_of.append(len(jobs))
 
-    def traced(statement: str) -> None:
-        statements.append(statement)
-        hop_of.append(hops)
-
-    await db.trace(traced)
-    conn._tx = Counted()  # type: ignore[assignment]
-    try:
-        reply = await classroom.slash(
-            classroom.teacher, "award give", student=classroom.bob, kind="gold_star"
-        )
-    finally:
-        conn._tx = queue
-        await db.trace(None)
+        await db.trace(traced)
+        try:
+            reply = await classroom.slash(
+                classroom.teacher, "award give", student=classroom.bob, kind="gold_star"
+            )
+        finally:
+            await db.trace(None)
     assert "Shout-out on its way" in reply.content, reply.content
     begin = next(n for n, s in enumerate(statements) if s.startswith("BEGIN IMMEDIATE"))
     written = statements[begin + 1 : statements.index("COMMIT")]

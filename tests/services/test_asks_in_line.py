@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -18,6 +17,7 @@ from bot.errors import Conflict, InvalidInput, RateLimited
 from bot.wiring import Services
 from db import help_requests as help_sql
 from db.database import Database
+from tests.db_jobs import jobs_handed_over
 from tests.services.classroom import GUILD, set_up_class
 from tests.services.test_help_requests import make_mentor
 
@@ -131,22 +131,12 @@ async def test_on_sqlite_an_ask_joining_a_line_is_one_job_on_the_database_thread
     busy: Services, db: Database
 ) -> None:
     await busy.help.ask(GUILD, CAROL, "Math", None)  # waits in line: the next ask tries the job
-    jobs: list[Any] = []
-    writer = db._conn
-    queue = writer._tx
-
-    class Counted:
-        def put_nowait(self, item: Any) -> None:
-            jobs.append(item)
-            queue.put_nowait(item)
-
     statements: list[str] = []
     await db.trace(statements.append)
-    writer._tx = Counted()  # type: ignore[assignment]
     try:
-        routing = await busy.help.ask(GUILD, DAN, "Math", None)
+        with jobs_handed_over(db) as jobs:
+            routing = await busy.help.ask(GUILD, DAN, "Math", None)
     finally:
-        writer._tx = queue
         await db.trace(None)
     assert routing.queued and (routing.position, routing.waiting) == (2, 2)
     assert len(jobs) == 1, jobs
