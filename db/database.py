@@ -278,7 +278,7 @@ class BatchingConnection:
         return future
 
 
-def _committed(ending: asyncio.Future[Any]) -> bool:
+def _ended_in_commit(ending: asyncio.Future[Any]) -> bool:
     """Whether a unit's answered last job committed it."""
     if ending.cancelled() or ending.exception() is not None:
         return False
@@ -478,7 +478,7 @@ class Database:
             if claim is not None:
                 claim.pending = None
             self._raise_failure(exc, claim)
-        if not _committed(committing):  # rolled back as decided, the claim with it
+        if not _ended_in_commit(committing):  # rolled back as decided, the claim with it
             if claim is not None:
                 claim.pending = None
             return
@@ -551,7 +551,7 @@ class Database:
             pending = claim.pending
             await asyncio.wait([pending])
             # (Its own caller may have been cancelled meanwhile: the answer is the future's.)
-            claim.done = claim.done or _committed(pending)
+            claim.done = claim.done or _ended_in_commit(pending)
             claim.pending = None
         return None if claim is None or claim.done else claim
 
