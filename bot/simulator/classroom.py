@@ -10,6 +10,7 @@ methods are what people do (run a command, press a button, become a mentor) and 
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +23,7 @@ from bot.config import Config, DatabaseConfig, WebConfig
 from bot.pacing import Pacing
 from bot.simulator.interactions import InteractionResult, SimulatorError
 from bot.simulator.server import DiscordSimulator
-from bot.simulator.state import SimChannel, SimGuild, SimMessage, SimRole, SimUser
+from bot.simulator.state import SimChannel, SimGuild, SimMessage, SimRole, SimUser, World
 from bot.simulator.testing import as_bot_work, running_bot, simulated_bot
 from db.database import Database
 
@@ -44,6 +45,24 @@ class SyncedCommands:
 
     commands: list[dict[str, Any]]
     digest: str
+
+
+@dataclass(frozen=True)
+class ClassSnapshot:
+    """A class as it stood once its bot stopped: what Discord knew and the store's file, for
+    other classes to start from (:meth:`Classroom.from_snapshot`), each on copies of its own.
+
+    A class started from one is where a restarted bot would find it: set up in the store, its
+    people, channels, roles and messages on Discord, its commands synced."""
+
+    world: World
+    database: Path  # a closed store: the one file holds it all
+    guild_id: int
+    owner_id: int
+    teacher_id: int
+    teacher_role_id: int
+    student_ids: tuple[int, ...]
+    channel_ids: tuple[tuple[str, int], ...]
 
 
 @dataclass
@@ -113,6 +132,58 @@ class Classroom:
             students=people,
             channels=channels,
             token=token or sim.token,
+        )
+
+    @classmethod
+    def from_snapshot(
+        cls,
+        sim: DiscordSimulator,
+        snapshot: ClassSnapshot,
+        *,
+        clock: ManualClock,
+        database: Path,
+        web: WebConfig | None = None,
+    ) -> Classroom:
+        """The class ``snapshot`` holds, on ``sim`` (before any bot connects to it) and a copy
+        of its store at ``database``; ``await start()`` as usual."""
+        sim.restore(snapshot.world)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(snapshot.database, database)
+        world = sim.world
+        guild = world.guilds[snapshot.guild_id]
+        return cls(
+            sim=sim,
+            guild=guild,
+            clock=clock,
+            config=Config(database=DatabaseConfig(path=database), web=web or WebConfig()),
+            owner=world.users[snapshot.owner_id],
+            teacher=world.users[snapshot.teacher_id],
+            teacher_role=guild.roles[snapshot.teacher_role_id],
+            students=[world.users[user_id] for user_id in snapshot.student_ids],
+            channels={
+                name: world.channels[channel_id] for name, channel_id in snapshot.channel_ids
+            },
+            token=sim.token,
+        )
+
+    def snapshot(self, database: Path) -> ClassSnapshot:
+        """This class as it stands, its bot stopped; the store's file is copied to ``database``."""
+        if self.bot is not None or self.db is not None:
+            raise DriverError("stop the bot before taking a snapshot of its class")
+        store = self.config.database.path
+        if store.with_name(store.name + "-wal").exists():
+            raise DriverError(f"{store} still has a write-ahead log; its store was not closed")
+        database.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(store, database)
+        return ClassSnapshot(
+            world=self.sim.snapshot(),
+            database=database,
+            guild_id=self.guild.id,
+            owner_id=self.owner.id,
+            teacher_id=self.teacher.id,
+            teacher_role_id=self.teacher_role.id,
+            student_ids=tuple(student.id for student in self.students),
+            channel_ids=tuple((name, channel.id) for name, channel in self.channels.items()),
         )
 
     # -- people and places ---------------------------------------------------------------------

@@ -31,6 +31,12 @@ class SnowflakeFactory:
         self._last = 0
         self._counter = itertools.count()
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> SnowflakeFactory:
+        # A copy goes on from the same last id (itertools.count itself is not copied).
+        copied = SnowflakeFactory()
+        copied._last = self._last
+        return copied
+
     def __call__(self) -> int:
         now_ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
         candidate = (now_ms << 22) | (next(self._counter) & 0xFFF)

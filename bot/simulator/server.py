@@ -243,6 +243,18 @@ class DiscordSimulator:
         for data in commands:
             self.api.register_global_command(data)
 
+    def snapshot(self) -> World:
+        """Everything this simulated Discord knows, detached, to start others from
+        (:meth:`restore`)."""
+        return self.world.snapshot()
+
+    def restore(self, snapshot: World) -> None:
+        """Know what ``snapshot`` knew (the same ids), before any bot connects: a bot already
+        connected would not be told."""
+        if any(session.queue is not None for session in self.gateway.sessions.values()):
+            raise SimulatorError("restore a snapshot before a bot connects")
+        self.world.restore(snapshot)
+
     def close_dms(self, user: SimUser) -> None:
         """Make DMs from the bot to this user fail with 403 / 50007."""
         user.dms_open = False

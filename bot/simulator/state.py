@@ -7,6 +7,7 @@ connected bot session.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -217,6 +218,30 @@ class World:
         self.guild_commands: dict[int, dict[int, RegisteredCommand]] = {}
         self.sinks: list[Sink] = []
         self.base_url = ""
+
+    # -- snapshots -----------------------------------------------------------------------------
+    # What belongs to one running simulator, not to what Discord knows: its connected sessions'
+    # listeners and its address.
+    _OWN = frozenset({"sinks", "base_url"})
+
+    def snapshot(self) -> World:
+        """A detached copy of everything this world knows (no listeners, no address), for
+        :meth:`restore` into other simulators; later changes to either do not reach the other."""
+        copied = World.__new__(World)
+        copied.sinks, copied.base_url = [], ""
+        self._copy_into(copied)
+        return copied
+
+    def restore(self, snapshot: World) -> None:
+        """Know exactly what ``snapshot`` knew (ids included), keeping this simulator's own
+        listeners and address. Announces nothing: for a world no bot has connected to yet."""
+        snapshot._copy_into(self)
+
+    def _copy_into(self, target: World) -> None:
+        memo: dict[int, Any] = {id(self): target}  # a guild's world becomes the target
+        for name, value in vars(self).items():
+            if name not in self._OWN:
+                setattr(target, name, copy.deepcopy(value, memo))
 
     # -- events --------------------------------------------------------------------------------
     def dispatch(self, event: str, data: JSON, guild_id: int | None = None) -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from bot.simulator import InteractionResult, SimChannel, SimMessage, SimUser
-from tests.e2e.conftest import Classroom
+from tests.e2e.conftest import Classroom, class_fixture
 
 PRIVATE_THREAD = 12
 
@@ -33,12 +33,26 @@ async def make_mentor(
     await room.sim.settle()
 
 
+async def _with_two_mentors(room: Classroom) -> None:
+    await room.set_up(("Math", "English"))
+    await make_mentor(room, room.alice)
+    await make_mentor(room, room.bob)
+
+
+mentors = class_fixture(
+    "mentors",
+    _with_two_mentors,
+    "The set-up class where Alice then Bob mentor Math (Alice was badged first, so she has "
+    "been idle longest).",
+)
+
+
 @pytest.fixture
-async def mentors(classroom: Classroom) -> Classroom:
-    """Alice then Bob mentor Math (Alice was badged first, so she has been idle longest)."""
-    await make_mentor(classroom, classroom.alice)
-    await make_mentor(classroom, classroom.bob)
-    return classroom
+async def mentors_this_run(world: Classroom) -> Classroom:
+    """``mentors`` set up by the running bot itself, which so has its DM channels to Alice and
+    Bob open (a restarted bot opens each again with its first DM: one more request)."""
+    await _with_two_mentors(world)
+    return world
 
 
 async def ask(
@@ -113,8 +127,8 @@ def assert_asker_unnamed(room: Classroom, student: SimUser) -> None:
 # --- the flows ------------------------------------------------------------------------------
 
 
-async def test_happy_path_with_request_count(mentors: Classroom) -> None:
-    room = mentors
+async def test_happy_path_with_request_count(mentors_this_run: Classroom) -> None:
+    room = mentors_this_run
     before = len(room.sim.requests)
     asked = await ask(room, room.carol, topic="adding fractions")
     assert asked.ephemeral
@@ -461,9 +475,9 @@ async def test_teacher_joins_a_session_from_the_queue(mentors: Classroom) -> Non
     assert room.teacher.id in thread.thread_members
 
 
-async def test_outbound_requests_per_flow_stay_few(mentors: Classroom) -> None:
+async def test_outbound_requests_per_flow_stay_few(mentors_this_run: Classroom) -> None:
     """Count the REST calls each step costs (DM channels to mentors are already open)."""
-    room = mentors
+    room = mentors_this_run
     counts: dict[str, int] = {}
 
     async def measure(name: str, step: Awaitable[object]) -> None:

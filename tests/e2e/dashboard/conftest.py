@@ -23,6 +23,7 @@ from bot.config import Secret, WebConfig, WebSecrets
 from bot.simulator import DiscordSimulator, SimUser
 from bot.simulator.classroom import Classroom, button_id, expect
 from bot.web.server import WebDashboard
+from tests.e2e.conftest import class_from_snapshot
 
 # Projector updates go out right after each commit (production waits 0.1 s to fold a burst of
 # commits into one update): the tests take one settled step at a time, so there is no burst,
@@ -135,6 +136,11 @@ class WebClass:
         await room.sim.click(student, prompt.message, button_id(prompt.message, rating))
 
 
+async def _with_a_mentor(room: Classroom) -> None:
+    await room.set_up(("Math", "English"))
+    await room.make_mentor(room.alice, "Math")
+
+
 @contextlib.asynccontextmanager
 async def web_class(
     sim: DiscordSimulator, tmp_path: Path, clock: ManualClock
@@ -148,10 +154,15 @@ async def web_class(
         client_secret=Secret(sim.oauth.client_secret),
         session_key=Secret(Fernet.generate_key().decode()),
     )
-    room = Classroom.create(sim, clock=clock, database=tmp_path / "classmentor.db", web=config)
+    room = await class_from_snapshot(
+        "dashboard",
+        _with_a_mentor,
+        sim,
+        clock=clock,
+        database=tmp_path / "classmentor.db",
+        web=config,
+    )
     await room.start()
-    await room.set_up(("Math", "English"))
-    await room.make_mentor(room.alice, "Math")
     driver = WebClass(room, config, secrets)
     await driver.start_dashboard()
     yield driver
