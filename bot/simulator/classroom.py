@@ -23,7 +23,14 @@ from bot.config import Config, DatabaseConfig, WebConfig
 from bot.pacing import Pacing
 from bot.simulator.interactions import InteractionResult, SimulatorError
 from bot.simulator.server import DiscordSimulator
-from bot.simulator.state import SimChannel, SimGuild, SimMessage, SimRole, SimUser, World
+from bot.simulator.state import (
+    SimChannel,
+    SimGuild,
+    SimMessage,
+    SimRole,
+    SimUser,
+    WorldSnapshot,
+)
 from bot.simulator.testing import as_bot_work, running_bot, simulated_bot
 from db.database import Database
 
@@ -55,7 +62,7 @@ class ClassSnapshot:
     A class started from one is where a restarted bot would find it: set up in the store, its
     people, channels, roles and messages on Discord, its commands synced."""
 
-    world: World
+    world: WorldSnapshot
     database: Path  # a closed store: the one file holds it all
     guild_id: int
     owner_id: int

@@ -31,11 +31,13 @@ class SnowflakeFactory:
         self._last = 0
         self._counter = itertools.count()
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> SnowflakeFactory:
-        # A copy goes on from the same last id (itertools.count itself is not copied).
-        copied = SnowflakeFactory()
-        copied._last = self._last
-        return copied
+    # A copy (a world's snapshot) goes on from the same last id; the counter starts afresh.
+    def __getstate__(self) -> dict[str, int]:
+        return {"last": self._last}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self._last = state["last"]
+        self._counter = itertools.count()
 
     def __call__(self) -> int:
         now_ms = int(time.time() * 1000) - DISCORD_EPOCH_MS

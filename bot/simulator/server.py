@@ -37,6 +37,7 @@ from bot.simulator.state import (
     SimMessage,
     SimUser,
     World,
+    WorldSnapshot,
 )
 
 log = logging.getLogger(__name__)
@@ -243,12 +244,12 @@ class DiscordSimulator:
         for data in commands:
             self.api.register_global_command(data)
 
-    def snapshot(self) -> World:
+    def snapshot(self) -> WorldSnapshot:
         """Everything this simulated Discord knows, detached, to start others from
         (:meth:`restore`)."""
         return self.world.snapshot()
 
-    def restore(self, snapshot: World) -> None:
+    def restore(self, snapshot: WorldSnapshot) -> None:
         """Know what ``snapshot`` knew (the same ids), before any bot connects: a bot already
         connected would not be told."""
         if any(session.queue is not None for session in self.gateway.sessions.values()):

