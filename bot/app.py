@@ -171,6 +171,9 @@ class ClassMentorBot(commands.Bot):
         # A process that starts many bots (tests, demo, benchmark) need not execute cogs/ again
         # at every start (see bot.extension_modules); production loads as discord.py does.
         self._reuse_extension_modules = reuse_extension_modules
+        # While close() unloads the extensions: their module names, swept from sys.modules at
+        # once when it is done (see _call_module_finalizers).
+        self._unloaded: list[str] | None = None
         ops = config.ops
         self.ops = OpsServer(self, ops.http_host, ops.http_port) if ops.http_port else None
 
@@ -224,7 +227,8 @@ class ClassMentorBot(commands.Bot):
     async def _call_module_finalizers(self, lib: ModuleType, key: str) -> None:
         """discord.py's last step of unloading an extension (its ``teardown``, then the module
         and its submodules leave ``sys.modules``); a reusing bot sweeps ``sys.modules`` in one
-        pass instead of one helper call per module per extension (~2 ms less per stop)."""
+        pass instead of one helper call per module per extension, and once for all of them
+        when it closes (~3 ms less per stop)."""
         if not self._reuse_extension_modules:
             await super()._call_module_finalizers(lib, key)
             return
@@ -240,7 +244,10 @@ class ClassMentorBot(commands.Bot):
         finally:
             # discord.py's table of loaded extensions (BotBase.__extensions, name-mangled).
             vars(self)["_BotBase__extensions"].pop(key, None)
-            extension_modules.forget(lib.__name__, key)
+            if self._unloaded is not None:
+                self._unloaded += (lib.__name__, key)
+            else:
+                extension_modules.forget((lib.__name__, key))
 
     async def reload_extension(self, name: str, *, package: str | None = None) -> None:
         """discord.py's reload (the module is executed afresh); a reusing bot keeps the new one."""
@@ -270,7 +277,12 @@ class ClassMentorBot(commands.Bot):
     async def close(self) -> None:
         """Stop the jobs before the connection goes, so none fires into a closed bot."""
         self.jobs.shutdown()
-        await super().close()
+        self._unloaded = []
+        try:
+            await super().close()
+        finally:
+            unloaded, self._unloaded = self._unloaded, None
+            extension_modules.forget(unloaded)
         if self.ops is not None:
             await self.ops.stop()
 
