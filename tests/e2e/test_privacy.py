@@ -10,7 +10,7 @@ import pytest
 from bot.simulator import InteractionResult, SimMessage, SimUser
 from db.privacy import ANONYMOUS_ID
 from db.timefmt import to_db
-from tests.e2e.conftest import Classroom
+from tests.e2e.conftest import Classroom, class_fixture
 from tests.e2e.test_help_requests import make_mentor
 from tests.e2e.test_recognition import confirmed_session
 
@@ -50,10 +50,8 @@ async def points(room: Classroom, user: SimUser) -> int:
     return await room.bot.services.recognition.points_total(room.guild.id, user.id)
 
 
-@pytest.fixture
-async def history(classroom: Classroom) -> Classroom:
-    """Alice mentors Math and helped Bob twice and Carol once; Bob has a gold star."""
-    room = classroom
+async def _with_history(room: Classroom) -> None:
+    await room.set_up(("Math", "English"))
     await make_mentor(room, room.alice, available=False)
     await confirmed_session(room, room.alice, room.bob, rating=5)
     await confirmed_session(room, room.alice, room.bob, rating=4)
@@ -63,7 +61,14 @@ async def history(classroom: Classroom) -> Classroom:
     )
     assert "gold star" in given.content.lower(), given.content
     await room.sim.settle()
-    return room
+
+
+history = class_fixture(
+    "history",
+    _with_history,
+    "The set-up class where Alice mentors Math and helped Bob twice and Carol once; Bob has a "
+    "gold star.",
+)
 
 
 async def confirm_delete(room: Classroom, presser: SimUser, prompt: InteractionResult) -> str:
