@@ -55,21 +55,92 @@ class SyncedCommands:
 
 
 @dataclass(frozen=True)
-class ClassSnapshot:
-    """A class as it stood once its bot stopped: what Discord knew and the store's file, for
-    other classes to start from (:meth:`Classroom.from_snapshot`), each on copies of its own.
+class ClassIds:
+    """Who and where one class is on the simulated Discord, by id."""
 
-    A class started from one is where a restarted bot would find it: set up in the store, its
-    people, channels, roles and messages on Discord, its commands synced."""
-
-    world: WorldSnapshot
-    database: Path  # a closed store: the one file holds it all
     guild_id: int
     owner_id: int
     teacher_id: int
     teacher_role_id: int
     student_ids: tuple[int, ...]
     channel_ids: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class ClassSnapshot:
+    """Classes as they stood once their bots stopped: what Discord knew and the store's file
+    they share, for other classes to start from (:func:`classes_from_snapshot`), each time on
+    copies of their own.
+
+    Classes started from one are where a restarted bot finds them: set up in the store, their
+    people, channels, roles and messages on Discord, the bot's commands synced."""
+
+    world: WorldSnapshot
+    database: Path  # a closed store: the one file holds it all
+    classes: tuple[ClassIds, ...]
+
+
+def snapshot_classes(rooms: Sequence[Classroom], database: Path) -> ClassSnapshot:
+    """A snapshot of ``rooms`` (on one simulator, sharing one store file, no bot running); the
+    store's file is copied to ``database``."""
+    sims = {id(room.sim) for room in rooms}
+    stores = {room.config.database.path for room in rooms}
+    if len(sims) != 1 or len(stores) != 1:
+        raise DriverError("the classes of a snapshot share one simulator and one store")
+    if any(room.bot is not None or room.db is not None for room in rooms):
+        raise DriverError("stop the bot before taking a snapshot of its class")
+    (store,) = stores
+    if store.with_name(store.name + "-wal").exists():
+        raise DriverError(f"{store} still has a write-ahead log; its store was not closed")
+    database.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(store, database)
+    classes = tuple(
+        ClassIds(
+            guild_id=room.guild.id,
+            owner_id=room.owner.id,
+            teacher_id=room.teacher.id,
+            teacher_role_id=room.teacher_role.id,
+            student_ids=tuple(student.id for student in room.students),
+            channel_ids=tuple((name, channel.id) for name, channel in room.channels.items()),
+        )
+        for room in rooms
+    )
+    return ClassSnapshot(world=rooms[0].sim.snapshot(), database=database, classes=classes)
+
+
+def classes_from_snapshot(
+    sim: DiscordSimulator,
+    snapshot: ClassSnapshot,
+    *,
+    clock: ManualClock,
+    database: Path,
+    web: WebConfig | None = None,
+) -> list[Classroom]:
+    """The classes ``snapshot`` holds, on ``sim`` (before any bot connects to it) and a copy of
+    their store at ``database``; their bot not started."""
+    sim.restore(snapshot.world)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(snapshot.database, database)
+    world = sim.world
+    config = Config(database=DatabaseConfig(path=database), web=web or WebConfig())
+    rooms = []
+    for ids in snapshot.classes:
+        guild = world.guilds[ids.guild_id]
+        rooms.append(
+            Classroom(
+                sim=sim,
+                guild=guild,
+                clock=clock,
+                config=config,
+                owner=world.users[ids.owner_id],
+                teacher=world.users[ids.teacher_id],
+                teacher_role=guild.roles[ids.teacher_role_id],
+                students=[world.users[user_id] for user_id in ids.student_ids],
+                channels={name: world.channels[channel_id] for name, channel_id in ids.channel_ids},
+                token=sim.token,
+            )
+        )
+    return rooms
 
 
 @dataclass
@@ -151,47 +222,15 @@ class Classroom:
         database: Path,
         web: WebConfig | None = None,
     ) -> Classroom:
-        """The class ``snapshot`` holds, on ``sim`` (before any bot connects to it) and a copy
-        of its store at ``database``; ``await start()`` as usual."""
-        sim.restore(snapshot.world)
-        database.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(snapshot.database, database)
-        world = sim.world
-        guild = world.guilds[snapshot.guild_id]
-        return cls(
-            sim=sim,
-            guild=guild,
-            clock=clock,
-            config=Config(database=DatabaseConfig(path=database), web=web or WebConfig()),
-            owner=world.users[snapshot.owner_id],
-            teacher=world.users[snapshot.teacher_id],
-            teacher_role=guild.roles[snapshot.teacher_role_id],
-            students=[world.users[user_id] for user_id in snapshot.student_ids],
-            channels={
-                name: world.channels[channel_id] for name, channel_id in snapshot.channel_ids
-            },
-            token=sim.token,
-        )
+        """The one class ``snapshot`` holds (see :func:`classes_from_snapshot`)."""
+        if len(snapshot.classes) != 1:
+            raise DriverError(f"the snapshot holds {len(snapshot.classes)} classes, not one")
+        (room,) = classes_from_snapshot(sim, snapshot, clock=clock, database=database, web=web)
+        return room
 
     def snapshot(self, database: Path) -> ClassSnapshot:
         """This class as it stands, its bot stopped; the store's file is copied to ``database``."""
-        if self.bot is not None or self.db is not None:
-            raise DriverError("stop the bot before taking a snapshot of its class")
-        store = self.config.database.path
-        if store.with_name(store.name + "-wal").exists():
-            raise DriverError(f"{store} still has a write-ahead log; its store was not closed")
-        database.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(store, database)
-        return ClassSnapshot(
-            world=self.sim.snapshot(),
-            database=database,
-            guild_id=self.guild.id,
-            owner_id=self.owner.id,
-            teacher_id=self.teacher.id,
-            teacher_role_id=self.teacher_role.id,
-            student_ids=tuple(student.id for student in self.students),
-            channel_ids=tuple((name, channel.id) for name, channel in self.channels.items()),
-        )
+        return snapshot_classes([self], database)
 
     # -- people and places ---------------------------------------------------------------------
     def people(self) -> dict[str, SimUser]:

@@ -33,7 +33,14 @@ from bot.simulator.testing import quick_discord_backoff
 from tests.conftest import START
 from tests.fast_db import copy_migrated
 
-__all__ = ["TOKEN", "Classroom", "class_fixture", "class_from_snapshot", "simulated_discord"]
+__all__ = [
+    "TOKEN",
+    "Classroom",
+    "class_fixture",
+    "class_from_snapshot",
+    "simulated_discord",
+    "snapshot_once",
+]
 
 
 @contextlib.asynccontextmanager
@@ -138,9 +145,24 @@ async def running(
 
 
 Build = Callable[[Classroom], Awaitable[None]]
+Take = Callable[[DiscordSimulator, Path], Awaitable[ClassSnapshot]]
 
-# Per worker: the classes set up once, by name (see class_from_snapshot).
+# Per worker: the snapshots taken once, by name (see snapshot_once).
 _SNAPSHOTS: dict[str, ClassSnapshot] = {}
+
+
+async def snapshot_once(name: str, take: Take, sim: DiscordSimulator) -> ClassSnapshot:
+    """The snapshot ``take`` makes, the first time a worker asks for ``name``, on a simulator
+    and in a folder of its own (discord.py is pointed back at ``sim``, the test's); the same
+    one every later time."""
+    snapshot = _SNAPSHOTS.get(name)
+    if snapshot is None:
+        folder = Path(tempfile.mkdtemp(prefix=f"classmentor-{name}-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        async with simulated_discord() as own:
+            snapshot = _SNAPSHOTS[name] = await take(own, folder)
+        point_discord_at(sim)
+    return snapshot
 
 
 async def class_from_snapshot(
@@ -166,10 +188,19 @@ async def class_from_snapshot(
     """
     # The snapshot's store was written at START; a test moves the clock only later.
     assert clock.now() == START, "a class from a snapshot starts at START"
-    snapshot = _SNAPSHOTS.get(name)
-    if snapshot is None:
-        snapshot = _SNAPSHOTS[name] = await _set_up_once(name, build)
-        point_discord_at(sim)  # the set-up had a simulator of its own
+
+    async def take(own: DiscordSimulator, folder: Path) -> ClassSnapshot:
+        database = await copy_migrated(folder / "live.db")
+        room = Classroom.create(own, clock=ManualClock(START), database=database)
+        room.pacing = INSTANT
+        await room.start()
+        try:
+            await build(room)
+        finally:
+            await room.stop()
+        return room.snapshot(folder / f"{name}.db")
+
+    snapshot = await snapshot_once(name, take, sim)
     return Classroom.from_snapshot(sim, snapshot, clock=clock, database=database, web=web)
 
 
@@ -191,22 +222,6 @@ def class_fixture(name: str, build: Build, doc: str) -> Any:
 
     fixture.__doc__ = doc
     return fixture
-
-
-async def _set_up_once(name: str, build: Build) -> ClassSnapshot:
-    """Run ``build`` on a new class with its own simulator and store; its snapshot."""
-    folder = Path(tempfile.mkdtemp(prefix=f"classmentor-{name}-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    async with simulated_discord() as sim:
-        database = await copy_migrated(folder / "live.db")
-        room = Classroom.create(sim, clock=ManualClock(START), database=database)
-        room.pacing = INSTANT
-        await room.start()
-        try:
-            await build(room)
-        finally:
-            await room.stop()
-        return room.snapshot(folder / f"{name}.db")
 
 
 async def _set_up(room: Classroom) -> None:

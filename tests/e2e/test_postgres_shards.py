@@ -20,12 +20,22 @@ import pytest
 from bot.clock import ManualClock
 from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, SimMessage, point_discord_at
-from bot.simulator.classroom import TOKEN, Classroom, expect
+from bot.simulator.classroom import (
+    TOKEN,
+    Classroom,
+    ClassSnapshot,
+    classes_from_snapshot,
+    expect,
+    snapshot_classes,
+)
 from bot.simulator.processes import BotProcess
 from bot.simulator.testing import as_bot_work, quick_discord_backoff
 from cogs import _discord_api as discord_api
 from cogs.help._desk import HelpDesk
 from tests import postgres
+from tests.conftest import START
+from tests.e2e.conftest import snapshot_once
+from tests.fast_db import copy_migrated
 
 FRIDAY_POST = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # the default post time, London
 CLASSES = 20
@@ -36,13 +46,18 @@ class School:
     """Twenty classes on two shards, the two processes serving them and their shared store."""
 
     def __init__(
-        self, sim: DiscordSimulator, clock: ManualClock, path: Path, url: str | None
+        self,
+        sim: DiscordSimulator,
+        clock: ManualClock,
+        path: Path,
+        url: str | None,
+        rooms: list[Classroom] | None = None,
     ) -> None:
         self.sim = sim
         self.clock = clock
         self.path = path
         self.url = url
-        self.rooms = [
+        self.rooms = rooms or [
             Classroom.create(sim, clock=clock, database=path, name=f"Class {n}", shard=(n % 2, 2))
             for n in range(CLASSES)
         ]
@@ -89,6 +104,21 @@ async def sim() -> AsyncIterator[DiscordSimulator]:
     await simulator.stop()
 
 
+async def set_up_school(sim: DiscordSimulator, folder: Path) -> ClassSnapshot:
+    """Both processes running on an SQLite file, every class set up (Math), both stopped: the
+    snapshot."""
+    school = School(sim, ManualClock(START), await copy_migrated(folder / "live.db"), None)
+    await school.a.start()
+    await school.b.start()
+    try:
+        for room in school.rooms:
+            await room.set_up(("Math",))
+    finally:
+        await school.b.stop()
+        await school.a.stop()
+    return snapshot_classes(school.rooms, folder / "school.db")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def school(
     request: pytest.FixtureRequest, sim: DiscordSimulator, clock: ManualClock, tmp_path: Path
@@ -100,12 +130,20 @@ async def school(
         # fresh, empty database that process A migrates as it starts.
         server = request.getfixturevalue("postgres_server")
         url = await postgres.lend_database(server)
-    school = School(sim, clock, tmp_path / "classmentor.db", url)
+    database = tmp_path / "classmentor.db"
+    if url is None:
+        # SQLite: a copy of the school this worker set up once (see snapshot_once).
+        snapshot = await snapshot_once("school-of-twenty", set_up_school, sim)
+        rooms = classes_from_snapshot(sim, snapshot, clock=clock, database=database)
+        school = School(sim, clock, database, url, rooms)
+    else:
+        school = School(sim, clock, database, url)
     try:
         await school.a.start()
         await school.b.start()
-        for room in school.rooms:
-            await room.set_up(("Math",))
+        if url is not None:
+            for room in school.rooms:
+                await room.set_up(("Math",))
         yield school
     finally:
         await school.b.stop()

@@ -18,10 +18,20 @@ import pytest
 from bot.clock import ManualClock
 from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, SimMessage
-from bot.simulator.classroom import TOKEN, Classroom, expect
+from bot.simulator.classroom import (
+    TOKEN,
+    Classroom,
+    ClassSnapshot,
+    classes_from_snapshot,
+    expect,
+    snapshot_classes,
+)
 from bot.simulator.processes import BotProcess
 from bot.simulator.testing import as_bot_work
 from cogs.privacy import RETENTION_JOB
+from tests.conftest import START
+from tests.e2e.conftest import snapshot_once
+from tests.fast_db import copy_migrated
 
 FRIDAY_POST = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # the default post time, London
 CLASSES = 6
@@ -30,11 +40,17 @@ CLASSES = 6
 class School:
     """Classes on both shards and the two processes serving them."""
 
-    def __init__(self, sim: DiscordSimulator, clock: ManualClock, database: Path) -> None:
+    def __init__(
+        self,
+        sim: DiscordSimulator,
+        clock: ManualClock,
+        database: Path,
+        rooms: list[Classroom] | None = None,
+    ) -> None:
         self.sim = sim
         self.clock = clock
         self.database = database
-        self.rooms = [
+        self.rooms = rooms or [
             Classroom.create(
                 sim, clock=clock, database=database, name=f"Class {n}", shard=(n % 2, 2)
             )
@@ -42,6 +58,14 @@ class School:
         ]
         self.a = self.process(0)
         self.b = self.process(1)
+
+    async def start(self) -> None:
+        await self.a.start()
+        await self.b.start()
+
+    async def stop(self) -> None:
+        await self.b.stop()
+        await self.a.stop()
 
     def process(self, *shard_ids: int) -> BotProcess:
         # Steps are settled one at a time, as in the other end-to-end tests: no pauses.
@@ -60,18 +84,37 @@ class School:
         await self.sim.settle()
 
 
+async def set_up_school(sim: DiscordSimulator, folder: Path) -> ClassSnapshot:
+    """Both processes running, every class set up (Math), both stopped: the snapshot."""
+    school = School(sim, ManualClock(START), await copy_migrated(folder / "live.db"))
+    await school.start()
+    try:
+        for room in school.rooms:
+            await room.set_up(("Math",))
+    finally:
+        await school.stop()
+    return snapshot_classes(school.rooms, folder / "school.db")
+
+
 @pytest.fixture
 async def school(
-    sim: DiscordSimulator, clock: ManualClock, tmp_path: Path
+    request: pytest.FixtureRequest, sim: DiscordSimulator, clock: ManualClock, tmp_path: Path
 ) -> AsyncIterator[School]:
-    school = School(sim, clock, tmp_path / "classmentor.db")
-    await school.a.start()
-    await school.b.start()
-    for room in school.rooms:
-        await room.set_up(("Math",))
+    """The school set up: a copy of the one this worker set up once (see ``snapshot_once``),
+    or, for a test marked ``first_start``, set up by its processes' very first start."""
+    database = tmp_path / "classmentor.db"
+    if request.node.get_closest_marker("first_start") is not None:
+        school = School(sim, clock, await copy_migrated(database))
+        await school.start()
+        for room in school.rooms:
+            await room.set_up(("Math",))
+    else:
+        snapshot = await snapshot_once("shards", set_up_school, sim)
+        rooms = classes_from_snapshot(sim, snapshot, clock=clock, database=database)
+        school = School(sim, clock, database, rooms)
+        await school.start()
     yield school
-    await school.b.stop()
-    await school.a.stop()
+    await school.stop()
 
 
 def weekly_posts(room: Classroom) -> list[SimMessage]:
@@ -98,6 +141,7 @@ async def help_flow(room: Classroom) -> None:
     assert thread.archived
 
 
+@pytest.mark.first_start
 async def test_each_process_serves_its_shards_classes(school: School) -> None:
     a, b = school.a, school.b
     assert a.bot is not None and b.bot is not None
