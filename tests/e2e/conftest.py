@@ -147,14 +147,21 @@ async def running(
 Build = Callable[[Classroom], Awaitable[None]]
 Take = Callable[[DiscordSimulator, Path], Awaitable[ClassSnapshot]]
 
-# Per worker: the snapshots taken once, by name (see snapshot_once).
+# Per worker: the snapshots taken once, by name, and what made each (see snapshot_once).
 _SNAPSHOTS: dict[str, ClassSnapshot] = {}
+_MADE_BY: dict[str, object] = {}
 
 
-async def snapshot_once(name: str, take: Take, sim: DiscordSimulator) -> ClassSnapshot:
+async def snapshot_once(
+    name: str, take: Take, sim: DiscordSimulator, *, made_by: object = None
+) -> ClassSnapshot:
     """The snapshot ``take`` makes, the first time a worker asks for ``name``, on a simulator
     and in a folder of its own (discord.py is pointed back at ``sim``, the test's); the same
-    one every later time."""
+    one every later time. ``made_by`` (``take`` by default) says what the snapshot is of: one
+    name for two different set-ups is an error, not a silent mix-up."""
+    source = take if made_by is None else made_by
+    if _MADE_BY.setdefault(name, source) is not source:
+        raise AssertionError(f"two different set-ups share the snapshot name {name!r}")
     snapshot = _SNAPSHOTS.get(name)
     if snapshot is None:
         folder = Path(tempfile.mkdtemp(prefix=f"classmentor-{name}-"))
@@ -200,7 +207,7 @@ async def class_from_snapshot(
             await room.stop()
         return room.snapshot(folder / f"{name}.db")
 
-    snapshot = await snapshot_once(name, take, sim)
+    snapshot = await snapshot_once(name, take, sim, made_by=build)
     return Classroom.from_snapshot(sim, snapshot, clock=clock, database=database, web=web)
 
 

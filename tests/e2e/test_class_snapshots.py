@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from bot.simulator import SimulatorError, point_discord_at
-from bot.simulator.classroom import DriverError, expect
+from bot.simulator import DiscordSimulator, SimulatorError, point_discord_at
+from bot.simulator.classroom import ClassSnapshot, DriverError, expect
 from bot.simulator.state import World
 from tests.conftest import START
-from tests.e2e.conftest import Classroom, simulated_discord
+from tests.e2e.conftest import Classroom, simulated_discord, snapshot_once
 
 
 async def test_the_bot_finds_the_class_set_up_and_serves_it(classroom: Classroom) -> None:
@@ -64,3 +64,19 @@ async def test_a_snapshot_needs_a_stopped_bot_and_a_simulator_nobody_uses(
         classroom.snapshot(tmp_path / "snapshot.db")
     with pytest.raises(SimulatorError, match="before a bot connects"):
         classroom.sim.restore(classroom.sim.snapshot())
+
+
+async def test_one_snapshot_name_is_one_set_up(classroom: Classroom, tmp_path: Path) -> None:
+    await classroom.stop()
+
+    async def this_class(_own: DiscordSimulator, folder: Path) -> ClassSnapshot:
+        return classroom.snapshot(folder / "class.db")
+
+    async def another(_own: DiscordSimulator, _folder: Path) -> ClassSnapshot:
+        raise AssertionError("never taken")
+
+    taken = await snapshot_once("test-one-name", this_class, classroom.sim)
+    assert await snapshot_once("test-one-name", this_class, classroom.sim) is taken
+    with pytest.raises(AssertionError, match="share the snapshot name"):
+        await snapshot_once("test-one-name", another, classroom.sim)
+    await classroom.start()  # for the fixture's own stop (discord.py points at its simulator)
