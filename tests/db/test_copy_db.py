@@ -22,6 +22,7 @@ from db.copy import CopyRefused, copy_database
 from db.database import Database, bundled_migrations, local_day
 from db.timefmt import to_db
 from db.urls import sqlite_path
+from tests.fast_db import copy_made
 
 START = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 CLASSES = (100, 200, 300)
@@ -107,11 +108,15 @@ async def leaderboards(url: str) -> list[list[tuple[int, int, int]]]:
         await db.close()
 
 
+async def _fill_file(path: Path) -> None:
+    await fill(sqlite_url(path))
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def source(tmp_path: Path) -> str:
-    url = sqlite_url(tmp_path / "old.db")
-    await fill(url)
-    return url
+    """The filled SQLite source: a copy of the one ``fill`` made once in this process (it
+    makes the same database every time)."""
+    return sqlite_url(await copy_made(tmp_path / "old.db", "copy-source", _fill_file))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
