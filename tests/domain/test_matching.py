@@ -168,12 +168,16 @@ def test_ranking_ignores_input_order(pool: list[MentorCandidate], asker: int) ->
     assert rank_mentors(pool, asker) == rank_mentors(list(reversed(pool)), asker)
 
 
+# Six yes/no answers, one per mentor: drawn as one 6-bit number (the same 64 combinations, and
+# they shrink towards "all no"), not six draws: Hypothesis's own work is per draw (this test's
+# CPU 0.45 -> 0.24 s for the same 120 examples).
+six_flags = st.integers(0, 63).map(lambda bits: [bool(bits >> i & 1) for i in range(6)])
 # One simulated request: who asks, and which mentors are around / have helped that asker.
 request_steps = st.lists(
     st.tuples(
         st.integers(min_value=100, max_value=103),  # askers are students, not mentors
-        st.lists(st.booleans(), min_size=6, max_size=6),  # available?
-        st.lists(st.booleans(), min_size=6, max_size=6),  # helped this asker recently?
+        six_flags,  # available?
+        six_flags,  # helped this asker recently?
     ),
     min_size=2,
     max_size=25,
