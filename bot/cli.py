@@ -1,4 +1,8 @@
-"""`classmentor` — run the bot, check the set-up, migrate or back up the database, play the demo."""
+"""`classmentor` — run the bot, check the set-up, migrate or back up the database, play the demo.
+
+Each command imports what it needs (discord.py, aiohttp, the bot's features) when it runs: the
+help, an argument error or `migrate` answer without loading the whole bot (~0.45 -> ~0.1 s).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import aiohttp
-import discord
-
 from bot import scores_cli
-from bot.app import bot_intents, required_permissions
 from bot.clock import SystemClock
 from bot.config import (
     DEFAULT_CONFIG_PATH,
@@ -31,11 +31,7 @@ from bot.config import (
     read_token,
     read_web_secrets,
 )
-from bot.cpu_keeper import take_a_cpu
-from bot.heap import FreezeWhenReady
-from bot.wiring import build_bot
 from db import copy as copy_sql
-from db import ledger as ledger_sql
 from db.database import Database, DatabaseError
 from db.errors import StoreError
 from db.urls import redacted
@@ -149,6 +145,8 @@ def _setup_logging(level: str) -> None:
 def _run(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
     token = read_token(config, environ)
     web_secrets = read_web_secrets(config, environ) if config.web.enabled else None
+    from bot.cpu_keeper import take_a_cpu
+
     # Before the store's threads and the event loop exist: they inherit it (bot/cpu.py).
     keeper = take_a_cpu(config.ops.cpu)
     try:
@@ -159,6 +157,12 @@ def _run(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -
 
 
 async def _run_bot(config: Config, token: Secret, web_secrets: WebSecrets | None = None) -> int:
+    import aiohttp
+    import discord
+
+    from bot.heap import FreezeWhenReady
+    from bot.wiring import build_bot
+
     db = await Database.open_url(config.database.url)
     try:
         applied = await db.migrate(backup_dir=config.database.backup_dir)
@@ -222,6 +226,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def _check(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> int:
+    from bot.app import bot_intents, required_permissions
+
     print(
         f"Config: OK (database {_where(config.database)}, default zone {config.defaults.timezone})"
     )
@@ -276,6 +282,8 @@ async def _check_database(database: DatabaseConfig, *, deep: bool = False) -> st
         integrity = await db.integrity_check()
         totals = None
         if deep and not pending:
+            from db import ledger as ledger_sql
+
             async with db.reading() as conn:
                 totals = await ledger_sql.totals_mismatches(conn)
     finally:

@@ -16,8 +16,6 @@ from bot.clock import SystemClock
 from bot.config import Config
 from bot.domain.score_csv import MAX_BYTES, Member, format_report
 from bot.errors import UserFacingError
-from bot.services.progress import ImportRejected
-from bot.wiring import build_services
 from db.database import Database
 
 OPERATOR_ID = 0  # recorded_by for imports made from the command line
@@ -49,6 +47,11 @@ def run_import(args: argparse.Namespace, config: Config, environ: object) -> int
 
 
 async def _import(config: Config, guild_id: int, data: bytes) -> int:
+    # The services (and the bot's features behind them) load for an import, not for the
+    # command line's help.
+    from bot.services.progress import ImportRejected
+    from bot.wiring import build_services
+
     db = await Database.open_url(config.database.url)
     try:
         await db.migrate(backup_dir=config.database.backup_dir)
