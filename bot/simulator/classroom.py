@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from bot.app import ClassMentorBot, command_tree_hash, remember_synced_tree
+from bot.app import ClassMentorBot
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig, WebConfig
 from bot.pacing import Pacing
@@ -42,16 +41,6 @@ SUBJECTS = ("Math", "English")
 
 class DriverError(SimulatorError):
     """A scripted step could not be done (no such button, no offer in the DMs)."""
-
-
-@dataclass(frozen=True)
-class SyncedCommands:
-    """What a bot's earlier run left behind by syncing its slash commands: the global commands
-    Discord holds, and the hash of the tree the bot recorded (so an unchanged tree is not
-    synced again, see ``ClassMentorBot.sync_commands``)."""
-
-    commands: list[dict[str, Any]]
-    digest: str
 
 
 @dataclass(frozen=True)
@@ -165,9 +154,6 @@ class Classroom:
     db: Database | None = None
     start_timeout: float = 5.0
     pacing: Pacing | None = None  # the bot's background pauses (None: production's)
-    # Start as a bot that ran before: Discord holds these commands and the store their hash
-    # (None: the very first start, which syncs).
-    synced_before: SyncedCommands | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     # -- building ------------------------------------------------------------------------------
@@ -290,10 +276,6 @@ class Classroom:
         """Open the database and start a fresh bot process against the simulator."""
         self.db = await Database.open(self.config.database.path)
         await self.db.migrate()
-        if self.synced_before is not None:
-            self.sim.register_global_commands(self.synced_before.commands)
-            await remember_synced_tree(self.db, self.synced_before.digest)
-            self.synced_before = None  # what the simulator and the store now hold
         self.bot = simulated_bot(self.config, self.db, self.clock, self.pacing)
         await self._stack.enter_async_context(
             running_bot(self.sim, self.bot, self.token, timeout=self.start_timeout)
@@ -307,13 +289,6 @@ class Classroom:
         if self.db is not None:
             await self.db.close()
         self.bot, self.db = None, None
-
-    def synced_commands(self) -> SyncedCommands:
-        """The running bot's commands as Discord now holds them, for another class to start
-        from (``synced_before``)."""
-        if self.bot is None:
-            raise DriverError("the bot is not running")
-        return SyncedCommands(self.sim.global_commands(), command_tree_hash(self.bot.tree))
 
     async def restart(self) -> ClassMentorBot:
         """Stop and start again on the same database and simulator."""

@@ -522,11 +522,6 @@ class RestApi:
         store[command.id] = command
         return command, True
 
-    def register_global_command(self, data: JSON) -> RegisteredCommand:
-        """Register one global command outside a request, checked as a sync checks it."""
-        command, _ = self._upsert(self.world.global_commands, None, data)
-        return command
-
     async def list_commands(self, request: web.Request) -> web.Response:
         """GET the registered commands."""
         store, _ = self._command_store(request)

@@ -233,17 +233,6 @@ class DiscordSimulator:
         """Kick the bot from a guild (GUILD_DELETE)."""
         self.world.remove_bot(guild)
 
-    def global_commands(self) -> list[JSON]:
-        """The global commands as registered (what the bot last synced), to carry into another
-        simulator with :meth:`register_global_commands`."""
-        return [dict(command.data) for command in self.world.global_commands.values()]
-
-    def register_global_commands(self, commands: Iterable[JSON]) -> None:
-        """Register global commands as if the bot had synced them in an earlier run (each
-        checked as a sync checks it; new ids, as on another Discord)."""
-        for data in commands:
-            self.api.register_global_command(data)
-
     def snapshot(self) -> WorldSnapshot:
         """Everything this simulated Discord knows, detached, to start others from
         (:meth:`restore`)."""

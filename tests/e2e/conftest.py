@@ -28,7 +28,7 @@ from bot.clock import ManualClock
 from bot.config import WebConfig
 from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, point_discord_at
-from bot.simulator.classroom import TOKEN, Classroom, ClassSnapshot, SyncedCommands
+from bot.simulator.classroom import TOKEN, Classroom, ClassSnapshot
 from bot.simulator.testing import quick_discord_backoff
 from tests.conftest import START
 from tests.fast_db import copy_migrated
@@ -40,6 +40,7 @@ __all__ = [
     "class_from_snapshot",
     "simulated_discord",
     "snapshot_once",
+    "started_once",
 ]
 
 
@@ -91,12 +92,6 @@ def cog_state_unchanged(
         assert not leaked, f"module- or class-level state of cogs/ changed: {leaked}"
 
 
-@pytest.fixture(scope="session")
-def synced_commands() -> list[SyncedCommands]:
-    """What the first bot of this worker synced (one per worker, kept once a bot started)."""
-    return []
-
-
 @pytest.fixture
 async def world(
     request: pytest.FixtureRequest,
@@ -105,22 +100,25 @@ async def world(
     clock: ManualClock,
     cog_module_state: list[extension_modules.Fingerprint],
     cog_state_unchanged: None,
-    synced_commands: list[SyncedCommands],
 ) -> AsyncIterator[Classroom]:
     """A class server with people and channels, the bot running, not yet set up.
 
     The bot starts as it does on every start but its very first: it ran before, so Discord
-    holds its slash commands and it finds its tree unchanged (no sync; ~5 ms less per test).
-    A test marked ``first_start`` gets the bot's first start ever, which syncs.
+    holds its slash commands and it finds its tree unchanged (no sync; ~5 ms less per test): a
+    copy of a class whose bot started once (:func:`class_from_snapshot`). A test marked
+    ``first_start`` gets the bot's first start ever, which syncs.
     """
-    database = await copy_migrated(tmp_path / "classmentor.db")  # migrated once per worker
-    room = Classroom.create(sim, clock=clock, database=database)
-    if synced_commands and request.node.get_closest_marker("first_start") is None:
-        room.synced_before = synced_commands[0]
+    database = tmp_path / "classmentor.db"
+    if request.node.get_closest_marker("first_start") is None:
+        room = await class_from_snapshot("world", started_once, sim, clock=clock, database=database)
+    else:
+        room = Classroom.create(sim, clock=clock, database=await copy_migrated(database))
     async with running(room, cog_module_state):
-        if not synced_commands:
-            synced_commands.append(room.synced_commands())
         yield room
+
+
+async def started_once(room: Classroom) -> None:
+    """Nothing: the class as its bot's first start left it (commands synced, not set up)."""
 
 
 @contextlib.asynccontextmanager

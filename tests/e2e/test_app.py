@@ -11,15 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import EXTENSIONS
+from bot.app import EXTENSIONS, remember_synced_tree
 from bot.cli import _run_bot
 from bot.clock import ManualClock
 from bot.config import Config, DatabaseConfig, DiscordConfig, Secret
 from bot.simulator import DiscordSimulator, running_bot
-from bot.simulator.classroom import SyncedCommands
 from bot.wiring import build_bot
 from db.database import Database
-from tests.e2e.conftest import TOKEN, Classroom, simulated_discord
+from tests.e2e.conftest import (
+    TOKEN,
+    Classroom,
+    class_from_snapshot,
+    started_once,
+)
 
 SYNC_GLOBAL = "PUT /applications/{application_id}/commands"
 SYNC_GUILD = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
@@ -83,47 +87,40 @@ async def test_global_sync_only_when_the_commands_changed(world: Classroom) -> N
     assert "/setup" in result.content
 
 
-async def first_run(tmp_path: Path, clock: ManualClock) -> SyncedCommands:
-    """A bot's first run on a simulated Discord of its own: what its sync left behind."""
-    async with simulated_discord() as first:
-        room = Classroom.create(first, clock=clock, database=tmp_path / "first.db")
-        await room.start()
-        try:
-            assert len(first.routes_called(SYNC_GLOBAL)) == 1
-            return room.synced_commands()
-        finally:
-            await room.stop()
-
-
 async def test_a_bot_that_ran_before_starts_without_a_sync_and_its_commands_work(
-    tmp_path: Path, clock: ManualClock
+    world: Classroom,
 ) -> None:
-    """How the ``world`` fixture starts every other end-to-end test's bot."""
-    synced = await first_run(tmp_path, clock)
-    async with simulated_discord() as later:
-        room = Classroom.create(later, clock=clock, database=tmp_path / "later.db")
-        room.synced_before = synced
-        await room.start()
-        try:
-            assert later.routes_called(SYNC_GLOBAL) == []
-            await room.set_up(("Math",))
-            result = await room.slash(room.alice, "subject list")
-            assert "Math" in result.content
-        finally:
-            await room.stop()
+    """How the ``world`` fixture starts every other end-to-end test's bot: a copy of a class
+    whose bot's first start synced (Discord holds the commands, the store their hash)."""
+    assert world.sim.routes_called(SYNC_GLOBAL) == []
+    assert world.bot is not None
+    assert len(world.sim.world.global_commands) == len(world.bot.tree.get_commands())
+    await world.set_up(("Math",))
+    result = await world.slash(world.alice, "subject list")
+    assert "Math" in result.content
 
 
-async def test_a_changed_command_tree_is_synced_again(tmp_path: Path, clock: ManualClock) -> None:
-    synced = await first_run(tmp_path, clock)
-    async with simulated_discord() as later:
-        room = Classroom.create(later, clock=clock, database=tmp_path / "later.db")
-        room.synced_before = SyncedCommands(synced.commands[1:], "the hash of an older tree")
-        await room.start()
-        try:
-            assert len(later.routes_called(SYNC_GLOBAL)) == 1
-            assert len(later.global_commands()) == len(synced.commands)
-        finally:
-            await room.stop()
+async def test_a_changed_command_tree_is_synced_again(
+    sim: DiscordSimulator, tmp_path: Path, clock: ManualClock
+) -> None:
+    room = await class_from_snapshot(
+        "world", started_once, sim, clock=clock, database=tmp_path / "classmentor.db"
+    )
+    # An older version of the bot ran: Discord holds one command fewer, the store its hash.
+    registered = sim.world.global_commands
+    del registered[next(iter(registered))]
+    db = await Database.open(room.config.database.path)
+    try:
+        await remember_synced_tree(db, "the hash of an older tree")
+    finally:
+        await db.close()
+    await room.start()
+    try:
+        assert len(sim.routes_called(SYNC_GLOBAL)) == 1
+        assert room.bot is not None
+        assert len(registered) == len(room.bot.tree.get_commands())
+    finally:
+        await room.stop()
 
 
 async def test_dev_guild_sync_goes_to_that_guild(
