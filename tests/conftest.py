@@ -131,9 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_POSTGRES_RUN] = postgres.prepare_test_run()
     config.addinivalue_line(
         "markers",
-        "first_start: the end-to-end world (or the shard tests' school) starts the bot for the "
-        "very first time (it syncs its slash commands); otherwise it starts as a bot that ran "
-        "before",
+        "first_start: an end-to-end class fixture (world, classroom...) or the shard tests' "
+        "school starts its bot for the very first time (it syncs its slash commands) and sets "
+        "the class up through it; otherwise it starts from a snapshot, as a bot that ran before",
     )
     config.addinivalue_line(
         "markers",

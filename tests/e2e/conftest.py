@@ -92,31 +92,6 @@ def cog_state_unchanged(
         assert not leaked, f"module- or class-level state of cogs/ changed: {leaked}"
 
 
-@pytest.fixture
-async def world(
-    request: pytest.FixtureRequest,
-    sim: DiscordSimulator,
-    tmp_path: Path,
-    clock: ManualClock,
-    cog_module_state: list[extension_modules.Fingerprint],
-    cog_state_unchanged: None,
-) -> AsyncIterator[Classroom]:
-    """A class server with people and channels, the bot running, not yet set up.
-
-    The bot starts as it does on every start but its very first: it ran before, so Discord
-    holds its slash commands and it finds its tree unchanged (no sync; ~5 ms less per test): a
-    copy of a class whose bot started once (:func:`class_from_snapshot`). A test marked
-    ``first_start`` gets the bot's first start ever, which syncs.
-    """
-    database = tmp_path / "classmentor.db"
-    if request.node.get_closest_marker("first_start") is None:
-        room = await class_from_snapshot("world", started_once, sim, clock=clock, database=database)
-    else:
-        room = Classroom.create(sim, clock=clock, database=await copy_migrated(database))
-    async with running(room, cog_module_state):
-        yield room
-
-
 async def started_once(room: Classroom) -> None:
     """Nothing: the class as its bot's first start left it (commands synced, not set up)."""
 
@@ -210,10 +185,15 @@ async def class_from_snapshot(
 
 
 def class_fixture(name: str, build: Build, doc: str) -> Any:
-    """A fixture ``name``: the class :func:`class_from_snapshot` makes, its bot running."""
+    """A fixture ``name``: the class :func:`class_from_snapshot` makes, its bot running.
+
+    For a test marked ``first_start`` the bot starts for the very first time instead (it syncs
+    its slash commands) and ``build`` runs through it in the test's own set-up.
+    """
 
     @pytest.fixture(name=name)
     async def fixture(
+        request: pytest.FixtureRequest,
         sim: DiscordSimulator,
         tmp_path: Path,
         clock: ManualClock,
@@ -221,6 +201,12 @@ def class_fixture(name: str, build: Build, doc: str) -> Any:
         cog_state_unchanged: None,
     ) -> AsyncIterator[Classroom]:
         database = tmp_path / "classmentor.db"
+        if request.node.get_closest_marker("first_start") is not None:
+            room = Classroom.create(sim, clock=clock, database=await copy_migrated(database))
+            async with running(room, cog_module_state):
+                await build(room)
+                yield room
+            return
         room = await class_from_snapshot(name, build, sim, clock=clock, database=database)
         async with running(room, cog_module_state):
             yield room
@@ -233,6 +219,12 @@ async def _set_up(room: Classroom) -> None:
     await room.set_up(("Math", "English"))
 
 
+world = class_fixture(
+    "world",
+    started_once,
+    "A class server with people and channels, the bot running, not yet set up: its bot ran "
+    "before, so Discord holds its slash commands and it finds its tree unchanged (no sync).",
+)
 classroom = class_fixture(
     "classroom", _set_up, "The class after `/setup class` and `/subject add` for Math and English."
 )

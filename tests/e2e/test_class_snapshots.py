@@ -80,3 +80,14 @@ async def test_one_snapshot_name_is_one_set_up(classroom: Classroom, tmp_path: P
     with pytest.raises(AssertionError, match="share the snapshot name"):
         await snapshot_once("test-one-name", another, classroom.sim)
     await classroom.start()  # for the fixture's own stop (discord.py points at its simulator)
+
+
+@pytest.mark.first_start
+async def test_a_first_start_class_is_synced_and_set_up_by_its_own_bot(
+    classroom: Classroom,
+) -> None:
+    assert len(classroom.sim.routes_called("PUT /applications/{application_id}/commands")) == 1
+    setups = classroom.sim.routes_called("POST /interactions/{interaction_id}/{token}/callback")
+    assert len(setups) == 3  # /setup class and two /subject add, run by this test's bot
+    listed = await classroom.slash(classroom.alice, "subject list")
+    assert "English" in listed.content and "Math" in listed.content
