@@ -124,12 +124,14 @@ async def school(
     request: pytest.FixtureRequest, sim: DiscordSimulator, clock: ManualClock, tmp_path: Path
 ) -> AsyncIterator[School]:
     server: postgres.PostgresServer | None = None
-    url = None
+    url = template = None
     if request.param == "postgresql":
-        # The session's server (a sync fixture: an async one cannot be set up from here); a
-        # fresh, empty database that process A migrates as it starts.
+        # The session's server and migrated template (sync fixtures: an async one cannot be set
+        # up from here); a fresh copy of the template, so the processes find the schema in
+        # place (two processes migrating one database have their own test, in tests/db).
         server = request.getfixturevalue("postgres_server")
-        url = await postgres.lend_database(server)
+        template = request.getfixturevalue("postgres_template")
+        url = await postgres.lend_database(server, template)
     database = tmp_path / "classmentor.db"
     if url is None:
         # SQLite: a copy of the school this worker set up once (see snapshot_once).
@@ -149,7 +151,7 @@ async def school(
         await school.b.stop()
         await school.a.stop()
         if server is not None and url is not None:
-            await postgres.give_back(server, url)
+            await postgres.give_back(server, url, template)
 
 
 @pytest.fixture
