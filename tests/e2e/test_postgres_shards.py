@@ -10,7 +10,6 @@ once per class across both processes, also while a new A and the old A serve sha
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,77 +17,27 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, SimMessage, point_discord_at
-from bot.simulator.classroom import (
-    TOKEN,
-    Classroom,
-    ClassSnapshot,
-    classes_from_snapshot,
-    expect,
-    snapshot_classes,
-)
+from bot.simulator.classroom import TOKEN, Classroom, expect
 from bot.simulator.processes import BotProcess
-from bot.simulator.testing import as_bot_work, quick_discord_backoff
+from bot.simulator.testing import quick_discord_backoff
 from cogs import _discord_api as discord_api
 from cogs.help._desk import HelpDesk
 from tests import postgres
-from tests.conftest import START
-from tests.e2e.conftest import snapshot_once
-from tests.fast_db import copy_migrated
+from tests.e2e.schools import School, school_from_snapshot
 
 FRIDAY_POST = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # the default post time, London
 CLASSES = 20
 DM_OR_CHANNEL_MESSAGE = "POST /channels/{channel_id}/messages"
 
 
-class School:
-    """Twenty classes on two shards, the two processes serving them and their shared store."""
-
-    def __init__(
-        self,
-        sim: DiscordSimulator,
-        clock: ManualClock,
-        path: Path,
-        url: str | None,
-        rooms: list[Classroom] | None = None,
-    ) -> None:
-        self.sim = sim
-        self.clock = clock
-        self.path = path
-        self.url = url
-        self.rooms = rooms or [
-            Classroom.create(sim, clock=clock, database=path, name=f"Class {n}", shard=(n % 2, 2))
-            for n in range(CLASSES)
-        ]
-        self.a = self.process(0)
-        self.b = self.process(1)
-
-    def process(self, *shard_ids: int) -> BotProcess:
-        # Steps are settled one at a time, as in the other end-to-end tests: no pauses.
-        return BotProcess(
-            self.sim, self.clock, self.path, TOKEN, 2, shard_ids, url=self.url, pacing=INSTANT
-        )
-
-    def on_shard(self, shard_id: int) -> list[Classroom]:
-        return self.rooms[shard_id::2]
-
-    async def run_jobs(self, *processes: BotProcess) -> None:
-        """Every process fires its due jobs at the same moment, as separate machines would."""
-        runs = []
-        for process in processes:
-            assert process.bot is not None
-            runs.append(as_bot_work(self.sim, process.bot, process.bot.jobs.run_due()))
-        await asyncio.gather(*runs)
-        await self.sim.settle()
-
-    async def ledger(self) -> dict[int, tuple[int, int]]:
-        """Per class: (entries, points) in the shared ledger."""
-        assert self.a.db is not None
-        rows = await self.a.db.fetch_all(
-            "SELECT guild_id, COUNT(*), SUM(points) FROM ledger GROUP BY guild_id"
-        )
-        return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+async def ledger_by_class(school: School) -> dict[int, tuple[int, int]]:
+    """Per class: (entries, points) in the shared ledger."""
+    assert school.a.db is not None
+    rows = await school.a.db.fetch_all(
+        "SELECT guild_id, COUNT(*), SUM(points) FROM ledger GROUP BY guild_id"
+    )
+    return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
 
 @pytest.fixture
@@ -102,21 +51,6 @@ async def sim() -> AsyncIterator[DiscordSimulator]:
     with quick_discord_backoff():
         yield simulator
     await simulator.stop()
-
-
-async def set_up_school(sim: DiscordSimulator, folder: Path) -> ClassSnapshot:
-    """Both processes running on an SQLite file, every class set up (Math), both stopped: the
-    snapshot."""
-    school = School(sim, ManualClock(START), await copy_migrated(folder / "live.db"), None)
-    await school.a.start()
-    await school.b.start()
-    try:
-        for room in school.rooms:
-            await room.set_up(("Math",))
-    finally:
-        await school.b.stop()
-        await school.a.stop()
-    return snapshot_classes(school.rooms, folder / "school.db")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -134,22 +68,16 @@ async def school(
         url = await postgres.lend_database(server, template)
     database = tmp_path / "classmentor.db"
     if url is None:
-        # SQLite: a copy of the school this worker set up once (see snapshot_once).
-        snapshot = await snapshot_once("school-of-twenty", set_up_school, sim)
-        rooms = classes_from_snapshot(sim, snapshot, clock=clock, database=database)
-        school = School(sim, clock, database, url, rooms)
+        school = await school_from_snapshot(sim, clock, database, classes=CLASSES)
     else:
-        school = School(sim, clock, database, url)
+        school = School(sim, clock, database, classes=CLASSES, url=url)
     try:
-        await school.a.start()
-        await school.b.start()
+        await school.start()
         if url is not None:
-            for room in school.rooms:
-                await room.set_up(("Math",))
+            await school.set_up()
         yield school
     finally:
-        await school.b.stop()
-        await school.a.stop()
+        await school.stop()
         if server is not None and url is not None:
             await postgres.give_back(server, url, template)
 
@@ -212,7 +140,7 @@ async def test_help_and_awards_in_classes_of_both_shards(school: School) -> None
         await solve(room, "Bob", await ask_and_accept(room, "Alice", "Bob"))
     await school.sim.settle()
 
-    ledger = await school.ledger()
+    ledger = await ledger_by_class(school)
     helped = {r.guild.id for r in (*school.on_shard(0)[:2], *school.on_shard(1)[:2])}
     assert set(ledger) == {r.guild.id for r in school.rooms}
     for room in school.rooms:
@@ -257,7 +185,7 @@ async def test_a_process_killed_mid_flow_restarts_and_loses_nothing(
     # The button B posted before it died still works, handled by the new B.
     await solve(room, "Bob", starter)
     await solve(room, "Carol", carol_starter)
-    ledger = await school.ledger()
+    ledger = await ledger_by_class(school)
     assert ledger[room.guild.id][0] == 2, "one credit per confirmed session, none lost"
 
 

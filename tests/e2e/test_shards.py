@@ -8,7 +8,6 @@ and the old B serve shard 1 together.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,102 +15,29 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from bot.pacing import INSTANT
 from bot.simulator import DiscordSimulator, SimMessage
-from bot.simulator.classroom import (
-    TOKEN,
-    Classroom,
-    ClassSnapshot,
-    classes_from_snapshot,
-    expect,
-    snapshot_classes,
-)
-from bot.simulator.processes import BotProcess
-from bot.simulator.testing import as_bot_work
+from bot.simulator.classroom import Classroom, expect
 from cogs.privacy import RETENTION_JOB
-from tests.conftest import START
-from tests.e2e.conftest import snapshot_once
+from tests.e2e.schools import School, school_from_snapshot
 from tests.fast_db import copy_migrated
 
 FRIDAY_POST = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # the default post time, London
 CLASSES = 6
 
 
-class School:
-    """Classes on both shards and the two processes serving them."""
-
-    def __init__(
-        self,
-        sim: DiscordSimulator,
-        clock: ManualClock,
-        database: Path,
-        rooms: list[Classroom] | None = None,
-    ) -> None:
-        self.sim = sim
-        self.clock = clock
-        self.database = database
-        self.rooms = rooms or [
-            Classroom.create(
-                sim, clock=clock, database=database, name=f"Class {n}", shard=(n % 2, 2)
-            )
-            for n in range(CLASSES)
-        ]
-        self.a = self.process(0)
-        self.b = self.process(1)
-
-    async def start(self) -> None:
-        await self.a.start()
-        await self.b.start()
-
-    async def stop(self) -> None:
-        await self.b.stop()
-        await self.a.stop()
-
-    def process(self, *shard_ids: int) -> BotProcess:
-        # Steps are settled one at a time, as in the other end-to-end tests: no pauses.
-        return BotProcess(self.sim, self.clock, self.database, TOKEN, 2, shard_ids, pacing=INSTANT)
-
-    def on_shard(self, shard_id: int) -> list[Classroom]:
-        return self.rooms[shard_id::2]
-
-    async def run_jobs(self, *processes: BotProcess) -> None:
-        """Every process fires its due jobs at the same moment, as separate machines would."""
-        runs = []
-        for process in processes:
-            assert process.bot is not None
-            runs.append(as_bot_work(self.sim, process.bot, process.bot.jobs.run_due()))
-        await asyncio.gather(*runs)
-        await self.sim.settle()
-
-
-async def set_up_school(sim: DiscordSimulator, folder: Path) -> ClassSnapshot:
-    """Both processes running, every class set up (Math), both stopped: the snapshot."""
-    school = School(sim, ManualClock(START), await copy_migrated(folder / "live.db"))
-    await school.start()
-    try:
-        for room in school.rooms:
-            await room.set_up(("Math",))
-    finally:
-        await school.stop()
-    return snapshot_classes(school.rooms, folder / "school.db")
-
-
 @pytest.fixture
 async def school(
     request: pytest.FixtureRequest, sim: DiscordSimulator, clock: ManualClock, tmp_path: Path
 ) -> AsyncIterator[School]:
-    """The school set up: a copy of the one this worker set up once (see ``snapshot_once``),
-    or, for a test marked ``first_start``, set up by its processes' very first start."""
+    """The school set up: a copy of the one this worker set up once, or, for a test marked
+    ``first_start``, set up by its processes' very first start."""
     database = tmp_path / "classmentor.db"
     if request.node.get_closest_marker("first_start") is not None:
-        school = School(sim, clock, await copy_migrated(database))
+        school = School(sim, clock, await copy_migrated(database), classes=CLASSES)
         await school.start()
-        for room in school.rooms:
-            await room.set_up(("Math",))
+        await school.set_up()
     else:
-        snapshot = await snapshot_once("shards", set_up_school, sim)
-        rooms = classes_from_snapshot(sim, snapshot, clock=clock, database=database)
-        school = School(sim, clock, database, rooms)
+        school = await school_from_snapshot(sim, clock, database, classes=CLASSES)
         await school.start()
     yield school
     await school.stop()
