@@ -49,13 +49,37 @@ class BotWork:
         self.gateway = gateway
         self.root: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._waiters: list[asyncio.Future[None]] = []
         self._context = contextvars.copy_context()
         self._context.run(_CURRENT_WORK.set, self)
 
     def adopt(self, task: asyncio.Task[Any]) -> None:
         """Count ``task`` as the bot's work until it finishes."""
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            _wake(waiter)
+
+    async def progress(self, at_most: float) -> None:
+        """Return when one of the bot's tasks finishes, or after ``at_most`` seconds.
+
+        A task finishing is when the bot usually becomes settled; the timer covers the rest
+        (a REST answer on its way, gateway events not yet read).
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = loop.call_later(at_most, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
 
     def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run ``coro`` as the bot's own work (what it starts is tracked too)."""
@@ -108,6 +132,11 @@ class BotWork:
             return [s.ws for s in shards if s is not None and s.ws is not None]
         ws = getattr(self.bot, "ws", None)
         return [] if ws is None else [ws]
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _completed_by(task: asyncio.Task[Any]) -> list[asyncio.Future[Any]]:
@@ -193,4 +222,9 @@ async def wait_settled(
                 return
         if loop.time() > deadline:
             raise TimeoutError(f"the bot did not settle within {timeout}s: {'; '.join(reasons)}")
-        await asyncio.sleep(0 if calm else 0.001)
+        if calm:
+            await asyncio.sleep(0)
+        else:
+            # Woken as soon as one of its tasks finishes: the test goes on the moment the bot
+            # is done, not at the next poll (an idle CPU in between).
+            await work.progress(0.001)

@@ -71,14 +71,16 @@ async def running_bot(
     sim.watch(work)
     deadline = loop.time() + timeout
     try:
-        # Polling is_ready() works for any Client; wait_for() needs the loop set up first.
-        while not bot.is_ready():
+        ready = asyncio.ensure_future(_until_ready(bot))
+        try:
+            await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if not bot.is_ready():
             if task.done():
                 task.result()  # re-raises the start-up failure
                 raise RuntimeError("the bot stopped before it was ready")
-            if loop.time() > deadline:
-                raise TimeoutError(f"the bot was not ready within {timeout}s")
-            await asyncio.sleep(0.002)
+            raise TimeoutError(f"the bot was not ready within {timeout}s")
         await sim.settle(timeout=max(0.1, deadline - loop.time()))
         yield bot
     finally:
@@ -86,6 +88,16 @@ async def running_bot(
         await bot.close()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(task, timeout)
+
+
+async def _until_ready(bot: discord.Client) -> None:
+    """Wait for ``bot``'s ready event (set the moment it is ready, unlike a poll)."""
+    while True:
+        try:
+            await bot.wait_until_ready()
+            return
+        except RuntimeError:  # not logged in yet: the event does not exist before login()
+            await asyncio.sleep(0.002)
 
 
 async def as_bot_work(sim: DiscordSimulator, bot: discord.Client, work: Awaitable[T]) -> T:

@@ -56,3 +56,18 @@ async def test_settle_names_what_is_still_pending_when_it_gives_up(
         await room.sim.settle(timeout=0.05)
     stuck.set()
     await room.sim.settle()
+
+
+async def test_settle_wakes_the_moment_one_of_the_bots_tasks_finishes(
+    room: Classroom, bot: SampleBot
+) -> None:
+    # Not at its next poll: a test goes on as soon as the bot is done, with no idle CPU between.
+    work = room.sim.work_of(bot)
+    assert work is not None
+    go = asyncio.Event()
+    work.spawn(go.wait())
+    woken = asyncio.ensure_future(work.progress(at_most=3600))
+    await asyncio.sleep(0)
+    assert not woken.done()
+    go.set()
+    await asyncio.wait_for(woken, 5)
