@@ -20,7 +20,7 @@ import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.config import Config
-from tests import postgres, scheduling
+from tests import postgres, scheduling, scratch
 from tests.scheduling import (  # noqa: F401 - which test runs where, and when
     pytest_ignore_collect,
     pytest_sessionstart,
@@ -122,6 +122,9 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        # Before anything makes a temporary file; the workers and servers inherit it.
+        scratch.use_memory_for_scratch()
     # In the processes that run tests: an xdist worker, or a run without workers (not xdist's
     # controller, which only hands tests out).
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
