@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -126,18 +127,42 @@ def test_rank_drops_ineligible_and_orders_the_rest() -> None:
 
 # --- property tests -------------------------------------------------------------------------
 
+
+def digits(number: int, *radices: int) -> list[int]:
+    """``number`` written in a mixed radix: one digit per radix, the first the lowest."""
+    found = []
+    for radix in radices:
+        number, digit = divmod(number, radix)
+        found.append(digit)
+    return found
+
+
 user_ids = st.integers(min_value=1, max_value=12)
-candidates = st.builds(
-    MentorCandidate,
-    user_id=user_ids,
-    available=st.booleans(),
-    acknowledged_brief=st.booleans(),
-    active_sessions=st.integers(min_value=0, max_value=3),
-    session_limit=st.integers(min_value=0, max_value=3),
-    sessions_this_week=st.integers(min_value=0, max_value=6),
-    idle_since=st.integers(min_value=0, max_value=20).map(lambda h: T0 - timedelta(hours=h)),
-    helped_asker_recently=st.booleans(),
-)
+# A mentor's eight fields from one drawn number, not eight draws: the same values (ids 1-12,
+# 0-3 active sessions and limit, 0-6 sessions this week, idle 0-20 hours, four yes/no), and
+# they shrink towards mentor 1 with everything no or zero. Hypothesis's own work is per draw
+# (see six_flags below): the two pool tests' CPU 0.70 -> 0.36 s for the same examples.
+MENTOR_RADICES = (12, 2, 2, 4, 4, 7, 21, 2)
+
+
+def candidate_from(number: int) -> MentorCandidate:
+    """The mentor that ``number`` stands for (see MENTOR_RADICES)."""
+    user, available, briefed, active, limit, week, idle_hours, helped = digits(
+        number, *MENTOR_RADICES
+    )
+    return MentorCandidate(
+        user_id=user + 1,
+        available=bool(available),
+        acknowledged_brief=bool(briefed),
+        active_sessions=active,
+        session_limit=limit,
+        sessions_this_week=week,
+        idle_since=T0 - timedelta(hours=idle_hours),
+        helped_asker_recently=bool(helped),
+    )
+
+
+candidates = st.integers(0, math.prod(MENTOR_RADICES) - 1).map(candidate_from)
 pools = st.lists(candidates, max_size=10, unique_by=lambda c: c.user_id)  # one row per mentor
 exclusions = st.frozensets(user_ids, max_size=4)
 
