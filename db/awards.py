@@ -103,12 +103,12 @@ async def mark_dm(conn: Connection, award_id: int, delivered: bool) -> bool:
 
 async def tutor_of_the_week(conn: Connection, guild_id: int, week_key: str) -> Award | None:
     """The class's current tutor of the week for a week, if one was awarded."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT * FROM awards WHERE guild_id = ? AND week_key = ? AND kind = 'tutor_of_the_week'"
         " AND undone_at IS NULL",
         (guild_id, week_key),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return award_from_row(row) if row else None
 
 
@@ -116,12 +116,12 @@ async def latest_for_student(
     conn: Connection, guild_id: int, user_id: int, since: datetime
 ) -> Award | None:
     """The most recent award still standing that a student received at or after ``since``."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT * FROM awards WHERE guild_id = ? AND user_id = ? AND undone_at IS NULL"
         " AND awarded_at >= ? ORDER BY awarded_at DESC, id DESC LIMIT 1",
         (guild_id, user_id, to_db(since)),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return award_from_row(row) if row else None
 
 
@@ -138,9 +138,11 @@ async def public_awards_between(
     conn: Connection, guild_id: int, start: datetime, end: datetime
 ) -> list[Award]:
     """Standing, non-private awards given in ``[start, end)``, oldest first."""
-    async with conn.execute(
-        "SELECT * FROM awards WHERE guild_id = ? AND undone_at IS NULL AND private = 0"
-        " AND awarded_at >= ? AND awarded_at < ? ORDER BY awarded_at, id",
-        (guild_id, to_db(start), to_db(end)),
-    ) as cur:
-        return [award_from_row(row) for row in await cur.fetchall()]
+    return [
+        award_from_row(row)
+        for row in await conn.execute_fetchall(
+            "SELECT * FROM awards WHERE guild_id = ? AND undone_at IS NULL AND private = 0"
+            " AND awarded_at >= ? AND awarded_at < ? ORDER BY awarded_at, id",
+            (guild_id, to_db(start), to_db(end)),
+        )
+    ]

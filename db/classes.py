@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain.classroom import ClassSettings, Subject
 from db.engine import Connection
+from db.rows import first_row
 from db.timefmt import opt_from_db, to_db
 
 
@@ -36,10 +37,12 @@ async def get_class(conn: Connection, guild_id: int) -> ClassSettings | None:
 
 async def configured_classes(conn: Connection) -> list[ClassSettings]:
     """Every class that completed `/setup` and still has the bot."""
-    async with conn.execute(
-        "SELECT * FROM classes WHERE configured_at IS NOT NULL AND left_at IS NULL"
-    ) as cur:
-        return [_settings(row) for row in await cur.fetchall()]
+    return [
+        _settings(row)
+        for row in await conn.execute_fetchall(
+            "SELECT * FROM classes WHERE configured_at IS NOT NULL AND left_at IS NULL"
+        )
+    ]
 
 
 async def ensure_class(
@@ -139,20 +142,19 @@ async def add_subject(
     conn: Connection, guild_id: int, name: str, now: datetime
 ) -> tuple[Subject, bool]:
     """Add a subject (or bring back a removed one); returns it and whether it is new."""
-    async with conn.execute(
-        "SELECT * FROM subjects WHERE guild_id = ? AND name = ?", (guild_id, name)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(
+        conn, "SELECT * FROM subjects WHERE guild_id = ? AND name = ?", (guild_id, name)
+    )
     if row is not None:
         if row["removed_at"] is None:
             return _subject(row), False
         await conn.execute("UPDATE subjects SET removed_at = NULL WHERE id = ?", (row["id"],))
         return _subject(row), True
-    async with conn.execute(
+    new = await first_row(
+        conn,
         "INSERT INTO subjects (guild_id, name, created_at) VALUES (?, ?, ?) RETURNING *",
         (guild_id, name, to_db(now)),
-    ) as cur:
-        new = await cur.fetchone()
+    )
     assert new is not None
     return _subject(new), True
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from db.engine import Connection
 from db.privacy import ANONYMOUS_ID
+from db.rows import first_row
 from db.timefmt import from_db, to_db
 
 _WAITING = "('queued', 'offered')"
@@ -60,37 +61,38 @@ async def confirmed_sessions(
     conn: Connection, guild_id: int, start: datetime, end: datetime
 ) -> int:
     """Sessions the student confirmed, closed in ``[start, end)``."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COUNT(*) FROM help_requests WHERE guild_id = ? AND state = 'resolved'"
         " AND closed_at >= ? AND closed_at < ?",
         (guild_id, to_db(start), to_db(end)),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
 async def waiting_requests(conn: Connection, guild_id: int) -> list[WaitingRequest]:
     """Requests waiting for a mentor (queued, or offered and not yet accepted), oldest first."""
-    async with conn.execute(
-        "SELECT s.name, h.queued_at FROM help_requests h JOIN subjects s ON s.id = h.subject_id"
-        f" WHERE h.guild_id = ? AND h.state IN {_WAITING} ORDER BY h.queued_at",
-        (guild_id,),
-    ) as cur:
-        return [WaitingRequest(str(r[0]), from_db(r[1])) for r in await cur.fetchall()]
+    return [
+        WaitingRequest(str(r[0]), from_db(r[1]))
+        for r in await conn.execute_fetchall(
+            "SELECT s.name, h.queued_at FROM help_requests h JOIN subjects s ON s.id = h.subject_id"
+            f" WHERE h.guild_id = ? AND h.state IN {_WAITING} ORDER BY h.queued_at",
+            (guild_id,),
+        )
+    ]
 
 
 async def available_mentors(
     conn: Connection, guild_id: int, now: datetime
 ) -> dict[int, tuple[str, ...]]:
     """Mentors available right now, with the subjects they hold a current badge for."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT m.user_id, GROUP_CONCAT(DISTINCT s.name) FROM mentors m"
         " JOIN badges b ON b.guild_id = m.guild_id AND b.user_id = m.user_id"
         " AND b.ended_at IS NULL JOIN subjects s ON s.id = b.subject_id"
         " WHERE m.guild_id = ? AND m.available_until > ? GROUP BY m.user_id",
         (guild_id, to_db(now)),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return {
         int(r[0]): tuple(sorted(str(r[1]).split(","), key=str.casefold)) if r[1] else ()
         for r in rows
@@ -102,17 +104,16 @@ async def mentor_activity(
 ) -> list[MentorActivity]:
     """Per mentor: confirmed sessions closed in the window, ratings, classmates helped."""
     where, params = _window("closed_at", start, end)
-    async with conn.execute(
-        "SELECT mentor_id, COUNT(*), COUNT(rating), COALESCE(SUM(rating), 0),"
-        " COUNT(DISTINCT NULLIF(student_id, ?)) FROM help_requests"
-        " WHERE guild_id = ? AND state = 'resolved' AND mentor_id IS NOT NULL"
-        f" AND mentor_id <> ?{where} GROUP BY mentor_id ORDER BY COUNT(*) DESC, mentor_id",
-        [ANONYMOUS_ID, guild_id, ANONYMOUS_ID, *params],
-    ) as cur:
-        return [
-            MentorActivity(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]))
-            for r in await cur.fetchall()
-        ]
+    return [
+        MentorActivity(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]))
+        for r in await conn.execute_fetchall(
+            "SELECT mentor_id, COUNT(*), COUNT(rating), COALESCE(SUM(rating), 0),"
+            " COUNT(DISTINCT NULLIF(student_id, ?)) FROM help_requests"
+            " WHERE guild_id = ? AND state = 'resolved' AND mentor_id IS NOT NULL"
+            f" AND mentor_id <> ?{where} GROUP BY mentor_id ORDER BY COUNT(*) DESC, mentor_id",
+            [ANONYMOUS_ID, guild_id, ANONYMOUS_ID, *params],
+        )
+    ]
 
 
 async def subject_demand(
@@ -120,13 +121,15 @@ async def subject_demand(
 ) -> list[SubjectDemand]:
     """Per subject: requests made in the window and how many ended in a confirmed session."""
     where, params = _window("h.created_at", start, end)
-    async with conn.execute(
-        "SELECT s.name, COUNT(*), SUM(CASE WHEN h.state = 'resolved' THEN 1 ELSE 0 END) FROM help_requests h"
-        f" JOIN subjects s ON s.id = h.subject_id WHERE h.guild_id = ?{where}"
-        " GROUP BY s.id ORDER BY COUNT(*) DESC, s.name",
-        [guild_id, *params],
-    ) as cur:
-        return [SubjectDemand(str(r[0]), int(r[1]), int(r[2] or 0)) for r in await cur.fetchall()]
+    return [
+        SubjectDemand(str(r[0]), int(r[1]), int(r[2] or 0))
+        for r in await conn.execute_fetchall(
+            "SELECT s.name, COUNT(*), SUM(CASE WHEN h.state = 'resolved' THEN 1 ELSE 0 END) FROM help_requests h"
+            f" JOIN subjects s ON s.id = h.subject_id WHERE h.guild_id = ?{where}"
+            " GROUP BY s.id ORDER BY COUNT(*) DESC, s.name",
+            [guild_id, *params],
+        )
+    ]
 
 
 async def recent_topics(
@@ -134,26 +137,27 @@ async def recent_topics(
 ) -> list[tuple[str, str]]:
     """(subject, topic) of requests since ``since`` that named a topic, newest first; no names."""
     where, params = _window("h.created_at", since, None)
-    async with conn.execute(
-        "SELECT s.name, h.topic FROM help_requests h JOIN subjects s ON s.id = h.subject_id"
-        f" WHERE h.guild_id = ? AND h.topic <> ''{where} ORDER BY h.created_at DESC LIMIT ?",
-        [guild_id, *params, limit],
-    ) as cur:
-        return [(str(r[0]), str(r[1])) for r in await cur.fetchall()]
+    return [
+        (str(r[0]), str(r[1]))
+        for r in await conn.execute_fetchall(
+            "SELECT s.name, h.topic FROM help_requests h JOIN subjects s ON s.id = h.subject_id"
+            f" WHERE h.guild_id = ? AND h.topic <> ''{where} ORDER BY h.created_at DESC LIMIT ?",
+            [guild_id, *params, limit],
+        )
+    ]
 
 
 async def ledger_history(conn: Connection, guild_id: int, limit: int = 100) -> list[LedgerLine]:
     """The newest ledger entries of a class."""
-    async with conn.execute(
-        "SELECT l.user_id, l.points, l.reason, s.name, l.created_at FROM ledger l"
-        " LEFT JOIN subjects s ON s.id = l.subject_id WHERE l.guild_id = ?"
-        " ORDER BY l.id DESC LIMIT ?",
-        (guild_id, limit),
-    ) as cur:
-        return [
-            LedgerLine(int(r[0]), int(r[1]), str(r[2]), r[3], from_db(r[4]))
-            for r in await cur.fetchall()
-        ]
+    return [
+        LedgerLine(int(r[0]), int(r[1]), str(r[2]), r[3], from_db(r[4]))
+        for r in await conn.execute_fetchall(
+            "SELECT l.user_id, l.points, l.reason, s.name, l.created_at FROM ledger l"
+            " LEFT JOIN subjects s ON s.id = l.subject_id WHERE l.guild_id = ?"
+            " ORDER BY l.id DESC LIMIT ?",
+            (guild_id, limit),
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -178,16 +182,16 @@ async def aspect_results(
     if last is not None:
         clauses += " AND sc.taken_on <= ?"
         params.append(last.isoformat())
-    async with conn.execute(
-        "SELECT s.name, a.aspect, COUNT(*), AVG(sc.score * 100.0 / sc.out_of) FROM scores sc"
-        " JOIN assessments a ON a.id = sc.assessment_id JOIN subjects s ON s.id = sc.subject_id"
-        f" WHERE sc.guild_id = ? AND a.aspect IS NOT NULL{clauses}"
-        " GROUP BY s.id, a.aspect ORDER BY AVG(sc.score * 100.0 / sc.out_of), s.name, a.aspect NULLS FIRST",
-        [guild_id, *params],
-    ) as cur:
-        return [
-            AspectResult(str(r[0]), str(r[1]), int(r[2]), float(r[3])) for r in await cur.fetchall()
-        ]
+    return [
+        AspectResult(str(r[0]), str(r[1]), int(r[2]), float(r[3]))
+        for r in await conn.execute_fetchall(
+            "SELECT s.name, a.aspect, COUNT(*), AVG(sc.score * 100.0 / sc.out_of) FROM scores sc"
+            " JOIN assessments a ON a.id = sc.assessment_id JOIN subjects s ON s.id = sc.subject_id"
+            f" WHERE sc.guild_id = ? AND a.aspect IS NOT NULL{clauses}"
+            " GROUP BY s.id, a.aspect ORDER BY AVG(sc.score * 100.0 / sc.out_of), s.name, a.aspect NULLS FIRST",
+            [guild_id, *params],
+        )
+    ]
 
 
 async def aspect_requests(
@@ -195,39 +199,41 @@ async def aspect_requests(
 ) -> list[tuple[str, str, int]]:
     """(subject, aspect, requests) for help requests that named an aspect, most asked first."""
     where, params = _window("h.created_at", start, end)
-    async with conn.execute(
-        "SELECT s.name, h.aspect, COUNT(*) FROM help_requests h JOIN subjects s"
-        f" ON s.id = h.subject_id WHERE h.guild_id = ? AND h.aspect IS NOT NULL{where}"
-        " GROUP BY s.id, h.aspect ORDER BY COUNT(*) DESC, s.name, h.aspect NULLS FIRST",
-        [guild_id, *params],
-    ) as cur:
-        return [(str(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall()]
+    return [
+        (str(r[0]), str(r[1]), int(r[2]))
+        for r in await conn.execute_fetchall(
+            "SELECT s.name, h.aspect, COUNT(*) FROM help_requests h JOIN subjects s"
+            f" ON s.id = h.subject_id WHERE h.guild_id = ? AND h.aspect IS NOT NULL{where}"
+            " GROUP BY s.id, h.aspect ORDER BY COUNT(*) DESC, s.name, h.aspect NULLS FIRST",
+            [guild_id, *params],
+        )
+    ]
 
 
 async def scores_version(conn: Connection, guild_id: int) -> str:
     """Changes whenever a class's scores or term dates change (a score added, re-recorded or
     removed): lets the projector skip recomputing gains after unrelated commits."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COUNT(*), COALESCE(MAX(recorded_at), ''), COALESCE(SUM(score), 0),"
         " (SELECT COALESCE(term_start, '') || COALESCE(term_end, '') FROM classes"
         "  WHERE guild_id = :g) FROM scores WHERE guild_id = :g",
         {"g": guild_id},
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return "|".join(str(value) for value in row) if row else ""
 
 
 async def requests_version(conn: Connection, guild_id: int) -> str:
     """Changes whenever a class's help requests or mentors' debrief notes change (a new request,
     a step in one, a rating, a note, a privacy deletion)."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(CASE WHEN state = 'resolved' THEN 1 ELSE 0 END), 0),"
         " COALESCE(SUM(rating), 0), COALESCE(SUM(length(topic)), 0),"
         " (SELECT COUNT(*) FROM session_debriefs d JOIN help_requests r ON r.id = d.request_id"
         "  WHERE r.guild_id = :g) FROM help_requests WHERE guild_id = :g",
         {"g": guild_id},
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return "|".join(str(value) for value in row) if row else ""
 
 
@@ -257,11 +263,11 @@ async def revoke_projector_links(conn: Connection, guild_id: int, by: int, now: 
 
 async def projector_class(conn: Connection, token_hash: str) -> int | None:
     """The class a live projector link shows, or ``None`` (unknown or revoked)."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT guild_id FROM projector_links WHERE token_hash = ? AND revoked_at IS NULL",
         (token_hash,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else None
 
 

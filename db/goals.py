@@ -56,8 +56,7 @@ async def open_goal(conn: Connection, guild_id: int) -> Goal | None:
 
 async def get_goal(conn: Connection, goal_id: int) -> Goal | None:
     """A goal by id."""
-    async with conn.execute("SELECT * FROM goals WHERE id = ?", (goal_id,)) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, "SELECT * FROM goals WHERE id = ?", (goal_id,))
     return _goal(row) if row else None
 
 
@@ -81,16 +80,17 @@ async def close_goal(
 
 async def pending_posts(conn: Connection) -> list[tuple[Goal, float | None]]:
     """Closed goals whose post has not gone out, with the figure they closed at."""
-    async with conn.execute("SELECT * FROM goals WHERE post = 'pending' ORDER BY id") as cur:
-        return [(_goal(r), r["final_value"]) for r in await cur.fetchall()]
+    return [
+        (_goal(r), r["final_value"])
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM goals WHERE post = 'pending' ORDER BY id"
+        )
+    ]
 
 
 async def pending_post(conn: Connection, goal_id: int) -> tuple[Goal, float | None] | None:
     """One goal whose post is pending, or None if it went out already."""
-    async with conn.execute(
-        "SELECT * FROM goals WHERE id = ? AND post = 'pending'", (goal_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, "SELECT * FROM goals WHERE id = ? AND post = 'pending'", (goal_id,))
     return (_goal(row), row["final_value"]) if row else None
 
 
@@ -105,38 +105,40 @@ async def mark_posted(conn: Connection, goal_id: int, message_id: int | None) ->
 
 async def open_goals(conn: Connection) -> list[Goal]:
     """Every open goal (deadline timers and the sweep at start-up)."""
-    async with conn.execute("SELECT * FROM goals WHERE state = 'open' ORDER BY id") as cur:
-        return [_goal(r) for r in await cur.fetchall()]
+    return [
+        _goal(r)
+        for r in await conn.execute_fetchall("SELECT * FROM goals WHERE state = 'open' ORDER BY id")
+    ]
 
 
 async def sessions_since(conn: Connection, guild_id: int, since: datetime) -> int:
     """Help sessions confirmed since ``since``."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COUNT(*) FROM help_requests WHERE guild_id = ? AND state = 'resolved'"
         " AND closed_at >= ?",
         (guild_id, to_db(since)),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
 async def students_helped_since(conn: Connection, guild_id: int, since: datetime) -> int:
     """Different students whose help session was confirmed since ``since``."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COUNT(DISTINCT student_id) FROM help_requests WHERE guild_id = ?"
         " AND state = 'resolved' AND closed_at >= ?",
         (guild_id, to_db(since)),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
 async def stars_since(conn: Connection, guild_id: int, since: datetime) -> int:
     """Gold stars given (and not taken back) since ``since``."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COUNT(*) FROM awards WHERE guild_id = ? AND kind = 'gold_star'"
         " AND undone_at IS NULL AND awarded_at >= ?",
         (guild_id, to_db(since)),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0

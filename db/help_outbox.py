@@ -43,12 +43,14 @@ async def pending_for(conn: Connection, request_id: int) -> list[Intent]:
 
 async def requests_with_pending(conn: Connection) -> list[tuple[int, int]]:
     """(request id, class id) with something still to do on Discord, oldest intent first."""
-    async with conn.execute(
-        "SELECT o.request_id, h.guild_id FROM help_outbox o"
-        " JOIN help_requests h ON h.id = o.request_id WHERE o.done_at IS NULL"
-        " GROUP BY o.request_id, h.guild_id ORDER BY MIN(o.id)"
-    ) as cur:
-        return [(int(row[0]), int(row[1])) for row in await cur.fetchall()]
+    return [
+        (int(row[0]), int(row[1]))
+        for row in await conn.execute_fetchall(
+            "SELECT o.request_id, h.guild_id FROM help_outbox o"
+            " JOIN help_requests h ON h.id = o.request_id WHERE o.done_at IS NULL"
+            " GROUP BY o.request_id, h.guild_id ORDER BY MIN(o.id)"
+        )
+    ]
 
 
 async def finish(conn: Connection, intent_id: int, outcome: IntentOutcome, now: datetime) -> bool:

@@ -463,11 +463,13 @@ async def add_events(
 
 async def events(conn: Connection, request_id: int) -> list[tuple[str | None, str, str]]:
     """(from, to, note) of a request's audit trail, oldest first."""
-    async with conn.execute(
-        "SELECT from_state, to_state, note FROM help_events WHERE request_id = ? ORDER BY id",
-        (request_id,),
-    ) as cur:
-        return [(row[0], row[1], row[2]) for row in await cur.fetchall()]
+    return [
+        (row[0], row[1], row[2])
+        for row in await conn.execute_fetchall(
+            "SELECT from_state, to_state, note FROM help_events WHERE request_id = ? ORDER BY id",
+            (request_id,),
+        )
+    ]
 
 
 async def insert_offer(conn: Connection, request_id: int, mentor_id: int, now: datetime) -> int:
@@ -608,35 +610,43 @@ async def queue_position(conn: Connection, request: HelpRequest) -> tuple[int, i
 
 async def queued_requests(conn: Connection, guild_id: int) -> list[HelpRequest]:
     """A class's queued requests, first come first served."""
-    async with conn.execute(
-        f"{_SELECT} WHERE r.guild_id = ? AND r.state = 'queued' ORDER BY r.queued_at, r.id",
-        (guild_id,),
-    ) as cur:
-        return [_request(row) for row in await cur.fetchall()]
+    return [
+        _request(row)
+        for row in await conn.execute_fetchall(
+            f"{_SELECT} WHERE r.guild_id = ? AND r.state = 'queued' ORDER BY r.queued_at, r.id",
+            (guild_id,),
+        )
+    ]
 
 
 async def guilds_with_queued(conn: Connection) -> list[int]:
     """Classes with requests waiting in line."""
-    async with conn.execute(
-        "SELECT DISTINCT guild_id FROM help_requests WHERE state = 'queued' ORDER BY guild_id"
-    ) as cur:
-        return [int(row[0]) for row in await cur.fetchall()]
+    return [
+        int(row[0])
+        for row in await conn.execute_fetchall(
+            "SELECT DISTINCT guild_id FROM help_requests WHERE state = 'queued' ORDER BY guild_id"
+        )
+    ]
 
 
 async def open_requests(conn: Connection, guild_id: int) -> list[HelpRequest]:
     """A class's open requests, oldest first (for the teacher's `/queue`)."""
-    async with conn.execute(
-        f"{_SELECT} WHERE r.guild_id = ? AND r.state IN ('queued', 'offered', 'active')"
-        " ORDER BY r.queued_at, r.id",
-        (guild_id,),
-    ) as cur:
-        return [_request(row) for row in await cur.fetchall()]
+    return [
+        _request(row)
+        for row in await conn.execute_fetchall(
+            f"{_SELECT} WHERE r.guild_id = ? AND r.state IN ('queued', 'offered', 'active')"
+            " ORDER BY r.queued_at, r.id",
+            (guild_id,),
+        )
+    ]
 
 
 async def requests_in_state(conn: Connection, state: RequestState) -> list[HelpRequest]:
     """Every request in one state across classes (to rebuild timers at start-up)."""
-    async with conn.execute(f"{_SELECT} WHERE r.state = ?", (state.value,)) as cur:
-        return [_request(row) for row in await cur.fetchall()]
+    return [
+        _request(row)
+        for row in await conn.execute_fetchall(f"{_SELECT} WHERE r.state = ?", (state.value,))
+    ]
 
 
 async def set_thread(conn: Connection, request_id: int, thread_id: int) -> None:

@@ -109,12 +109,14 @@ async def totals(
     if subject_id is not None:
         clauses.append("l.subject_id = ?")
         params.append(subject_id)
-    async with conn.execute(
-        "SELECT l.user_id, SUM(l.points) FROM ledger l LEFT JOIN awards a ON a.id = l.award_id"
-        f" WHERE {' AND '.join(clauses)} GROUP BY l.user_id",
-        params,
-    ) as cur:
-        return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
+    return {
+        int(row[0]): int(row[1])
+        for row in await conn.execute_fetchall(
+            "SELECT l.user_id, SUM(l.points) FROM ledger l LEFT JOIN awards a ON a.id = l.award_id"
+            f" WHERE {' AND '.join(clauses)} GROUP BY l.user_id",
+            params,
+        )
+    }
 
 
 @dataclass(frozen=True)

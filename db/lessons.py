@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.insights import RequestFacts
 from bot.domain.lessons import Lesson, LessonCounts
 from db.engine import Connection
+from db.rows import first_row
 from db.timefmt import from_db, opt_from_db, to_db
 
 _SELECT = "SELECT l.*, s.name AS subject_name FROM lessons l JOIN subjects s ON s.id = l.subject_id"
@@ -33,28 +34,26 @@ def _lesson(row: Any) -> Lesson:
 
 async def open_lesson(conn: Connection, guild_id: int) -> Lesson | None:
     """The class's open lesson, if any."""
-    async with conn.execute(
-        f"{_SELECT} WHERE l.guild_id = ? AND l.ended_at IS NULL", (guild_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(
+        conn, f"{_SELECT} WHERE l.guild_id = ? AND l.ended_at IS NULL", (guild_id,)
+    )
     return _lesson(row) if row else None
 
 
 async def get_lesson(conn: Connection, lesson_id: int) -> Lesson | None:
     """A lesson by id."""
-    async with conn.execute(f"{_SELECT} WHERE l.id = ?", (lesson_id,)) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, f"{_SELECT} WHERE l.id = ?", (lesson_id,))
     return _lesson(row) if row else None
 
 
 async def last_panel(conn: Connection, guild_id: int) -> tuple[int, int] | None:
     """(channel, message) of the newest help panel a lesson posted in this class."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT panel_channel_id, panel_message_id FROM lessons WHERE guild_id = ?"
         " AND panel_message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
         (guild_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return (int(row[0]), int(row[1])) if row else None
 
 
@@ -88,11 +87,13 @@ async def add_mentor(conn: Connection, lesson_id: int, user_id: int, badge_id: i
 
 async def mentors(conn: Connection, lesson_id: int) -> list[tuple[int, int | None]]:
     """(user id, lesson badge id) of a lesson's mentors, in the order named."""
-    async with conn.execute(
-        "SELECT user_id, badge_id FROM lesson_mentors WHERE lesson_id = ? ORDER BY rowid",
-        (lesson_id,),
-    ) as cur:
-        return [(int(r[0]), r[1]) for r in await cur.fetchall()]
+    return [
+        (int(r[0]), r[1])
+        for r in await conn.execute_fetchall(
+            "SELECT user_id, badge_id FROM lesson_mentors WHERE lesson_id = ? ORDER BY rowid",
+            (lesson_id,),
+        )
+    ]
 
 
 async def set_panel(conn: Connection, lesson_id: int, channel_id: int, message_id: int) -> None:
@@ -188,40 +189,48 @@ async def mark_prize_posted(conn: Connection, lesson_id: int, message_id: int | 
 
 async def ending_lessons(conn: Connection) -> list[Lesson]:
     """Every open lesson with an end time, to rebuild the timers at start-up."""
-    async with conn.execute(
-        f"{_SELECT} WHERE l.ended_at IS NULL AND l.ends_at IS NOT NULL ORDER BY l.ends_at"
-    ) as cur:
-        return [_lesson(r) for r in await cur.fetchall()]
+    return [
+        _lesson(r)
+        for r in await conn.execute_fetchall(
+            f"{_SELECT} WHERE l.ended_at IS NULL AND l.ends_at IS NOT NULL ORDER BY l.ends_at"
+        )
+    ]
 
 
 async def counts(conn: Connection, lesson: Lesson, until: datetime | None = None) -> LessonCounts:
     """Requests filed for the lesson's subject during it, sessions confirmed, students helped."""
     end = to_db(until or lesson.ended_at or datetime.max.replace(tzinfo=lesson.started_at.tzinfo))
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT COUNT(*),"
         " COALESCE(SUM(CASE WHEN state = 'resolved' THEN 1 ELSE 0 END), 0),"
         " COUNT(DISTINCT CASE WHEN state = 'resolved' THEN student_id END)"
         " FROM help_requests WHERE guild_id = ? AND subject_id = ?"
         " AND created_at >= ? AND created_at <= ?",
         (lesson.guild_id, lesson.subject_id, to_db(lesson.started_at), end),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
     return LessonCounts(int(row[0]), int(row[1]), int(row[2]))
 
 
 async def pending_celebrations(conn: Connection) -> list[Lesson]:
     """Ended lessons whose celebration post has not gone out yet."""
-    async with conn.execute(f"{_SELECT} WHERE l.celebration = 'pending' ORDER BY l.id") as cur:
-        return [_lesson(r) for r in await cur.fetchall()]
+    return [
+        _lesson(r)
+        for r in await conn.execute_fetchall(
+            f"{_SELECT} WHERE l.celebration = 'pending' ORDER BY l.id"
+        )
+    ]
 
 
 async def is_celebration_pending(conn: Connection, lesson_id: int) -> bool:
     """Whether the lesson's celebration still has to be posted."""
-    async with conn.execute(
-        "SELECT 1 FROM lessons WHERE id = ? AND celebration = 'pending'", (lesson_id,)
-    ) as cur:
-        return await cur.fetchone() is not None
+    return (
+        await first_row(
+            conn, "SELECT 1 FROM lessons WHERE id = ? AND celebration = 'pending'", (lesson_id,)
+        )
+        is not None
+    )
 
 
 async def mark_celebrated(conn: Connection, lesson_id: int, message_id: int | None) -> bool:
@@ -243,36 +252,40 @@ async def lesson_sessions(
     conn: Connection, lesson: Lesson, until: datetime
 ) -> list[tuple[int, int, datetime]]:
     """(student, mentor, accepted at) of the sessions confirmed in the lesson's subject during it."""
-    async with conn.execute(
-        "SELECT student_id, mentor_id, accepted_at FROM help_requests"
-        " WHERE guild_id = ? AND subject_id = ? AND state = 'resolved' AND mentor_id IS NOT NULL"
-        " AND accepted_at >= ? AND accepted_at <= ? ORDER BY accepted_at",
-        (lesson.guild_id, lesson.subject_id, to_db(lesson.started_at), to_db(until)),
-    ) as cur:
-        return [(int(r[0]), int(r[1]), from_db(r[2])) for r in await cur.fetchall()]
+    return [
+        (int(r[0]), int(r[1]), from_db(r[2]))
+        for r in await conn.execute_fetchall(
+            "SELECT student_id, mentor_id, accepted_at FROM help_requests"
+            " WHERE guild_id = ? AND subject_id = ? AND state = 'resolved' AND mentor_id IS NOT NULL"
+            " AND accepted_at >= ? AND accepted_at <= ? ORDER BY accepted_at",
+            (lesson.guild_id, lesson.subject_id, to_db(lesson.started_at), to_db(until)),
+        )
+    ]
 
 
 async def lesson_assessment(
     conn: Connection, lesson: Lesson, until: datetime
 ) -> tuple[int, str] | None:
     """(id, name) of the assessment whose scores were recorded during the lesson, newest first."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT a.id, a.name FROM scores s JOIN assessments a ON a.id = s.assessment_id"
         " WHERE s.guild_id = ? AND s.subject_id = ? AND s.recorded_at BETWEEN ? AND ?"
         " ORDER BY s.recorded_at DESC, s.id DESC LIMIT 1",
         (lesson.guild_id, lesson.subject_id, to_db(lesson.started_at), to_db(until)),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return (int(row[0]), str(row[1])) if row else None
 
 
 async def assessment_percents(conn: Connection, assessment_id: int) -> dict[int, float]:
     """Each student's percentage on one assessment."""
-    async with conn.execute(
-        "SELECT user_id, 100.0 * score / out_of FROM scores WHERE assessment_id = ?",
-        (assessment_id,),
-    ) as cur:
-        return {int(r[0]): float(r[1]) for r in await cur.fetchall()}
+    return {
+        int(r[0]): float(r[1])
+        for r in await conn.execute_fetchall(
+            "SELECT user_id, 100.0 * score / out_of FROM scores WHERE assessment_id = ?",
+            (assessment_id,),
+        )
+    }
 
 
 async def add_prize(
@@ -293,20 +306,26 @@ async def add_prize(
 
 async def prizes(conn: Connection, lesson_id: int) -> list[tuple[str, int, int, float | None]]:
     """(kind, mentor, mentee or member, gain) of a lesson's prizes."""
-    async with conn.execute(
-        "SELECT kind, mentor_id, mentee_id, gain FROM lesson_prizes WHERE lesson_id = ?"
-        " ORDER BY kind, gain DESC NULLS LAST, mentor_id, rowid",
-        (lesson_id,),
-    ) as cur:
-        return [(str(r[0]), int(r[1]), int(r[2]), r[3]) for r in await cur.fetchall()]
+    return [
+        (str(r[0]), int(r[1]), int(r[2]), r[3])
+        for r in await conn.execute_fetchall(
+            "SELECT kind, mentor_id, mentee_id, gain FROM lesson_prizes WHERE lesson_id = ?"
+            " ORDER BY kind, gain DESC NULLS LAST, mentor_id, rowid",
+            (lesson_id,),
+        )
+    ]
 
 
 async def is_mentor(conn: Connection, lesson_id: int, user_id: int) -> bool:
     """Whether the person is one of the lesson's mentors."""
-    async with conn.execute(
-        "SELECT 1 FROM lesson_mentors WHERE lesson_id = ? AND user_id = ?", (lesson_id, user_id)
-    ) as cur:
-        return await cur.fetchone() is not None
+    return (
+        await first_row(
+            conn,
+            "SELECT 1 FROM lesson_mentors WHERE lesson_id = ? AND user_id = ?",
+            (lesson_id, user_id),
+        )
+        is not None
+    )
 
 
 async def save_answers(
@@ -323,21 +342,23 @@ async def save_answers(
 
 async def answers(conn: Connection, lesson_id: int) -> list[tuple[int, str, str]]:
     """(mentor, what was hard, what helped) of a lesson's meeting, in answer order."""
-    async with conn.execute(
-        "SELECT user_id, hard, helped FROM meeting_answers WHERE lesson_id = ?"
-        " ORDER BY answered_at, user_id",
-        (lesson_id,),
-    ) as cur:
-        return [(int(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
+    return [
+        (int(r[0]), str(r[1]), str(r[2]))
+        for r in await conn.execute_fetchall(
+            "SELECT user_id, hard, helped FROM meeting_answers WHERE lesson_id = ?"
+            " ORDER BY answered_at, user_id",
+            (lesson_id,),
+        )
+    ]
 
 
 async def latest_lesson(conn: Connection, guild_id: int) -> Lesson | None:
     """The class's open lesson, or else the one that ended last."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         f"{_SELECT} WHERE l.guild_id = ? ORDER BY l.ended_at IS NOT NULL, l.id DESC LIMIT 1",
         (guild_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _lesson(row) if row else None
 
 
@@ -361,29 +382,28 @@ async def request_facts(
     until: datetime | None,
 ) -> list[RequestFacts]:
     """A subject's help requests filed in a window, with any mentor's note (no student ids)."""
-    async with conn.execute(
-        "SELECT h.topic, h.aspect, h.state, h.created_at, h.accepted_at, h.rating, d.text"
-        " FROM help_requests h LEFT JOIN session_debriefs d ON d.request_id = h.id"
-        " WHERE h.guild_id = ? AND h.subject_id = ?"
-        " AND (CAST(? AS TEXT) IS NULL OR h.created_at >= ?)"
-        " AND (CAST(? AS TEXT) IS NULL OR h.created_at < ?)"
-        " ORDER BY h.created_at",
-        (
-            guild_id,
-            subject_id,
-            *(2 * [since and to_db(since)]),
-            *(2 * [until and to_db(until)]),
-        ),
-    ) as cur:
-        return [
-            RequestFacts(
-                topic=r[0],
-                aspect=r[1],
-                state=r[2],
-                created_at=from_db(r[3]),
-                accepted_at=opt_from_db(r[4]),
-                rating=r[5],
-                debrief=r[6],
-            )
-            for r in await cur.fetchall()
-        ]
+    return [
+        RequestFacts(
+            topic=r[0],
+            aspect=r[1],
+            state=r[2],
+            created_at=from_db(r[3]),
+            accepted_at=opt_from_db(r[4]),
+            rating=r[5],
+            debrief=r[6],
+        )
+        for r in await conn.execute_fetchall(
+            "SELECT h.topic, h.aspect, h.state, h.created_at, h.accepted_at, h.rating, d.text"
+            " FROM help_requests h LEFT JOIN session_debriefs d ON d.request_id = h.id"
+            " WHERE h.guild_id = ? AND h.subject_id = ?"
+            " AND (CAST(? AS TEXT) IS NULL OR h.created_at >= ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR h.created_at < ?)"
+            " ORDER BY h.created_at",
+            (
+                guild_id,
+                subject_id,
+                *(2 * [since and to_db(since)]),
+                *(2 * [until and to_db(until)]),
+            ),
+        )
+    ]

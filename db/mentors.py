@@ -35,18 +35,17 @@ def _badge(row: Any) -> Badge:
 
 async def current_badge(conn: Connection, subject_id: int, user_id: int) -> Badge | None:
     """The badge a student holds now for a subject, if any."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         f"{_BADGE_SELECT} WHERE b.subject_id = ? AND b.user_id = ? AND b.ended_at IS NULL",
         (subject_id, user_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _badge(row) if row else None
 
 
 async def get_badge(conn: Connection, badge_id: int) -> Badge | None:
     """A badge by id."""
-    async with conn.execute(f"{_BADGE_SELECT} WHERE b.id = ?", (badge_id,)) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, f"{_BADGE_SELECT} WHERE b.id = ?", (badge_id,))
     return _badge(row) if row else None
 
 
@@ -97,10 +96,7 @@ async def set_badge_aspect(conn: Connection, badge_id: int, aspect: str) -> None
 
 async def badge_colour(conn: Connection, guild_id: int) -> int | None:
     """The colour of the class's badge roles (None if the class is unknown)."""
-    async with conn.execute(
-        "SELECT badge_colour FROM classes WHERE guild_id = ?", (guild_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, "SELECT badge_colour FROM classes WHERE guild_id = ?", (guild_id,))
     return int(row[0]) if row else None
 
 
@@ -123,12 +119,14 @@ async def end_badge(
 
 async def user_badges(conn: Connection, guild_id: int, user_id: int) -> list[Badge]:
     """A student's badges in a class, current first, newest first."""
-    async with conn.execute(
-        f"{_BADGE_SELECT} WHERE b.guild_id = ? AND b.user_id = ?"
-        " ORDER BY b.ended_at IS NOT NULL, b.granted_at DESC",
-        (guild_id, user_id),
-    ) as cur:
-        return [_badge(row) for row in await cur.fetchall()]
+    return [
+        _badge(row)
+        for row in await conn.execute_fetchall(
+            f"{_BADGE_SELECT} WHERE b.guild_id = ? AND b.user_id = ?"
+            " ORDER BY b.ended_at IS NOT NULL, b.granted_at DESC",
+            (guild_id, user_id),
+        )
+    ]
 
 
 async def current_badges(
@@ -140,16 +138,20 @@ async def current_badges(
     if subject_id is not None:
         query += " AND b.subject_id = ?"
         params += (subject_id,)
-    async with conn.execute(query + " ORDER BY s.name, b.granted_at", params) as cur:
-        return [_badge(row) for row in await cur.fetchall()]
+    return [
+        _badge(row)
+        for row in await conn.execute_fetchall(query + " ORDER BY s.name, b.granted_at", params)
+    ]
 
 
 async def expiring_badges(conn: Connection) -> list[Badge]:
     """Every current lesson badge (with an end time), for rebuilding timers at start-up."""
-    async with conn.execute(
-        f"{_BADGE_SELECT} WHERE b.ended_at IS NULL AND b.expires_at IS NOT NULL"
-    ) as cur:
-        return [_badge(row) for row in await cur.fetchall()]
+    return [
+        _badge(row)
+        for row in await conn.execute_fetchall(
+            f"{_BADGE_SELECT} WHERE b.ended_at IS NULL AND b.expires_at IS NOT NULL"
+        )
+    ]
 
 
 def _mentor(row: Any) -> MentorState:
@@ -320,15 +322,15 @@ async def mentor_candidates(
 
 async def help_counts(conn: Connection, guild_id: int, user_id: int) -> tuple[int, int]:
     """(sessions given as mentor, sessions received as student) that were confirmed."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT"
         " (SELECT COUNT(*) FROM help_requests WHERE guild_id = :g AND mentor_id = :u"
         "   AND state = 'resolved'),"
         " (SELECT COUNT(*) FROM help_requests WHERE guild_id = :g AND student_id = :u"
         "   AND state = 'resolved')",
         {"g": guild_id, "u": user_id},
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
     return int(row[0]), int(row[1])
 
@@ -342,20 +344,30 @@ async def award_summary(
     )
     if not include_private:
         query += " AND private = 0"
-    async with conn.execute(query + " GROUP BY kind ORDER BY kind", (guild_id, user_id)) as cur:
-        return [(str(row[0]), int(row[1])) for row in await cur.fetchall()]
+    return [
+        (str(row[0]), int(row[1]))
+        for row in await conn.execute_fetchall(
+            query + " GROUP BY kind ORDER BY kind", (guild_id, user_id)
+        )
+    ]
 
 
 async def badges_for_role(conn: Connection, guild_id: int, role_id: int) -> list[Badge]:
     """Current badges whose subject's badge role is ``role_id``."""
-    async with conn.execute(
-        f"{_BADGE_SELECT} WHERE b.guild_id = ? AND s.role_id = ? AND b.ended_at IS NULL",
-        (guild_id, role_id),
-    ) as cur:
-        return [_badge(row) for row in await cur.fetchall()]
+    return [
+        _badge(row)
+        for row in await conn.execute_fetchall(
+            f"{_BADGE_SELECT} WHERE b.guild_id = ? AND s.role_id = ? AND b.ended_at IS NULL",
+            (guild_id, role_id),
+        )
+    ]
 
 
 async def mentor_states(conn: Connection, guild_id: int) -> dict[int, MentorState]:
     """Every mentor's state in a class, by user id."""
-    async with conn.execute("SELECT * FROM mentors WHERE guild_id = ?", (guild_id,)) as cur:
-        return {row["user_id"]: _mentor(row) for row in await cur.fetchall()}
+    return {
+        row["user_id"]: _mentor(row)
+        for row in await conn.execute_fetchall(
+            "SELECT * FROM mentors WHERE guild_id = ?", (guild_id,)
+        )
+    }

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from db.engine import Connection
+from db.rows import first_row
 
 
 async def get_value(conn: Connection, key: str) -> str | None:
     """The stored value for ``key``, if any."""
-    async with conn.execute("SELECT value FROM bot_meta WHERE key = ?", (key,)) as cur:
-        row = await cur.fetchone()
+    row = await first_row(conn, "SELECT value FROM bot_meta WHERE key = ?", (key,))
     return None if row is None else str(row[0])
 
 

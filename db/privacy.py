@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from db.dialect import schema_tables_sql
 from db.engine import Connection, engine_of_connection
+from db.rows import first_row
 from db.timefmt import to_db
 
 # Discord never gives out snowflake 0: it stands for "a classmate who asked for their data to be
@@ -688,8 +689,10 @@ def entry(table: str) -> TableEntry:
 
 async def schema_tables(conn: Connection) -> list[str]:
     """Every table in the database (SQLite's own excluded)."""
-    async with conn.execute(schema_tables_sql(engine_of_connection(conn))) as cur:
-        return [str(row[0]) for row in await cur.fetchall()]
+    return [
+        str(row[0])
+        for row in await conn.execute_fetchall(schema_tables_sql(engine_of_connection(conn)))
+    ]
 
 
 async def unregistered_tables(conn: Connection) -> list[str]:
@@ -710,8 +713,7 @@ async def export_sections(
     params = _params(guild_id, user_id)
     for table in REGISTRY:
         for name, sql in table.export:
-            async with conn.execute(sql, params) as cur:
-                sections[name] = [dict(row) for row in await cur.fetchall()]
+            sections[name] = [dict(row) for row in await conn.execute_fetchall(sql, params)]
     return sections
 
 
@@ -721,8 +723,7 @@ async def counts(conn: Connection, guild_id: int, user_id: int) -> list[tuple[st
     params = _params(guild_id, user_id)
     for table in REGISTRY:
         for label, sql in table.shown:
-            async with conn.execute(sql, params) as cur:
-                row = await cur.fetchone()
+            row = await first_row(conn, sql, params)
             result.append((label, int(row[0]) if row else 0))
     return result
 
@@ -732,8 +733,7 @@ async def has_data(conn: Connection, guild_id: int, user_id: int) -> bool:
     params = _params(guild_id, user_id)
     for table in REGISTRY:
         for _name, sql in table.export:
-            async with conn.execute(f"SELECT EXISTS ({sql})", params) as cur:
-                row = await cur.fetchone()
+            row = await first_row(conn, f"SELECT EXISTS ({sql})", params)
             if row and row[0]:
                 return True
     return False
@@ -741,24 +741,26 @@ async def has_data(conn: Connection, guild_id: int, user_id: int) -> bool:
 
 async def open_help_requests(conn: Connection, guild_id: int, user_id: int) -> int:
     """Open requests the person asked or is mentoring (deletion waits until they are closed)."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         f"SELECT COUNT(*) FROM help_requests WHERE guild_id = :g AND state IN {_OPEN_STATES}"
         " AND (student_id = :u OR mentor_id = :u)",
         _params(guild_id, user_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
 async def current_badge_role_ids(conn: Connection, guild_id: int, user_id: int) -> list[int]:
     """Badge roles the person currently holds (to take off Discord before deleting)."""
-    async with conn.execute(
-        "SELECT DISTINCT s.role_id FROM badges b JOIN subjects s ON s.id = b.subject_id"
-        " WHERE b.guild_id = ? AND b.user_id = ? AND b.ended_at IS NULL"
-        " AND s.role_id IS NOT NULL",
-        (guild_id, user_id),
-    ) as cur:
-        return [int(row[0]) for row in await cur.fetchall()]
+    return [
+        int(row[0])
+        for row in await conn.execute_fetchall(
+            "SELECT DISTINCT s.role_id FROM badges b JOIN subjects s ON s.id = b.subject_id"
+            " WHERE b.guild_id = ? AND b.user_id = ? AND b.ended_at IS NULL"
+            " AND s.role_id IS NOT NULL",
+            (guild_id, user_id),
+        )
+    ]
 
 
 async def _run_steps(
@@ -779,12 +781,12 @@ async def _open_audit(
     teacher_id: int | None,
     now: datetime,
 ) -> int:
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "INSERT INTO privacy_audit (guild_id, action, requested_by, teacher_id, started_at)"
         " VALUES (?, ?, ?, ?, ?) RETURNING id",
         (guild_id, action, requested_by, teacher_id, to_db(now)),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
     return int(row[0])
 
@@ -835,11 +837,13 @@ async def apply_retention(conn: Connection, cutoff: datetime, now: datetime) -> 
 
 async def classes_left_before(conn: Connection, cutoff: datetime) -> list[int]:
     """Classes whose server removed the bot before ``cutoff`` (and did not invite it back)."""
-    async with conn.execute(
-        "SELECT guild_id FROM classes WHERE left_at IS NOT NULL AND left_at < ? ORDER BY guild_id",
-        (to_db(cutoff),),
-    ) as cur:
-        return [int(row[0]) for row in await cur.fetchall()]
+    return [
+        int(row[0])
+        for row in await conn.execute_fetchall(
+            "SELECT guild_id FROM classes WHERE left_at IS NOT NULL AND left_at < ? ORDER BY guild_id",
+            (to_db(cutoff),),
+        )
+    ]
 
 
 async def delete_class(conn: Connection, guild_id: int, requested_by: str, now: datetime) -> bool:
@@ -863,10 +867,9 @@ async def rows_mentioning(conn: Connection, user_id: int) -> dict[str, int]:
     found: dict[str, int] = {}
     for table in REGISTRY:
         for column in table.person_columns:
-            async with conn.execute(
-                f"SELECT COUNT(*) FROM {table.table} WHERE {column} = ?", (user_id,)
-            ) as cur:
-                row = await cur.fetchone()
+            row = await first_row(
+                conn, f"SELECT COUNT(*) FROM {table.table} WHERE {column} = ?", (user_id,)
+            )
             if row and row[0]:
                 found[f"{table.table}.{column}"] = int(row[0])
     return found

@@ -79,9 +79,11 @@ async def closed(conn: Connection, guild_id: int, subject_id: int) -> None:
 
 async def to_refresh(conn: Connection) -> list[tuple[int, int]]:
     """(class, subject) pairs with a live notice or someone waiting (refreshed at start-up)."""
-    async with conn.execute(
-        "SELECT guild_id, subject_id FROM queue_notices"
-        " UNION SELECT guild_id, subject_id FROM help_requests WHERE state = 'queued'"
-        " ORDER BY 1, 2"
-    ) as cur:
-        return [(int(row[0]), int(row[1])) for row in await cur.fetchall()]
+    return [
+        (int(row[0]), int(row[1]))
+        for row in await conn.execute_fetchall(
+            "SELECT guild_id, subject_id FROM queue_notices"
+            " UNION SELECT guild_id, subject_id FROM help_requests WHERE state = 'queued'"
+            " ORDER BY 1, 2"
+        )
+    ]

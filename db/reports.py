@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.domain.points import AwardKind
 from db.engine import Connection
 from db.privacy import ANONYMOUS_ID
+from db.rows import first_row
 from db.timefmt import from_db, to_db
 
 
@@ -63,14 +64,13 @@ async def mentoring_stats(
 ) -> dict[int, MentoringStats]:
     """Per mentor: confirmed sessions closed in ``[start, end)``, ratings and subjects."""
     where, params = _window("h.closed_at", start, end)
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT h.mentor_id, COUNT(*), COALESCE(SUM(h.rating), 0), COUNT(h.rating),"
         " GROUP_CONCAT(DISTINCT s.name) FROM help_requests h JOIN subjects s"
         " ON s.id = h.subject_id WHERE h.guild_id = ? AND h.state = 'resolved'"
         f" AND h.mentor_id IS NOT NULL AND h.mentor_id <> ?{where} GROUP BY h.mentor_id",
         [guild_id, ANONYMOUS_ID, *params],
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return {
         int(row[0]): MentoringStats(
             sessions_given=int(row[1]),
@@ -87,12 +87,14 @@ async def sessions_received(
 ) -> dict[int, int]:
     """Per student: confirmed sessions they received, closed in ``[start, end)``."""
     where, params = _window("closed_at", start, end)
-    async with conn.execute(
-        "SELECT student_id, COUNT(*) FROM help_requests WHERE guild_id = ? AND state = 'resolved'"
-        f" AND student_id <> ?{where} GROUP BY student_id",
-        [guild_id, ANONYMOUS_ID, *params],
-    ) as cur:
-        return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
+    return {
+        int(row[0]): int(row[1])
+        for row in await conn.execute_fetchall(
+            "SELECT student_id, COUNT(*) FROM help_requests WHERE guild_id = ? AND state = 'resolved'"
+            f" AND student_id <> ?{where} GROUP BY student_id",
+            [guild_id, ANONYMOUS_ID, *params],
+        )
+    }
 
 
 async def awards_between(
@@ -107,45 +109,45 @@ async def awards_between(
     if user_id is not None:
         where += " AND user_id = ?"
         params.append(user_id)
-    async with conn.execute(
-        "SELECT user_id, kind, reason, points, private, awarded_at FROM awards"
-        f" WHERE guild_id = ? AND undone_at IS NULL{where} ORDER BY awarded_at, id",
-        [guild_id, *params],
-    ) as cur:
-        return [
-            AwardRow(
-                user_id=int(row[0]),
-                kind=AwardKind(row[1]),
-                reason=str(row[2]),
-                points=int(row[3]),
-                private=bool(row[4]),
-                awarded_at=from_db(row[5]),
-            )
-            for row in await cur.fetchall()
-        ]
+    return [
+        AwardRow(
+            user_id=int(row[0]),
+            kind=AwardKind(row[1]),
+            reason=str(row[2]),
+            points=int(row[3]),
+            private=bool(row[4]),
+            awarded_at=from_db(row[5]),
+        )
+        for row in await conn.execute_fetchall(
+            "SELECT user_id, kind, reason, points, private, awarded_at FROM awards"
+            f" WHERE guild_id = ? AND undone_at IS NULL{where} ORDER BY awarded_at, id",
+            [guild_id, *params],
+        )
+    ]
 
 
 async def class_members_with_records(conn: Connection, guild_id: int) -> set[int]:
     """Everyone the class has a record of: mentors, students who asked, award winners."""
-    async with conn.execute(
-        "SELECT user_id FROM ledger WHERE guild_id = :g"
-        " UNION SELECT student_id FROM help_requests WHERE guild_id = :g"
-        " UNION SELECT mentor_id FROM help_requests WHERE guild_id = :g AND mentor_id IS NOT NULL"
-        " UNION SELECT user_id FROM awards WHERE guild_id = :g"
-        " UNION SELECT user_id FROM badges WHERE guild_id = :g",
-        {"g": guild_id},
-    ) as cur:
-        found = {int(row[0]) for row in await cur.fetchall()}
+    found = {
+        int(row[0])
+        for row in await conn.execute_fetchall(
+            "SELECT user_id FROM ledger WHERE guild_id = :g"
+            " UNION SELECT student_id FROM help_requests WHERE guild_id = :g"
+            " UNION SELECT mentor_id FROM help_requests WHERE guild_id = :g AND mentor_id IS NOT NULL"
+            " UNION SELECT user_id FROM awards WHERE guild_id = :g"
+            " UNION SELECT user_id FROM badges WHERE guild_id = :g",
+            {"g": guild_id},
+        )
+    }
     found.discard(ANONYMOUS_ID)
     return found
 
 
 async def get_letter_template(conn: Connection, guild_id: int) -> LetterTemplate | None:
     """The class's own greeting and sign-off, if a teacher set them."""
-    async with conn.execute(
-        "SELECT greeting, sign_off FROM letter_templates WHERE guild_id = ?", (guild_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(
+        conn, "SELECT greeting, sign_off FROM letter_templates WHERE guild_id = ?", (guild_id,)
+    )
     return LetterTemplate(str(row[0]), str(row[1])) if row else None
 
 

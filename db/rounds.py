@@ -14,25 +14,26 @@ async def board(
 ) -> tuple[list[BoardEntry], set[str]]:
     """Waiting requests (queued or offered) in the subjects the mentor holds a badge for, not
     their own, and the aspects named on their badges."""
-    async with conn.execute(
-        "SELECT r.id, s.name, r.topic, r.aspect, r.queued_at FROM help_requests r"
-        " JOIN subjects s ON s.id = r.subject_id"
-        " WHERE r.guild_id = :g AND r.state IN ('queued', 'offered') AND r.student_id <> :u"
-        " AND r.subject_id IN (SELECT subject_id FROM badges WHERE guild_id = :g"
-        "   AND user_id = :u AND ended_at IS NULL)"
-        " ORDER BY r.queued_at, r.id",
-        {"g": guild_id, "u": mentor_id},
-    ) as cur:
-        entries = [
-            BoardEntry(int(r[0]), str(r[1]), str(r[2]), r[3], from_db(r[4]))
-            for r in await cur.fetchall()
-        ]
-    async with conn.execute(
-        "SELECT aspect FROM badges WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
-        " AND aspect IS NOT NULL",
-        (guild_id, mentor_id),
-    ) as cur:
-        aspects = {str(r[0]) for r in await cur.fetchall()}
+    entries = [
+        BoardEntry(int(r[0]), str(r[1]), str(r[2]), r[3], from_db(r[4]))
+        for r in await conn.execute_fetchall(
+            "SELECT r.id, s.name, r.topic, r.aspect, r.queued_at FROM help_requests r"
+            " JOIN subjects s ON s.id = r.subject_id"
+            " WHERE r.guild_id = :g AND r.state IN ('queued', 'offered') AND r.student_id <> :u"
+            " AND r.subject_id IN (SELECT subject_id FROM badges WHERE guild_id = :g"
+            "   AND user_id = :u AND ended_at IS NULL)"
+            " ORDER BY r.queued_at, r.id",
+            {"g": guild_id, "u": mentor_id},
+        )
+    ]
+    aspects = {
+        str(r[0])
+        for r in await conn.execute_fetchall(
+            "SELECT aspect FROM badges WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL"
+            " AND aspect IS NOT NULL",
+            (guild_id, mentor_id),
+        )
+    }
     return entries, aspects
 
 
@@ -47,7 +48,9 @@ async def taken_from_board(conn: Connection, request_ids: Iterable[int]) -> set[
     if not ids:
         return set()
     marks = ",".join("?" * len(ids))
-    async with conn.execute(
-        f"SELECT id FROM help_requests WHERE taken_from_board = 1 AND id IN ({marks})", ids
-    ) as cur:
-        return {int(r[0]) for r in await cur.fetchall()}
+    return {
+        int(r[0])
+        for r in await conn.execute_fetchall(
+            f"SELECT id FROM help_requests WHERE taken_from_board = 1 AND id IN ({marks})", ids
+        )
+    }

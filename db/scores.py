@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain.gains import ConfidencePair, ScorePoint, Term, percentage
 from db.engine import Connection
-from db.rows import execute_later
+from db.rows import execute_later, first_row
 from db.timefmt import from_db, to_db
 
 
@@ -63,13 +63,13 @@ async def _assessment_ids(
         wanted[key] = (name, aspect or w.aspect)
     ids: dict[tuple[int, str], int] = {}
     for key, (name, aspect) in wanted.items():
-        async with conn.execute(
+        row = await first_row(
+            conn,
             "INSERT INTO assessments (guild_id, subject_id, name, aspect, created_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject_id, name)"
             " DO UPDATE SET aspect = COALESCE(excluded.aspect, assessments.aspect) RETURNING id",
             (guild_id, key[0], name, aspect, to_db(now)),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         assert row is not None
         ids[key] = int(row[0])
     return ids
@@ -86,13 +86,12 @@ async def write_scores(
     ids = await _assessment_ids(conn, guild_id, writes, now)
     existing: dict[tuple[int, int], tuple[float, float, str]] = {}
     for assessment_id in set(ids.values()):
-        async with conn.execute(
+        for row in await conn.execute_fetchall(
             "SELECT assessment_id, user_id, score, out_of, taken_on FROM scores"
             " WHERE assessment_id = ?",
             (assessment_id,),
-        ) as cur:
-            for row in await cur.fetchall():
-                existing[(row[0], row[1])] = (row[2], row[3], row[4])
+        ):
+            existing[(row[0], row[1])] = (row[2], row[3], row[4])
     rows = []
     added = changed = unchanged = 0
     for w in writes:
@@ -159,8 +158,10 @@ async def subject_points(
     if assessments is not None:
         query += f" AND a.name IN ({','.join('?' * len(assessments))})"
         params.extend(assessments)
-    async with conn.execute(query + " ORDER BY s.taken_on, s.id", params) as cur:
-        return [_point(row) for row in await cur.fetchall()]
+    return [
+        _point(row)
+        for row in await conn.execute_fetchall(query + " ORDER BY s.taken_on, s.id", params)
+    ]
 
 
 async def subject_endpoints(
@@ -186,13 +187,17 @@ async def subject_endpoints(
         "SELECT s.id FROM scores s WHERE s.guild_id = :g AND s.subject_id = :subject"
         " AND s.user_id = u.user_id AND s.taken_on BETWEEN :first AND :last"
     )
-    async with conn.execute(
-        f"SELECT ({one} ORDER BY s.taken_on, s.id LIMIT 1),"
-        f" ({one} ORDER BY s.taken_on DESC, s.id DESC LIMIT 1)"
-        " FROM (SELECT DISTINCT user_id FROM scores WHERE guild_id = :g AND subject_id = :subject) u",
-        bounds,
-    ) as cur:
-        ids = {int(i) for row in await cur.fetchall() for i in row if i is not None}
+    ids = {
+        int(i)
+        for row in await conn.execute_fetchall(
+            f"SELECT ({one} ORDER BY s.taken_on, s.id LIMIT 1),"
+            f" ({one} ORDER BY s.taken_on DESC, s.id DESC LIMIT 1)"
+            " FROM (SELECT DISTINCT user_id FROM scores WHERE guild_id = :g AND subject_id = :subject) u",
+            bounds,
+        )
+        for i in row
+        if i is not None
+    }
     if not ids:
         return []
     points: list[ScorePoint] = []
@@ -200,20 +205,23 @@ async def subject_endpoints(
     for chunk in range(0, len(ordered), 500):  # under SQLite's bound-parameter limit
         batch = ordered[chunk : chunk + 500]
         marks = ",".join("?" * len(batch))
-        async with conn.execute(f"{_POINT_SELECT} WHERE s.id IN ({marks})", batch) as cur:
-            points += [_point(row) for row in await cur.fetchall()]
+        points += [
+            _point(row)
+            for row in await conn.execute_fetchall(
+                f"{_POINT_SELECT} WHERE s.id IN ({marks})", batch
+            )
+        ]
     return sorted(points, key=lambda p: p.order)
 
 
 async def user_points(conn: Connection, guild_id: int, user_id: int) -> dict[int, list[ScorePoint]]:
     """All of one student's scores, by subject id, in date order."""
     result: dict[int, list[ScorePoint]] = {}
-    async with conn.execute(
+    for row in await conn.execute_fetchall(
         f"{_POINT_SELECT} WHERE s.guild_id = ? AND s.user_id = ? ORDER BY s.taken_on, s.id",
         (guild_id, user_id),
-    ) as cur:
-        for row in await cur.fetchall():
-            result.setdefault(row["subject_id"], []).append(_point(row))
+    ):
+        result.setdefault(row["subject_id"], []).append(_point(row))
     return result
 
 
@@ -226,32 +234,38 @@ async def assessment_names(
     if subject_id is not None:
         query += " AND subject_id = ?"
         params.append(subject_id)
-    async with conn.execute(query + " ORDER BY created_at DESC, id DESC", params) as cur:
-        return [str(row[0]) for row in await cur.fetchall()]
+    return [
+        str(row[0])
+        for row in await conn.execute_fetchall(query + " ORDER BY created_at DESC, id DESC", params)
+    ]
 
 
 async def known_aspects(conn: Connection, guild_id: int, subject_id: int) -> list[str]:
     """Aspects a subject is known by: named on its assessments or on its current badges."""
-    async with conn.execute(
-        "SELECT aspect FROM assessments WHERE guild_id = :g AND subject_id = :s"
-        " AND aspect IS NOT NULL"
-        " UNION SELECT aspect FROM badges WHERE guild_id = :g AND subject_id = :s"
-        " AND aspect IS NOT NULL AND ended_at IS NULL ORDER BY 1",
-        {"g": guild_id, "s": subject_id},
-    ) as cur:
-        return [str(row[0]) for row in await cur.fetchall()]
+    return [
+        str(row[0])
+        for row in await conn.execute_fetchall(
+            "SELECT aspect FROM assessments WHERE guild_id = :g AND subject_id = :s"
+            " AND aspect IS NOT NULL"
+            " UNION SELECT aspect FROM badges WHERE guild_id = :g AND subject_id = :s"
+            " AND aspect IS NOT NULL AND ended_at IS NULL ORDER BY 1",
+            {"g": guild_id, "s": subject_id},
+        )
+    ]
 
 
 async def known_students(conn: Connection, guild_id: int) -> list[int]:
     """Everyone the class's records mention: scored, badged or asked for help."""
-    async with conn.execute(
-        "SELECT user_id FROM scores WHERE guild_id = :g"
-        " UNION SELECT user_id FROM badges WHERE guild_id = :g"
-        " UNION SELECT student_id FROM help_requests WHERE guild_id = :g"
-        " UNION SELECT mentor_id FROM help_requests WHERE guild_id = :g AND mentor_id IS NOT NULL",
-        {"g": guild_id},
-    ) as cur:
-        return sorted(int(row[0]) for row in await cur.fetchall())
+    return sorted(
+        int(row[0])
+        for row in await conn.execute_fetchall(
+            "SELECT user_id FROM scores WHERE guild_id = :g"
+            " UNION SELECT user_id FROM badges WHERE guild_id = :g"
+            " UNION SELECT student_id FROM help_requests WHERE guild_id = :g"
+            " UNION SELECT mentor_id FROM help_requests WHERE guild_id = :g AND mentor_id IS NOT NULL",
+            {"g": guild_id},
+        )
+    )
 
 
 # --- term dates --------------------------------------------------------------------------------
@@ -259,10 +273,9 @@ async def known_students(conn: Connection, guild_id: int) -> list[int]:
 
 async def get_term(conn: Connection, guild_id: int) -> Term | None:
     """The class's term dates, if a teacher set them."""
-    async with conn.execute(
-        "SELECT term_start, term_end FROM classes WHERE guild_id = ?", (guild_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(
+        conn, "SELECT term_start, term_end FROM classes WHERE guild_id = ?", (guild_id,)
+    )
     if row is None or row[0] is None or row[1] is None:
         return None
     return Term(date.fromisoformat(row[0]), date.fromisoformat(row[1]))
@@ -305,10 +318,9 @@ async def set_confidence(
 
 async def confidence_of(conn: Connection, request_id: int) -> tuple[int | None, int | None] | None:
     """(before, after) answers recorded for a help request, if any."""
-    async with conn.execute(
-        "SELECT before, after FROM help_confidence WHERE request_id = ?", (request_id,)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await first_row(
+        conn, "SELECT before, after FROM help_confidence WHERE request_id = ?", (request_id,)
+    )
     return (row[0], row[1]) if row else None
 
 
@@ -316,11 +328,11 @@ async def request_people(
     conn: Connection, request_id: int
 ) -> tuple[int, int, str, int | None] | None:
     """(guild id, student id, state, mentor id) of a help request."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT guild_id, student_id, state, mentor_id FROM help_requests WHERE id = ?",
         (request_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return (int(row[0]), int(row[1]), str(row[2]), row[3]) if row else None
 
 
@@ -349,10 +361,10 @@ async def confidence_pairs(
     if since is not None:
         query += " AND r.closed_at >= ?"
         params.append(to_db(since))
-    async with conn.execute(query + " ORDER BY r.closed_at, r.id", params) as cur:
-        return [
-            ConfidencePair(row[0], row[1], row[2], row[3], row[4]) for row in await cur.fetchall()
-        ]
+    return [
+        ConfidencePair(row[0], row[1], row[2], row[3], row[4])
+        for row in await conn.execute_fetchall(query + " ORDER BY r.closed_at, r.id", params)
+    ]
 
 
 async def confirmed_sessions(
@@ -363,16 +375,18 @@ async def confirmed_sessions(
     until: datetime | None = None,
 ) -> list[tuple[int, int, datetime]]:
     """(student, mentor, accepted at) of a subject's confirmed sessions, optionally in a window."""
-    async with conn.execute(
-        "SELECT student_id, mentor_id, COALESCE(accepted_at, created_at) AS at FROM help_requests"
-        " WHERE guild_id = ? AND subject_id = ? AND state = 'resolved' AND mentor_id IS NOT NULL"
-        " AND (CAST(? AS TEXT) IS NULL OR COALESCE(accepted_at, created_at) >= ?)"
-        " AND (CAST(? AS TEXT) IS NULL OR COALESCE(accepted_at, created_at) < ?) ORDER BY at",
-        (
-            guild_id,
-            subject_id,
-            *(2 * [since and to_db(since)]),
-            *(2 * [until and to_db(until)]),
-        ),
-    ) as cur:
-        return [(int(r[0]), int(r[1]), from_db(r[2])) for r in await cur.fetchall()]
+    return [
+        (int(r[0]), int(r[1]), from_db(r[2]))
+        for r in await conn.execute_fetchall(
+            "SELECT student_id, mentor_id, COALESCE(accepted_at, created_at) AS at FROM help_requests"
+            " WHERE guild_id = ? AND subject_id = ? AND state = 'resolved' AND mentor_id IS NOT NULL"
+            " AND (CAST(? AS TEXT) IS NULL OR COALESCE(accepted_at, created_at) >= ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR COALESCE(accepted_at, created_at) < ?) ORDER BY at",
+            (
+                guild_id,
+                subject_id,
+                *(2 * [since and to_db(since)]),
+                *(2 * [until and to_db(until)]),
+            ),
+        )
+    ]

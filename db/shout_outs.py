@@ -40,10 +40,12 @@ async def enqueue(
 
 async def channels_waiting(conn: Connection) -> list[int]:
     """Channels with at least one shout-out to post or posted message to correct."""
-    async with conn.execute(
-        "SELECT channel_id FROM shout_out_outbox UNION SELECT channel_id FROM shout_out_corrections"
-    ) as cur:
-        return [int(row[0]) for row in await cur.fetchall()]
+    return [
+        int(row[0])
+        for row in await conn.execute_fetchall(
+            "SELECT channel_id FROM shout_out_outbox UNION SELECT channel_id FROM shout_out_corrections"
+        )
+    ]
 
 
 async def enqueue_correction(

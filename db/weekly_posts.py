@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.domain.points import MentorWeekStats
 from bot.domain.shoutouts import PostKind
 from db.engine import Connection
+from db.rows import first_row
 from db.timefmt import opt_from_db, to_db
 
 
@@ -80,11 +81,11 @@ async def get(
     conn: Connection, guild_id: int, week_key: str, kind: PostKind
 ) -> WeeklyPostRecord | None:
     """A week's claimed post, if any."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         "SELECT * FROM weekly_posts WHERE guild_id = ? AND week_key = ? AND kind = ?",
         (guild_id, week_key, kind.value),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None:
         return None
     claimed_at = opt_from_db(row["claimed_at"])
@@ -125,11 +126,11 @@ async def confirmed_session_count(
     conn: Connection, guild_id: int, start: datetime, end: datetime
 ) -> int:
     """How many help sessions the class confirmed in ``[start, end)``."""
-    async with conn.execute(
+    row = await first_row(
+        conn,
         f"SELECT COUNT(*) FROM help_requests WHERE {_CONFIRMED}",
         (guild_id, to_db(start), to_db(end)),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
@@ -137,12 +138,11 @@ async def mentor_week_stats(
     conn: Connection, guild_id: int, start: datetime, end: datetime
 ) -> list[MentorWeekStats]:
     """Per mentor: confirmed sessions, average rating and distinct classmates helped."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT mentor_id, COUNT(*), AVG(rating), COUNT(DISTINCT student_id)"
         f" FROM help_requests WHERE {_CONFIRMED} GROUP BY mentor_id",
         (guild_id, to_db(start), to_db(end)),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return [
         MentorWeekStats(
             user_id=int(row[0]),
