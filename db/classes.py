@@ -35,6 +35,12 @@ async def get_class(conn: Connection, guild_id: int) -> ClassSettings | None:
     return _settings(rows[0]) if rows else None
 
 
+async def class_name(conn: Connection, guild_id: int) -> str:
+    """The class's name (its server's name at `/setup`; "" if unknown)."""
+    row = await first_row(conn, "SELECT name FROM classes WHERE guild_id = ?", (guild_id,))
+    return str(row[0]) if row and row[0] is not None else ""
+
+
 async def configured_classes(conn: Connection) -> list[ClassSettings]:
     """Every class that completed `/setup` and still has the bot."""
     return [

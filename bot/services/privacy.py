@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.config import PrivacyConfig
 from bot.errors import Conflict, NotFound, UserFacingError
 from bot.services.classes import ClassService
+from db import classes as classes_sql
 from db import privacy as privacy_sql
 from db.database import Database
 from db.timefmt import to_db
@@ -99,15 +100,12 @@ class PrivacyService:
             raise NotFound("There is no ClassMentor class in that server.")
         async with self._db.reading() as conn:
             sections = await privacy_sql.export_sections(conn, guild_id, user_id)
-            async with conn.execute(
-                "SELECT name FROM classes WHERE guild_id = ?", (guild_id,)
-            ) as cur:
-                row = await cur.fetchone()
+            name = await classes_sql.class_name(conn, guild_id)
         return {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
             "generated_at": to_db(self._clock.now()),
-            "class": {"server_id": str(guild_id), "name": str(row[0]) if row else ""},
+            "class": {"server_id": str(guild_id), "name": name},
             "you": {"user_id": str(user_id)},
             "retention_days": self.config.retention_days,
             "sections": sections,
