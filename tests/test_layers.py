@@ -2,7 +2,8 @@
 
 - every module of ``bot``, ``cogs`` and ``db`` imports on its own, in a fresh interpreter;
 - the domain, the services and ``db`` never load ``discord`` (not even indirectly);
-- only ``db/`` imports SQLite (exceptions are exactly ruff's TID253 per-file ignores);
+- only ``db/`` imports SQLite (exceptions are exactly ruff's TID253 per-file ignores), and
+  only ``db/`` holds SQL statements;
 - no import cycles among our modules at run time, and none through the composition root
   (``bot.app``, ``bot.wiring``, ``bot.services``) even for the type checker.
 """
@@ -13,6 +14,7 @@ import ast
 import fnmatch
 import functools
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -140,13 +142,32 @@ class Facts:
     # (module, line, inside ``if TYPE_CHECKING:``, inside a function or class body)
     imports: tuple[tuple[str, int, bool, bool], ...]
     raw_http_lines: tuple[int, ...]  # ``<something>.http`` reached, see the test below
+    sql_lines: tuple[int, ...]  # string literals that are SQL statements
 
 
 @functools.cache
 def facts(path: Path) -> Facts:
-    """The imports and raw REST uses of one of our files."""
+    """The imports, raw REST uses and SQL texts of one of our files."""
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
-    return Facts(tuple(_imports(tree, path)), tuple(_raw_http_lines(tree)))
+    return Facts(tuple(_imports(tree, path)), tuple(_raw_http_lines(tree)), tuple(_sql_lines(tree)))
+
+
+# What a statement for the store starts with (a string literal, or the first piece of an
+# implicitly joined one).
+SQL_TEXT = re.compile(
+    r"\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE (TABLE|INDEX)|DROP (TABLE|INDEX)"
+    r"|PRAGMA \w+|BEGIN|COMMIT|ROLLBACK)\b"
+)
+
+
+def _sql_lines(tree: ast.Module) -> Iterator[int]:
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and SQL_TEXT.match(node.value)
+        ):
+            yield node.lineno
 
 
 def _imports(tree: ast.Module, path: Path) -> Iterator[tuple[str, int, bool, bool]]:
@@ -293,6 +314,18 @@ def test_app_and_wiring_no_longer_import_each_other() -> None:
     # bot.app names Services (bot.services), not bot.wiring, even for the type checker.
     groups = cycles(type_checking=True)
     assert not [g for g in groups if {"bot.app", "bot.wiring", "bot.services"} & set(g)], groups
+
+
+def test_sql_lives_in_db() -> None:
+    """Only ``db/`` speaks SQL: the services and cogs call its functions (the simulator and the
+    command line included)."""
+    offenders = [
+        f"{path}:{line}"
+        for path in source_files()
+        if path.parts[0] != "db"
+        for line in facts(path).sql_lines
+    ]
+    assert offenders == [], f"SQL outside db/: {offenders}"
 
 
 def test_raw_discord_rest_calls_live_in_one_module() -> None:
