@@ -54,8 +54,8 @@ _QUIET = _PerJobLines()
 JobFunc = Callable[[], Awaitable[None]]
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # What a job's callable takes: nothing. APScheduler checks the arguments of every job it adds
-# with inspect.signature, which works a partial's out from the method under it each time (~20
-# µs of a job's ~150); a callable that states its signature is answered at once.
+# with inspect.signature, which for a partial works the signature out again from the method
+# under it (~20 µs of a job's ~150); a callable that states its signature is answered at once.
 _NO_ARGUMENTS = inspect.Signature()
 
 
