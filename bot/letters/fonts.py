@@ -69,6 +69,9 @@ def _coverage(path: Path) -> frozenset[int]:
 
 # OpenType layout (shaping) tables: only the Arabic face keeps them (see subset_faces).
 LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF")
+# A variable font's variations (Noto Sans is one): a PDF draws the default instance, which is
+# the font without them.
+VARIATION_TABLES = ("fvar", "gvar", "avar", "cvar", "HVAR", "VVAR", "MVAR", "STAT")
 
 
 @functools.cache
@@ -134,12 +137,15 @@ def subset_faces(text: str, folder: Path) -> tuple[FontFace, ...]:
         options.notdef_outline = True
         font = TTFont(face.path, fontNumber=0)
         try:
-            if not options.layout_features:
-                # Removed before the cut, unread: fontTools would otherwise decode them in full
-                # (Noto Sans's kerning alone is ~0.5 s) only to keep them empty of features.
-                for tag in LAYOUT_TABLES:
-                    if tag in font:
-                        del font[tag]
+            # Removed before the cut, unread: fontTools would otherwise decode them in full
+            # (Noto Sans's kerning alone is ~0.5 s) only to keep them empty of features, and
+            # every letter's PDF would carry (and fpdf2 cut again) glyph variations no page uses.
+            unused = (
+                VARIATION_TABLES if options.layout_features else LAYOUT_TABLES + VARIATION_TABLES
+            )
+            for tag in unused:
+                if tag in font:
+                    del font[tag]
             cutter = subset.Subsetter(options)
             cutter.populate(unicodes=wanted)
             cutter.subset(font)

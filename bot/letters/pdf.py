@@ -64,6 +64,12 @@ def intro(letter: Letter) -> str:
 def render_letter(letter: Letter, fonts: Sequence[FontFace] | None = None) -> bytes:
     """One letter as PDF bytes (``fonts``: a batch's pre-cut faces, else chosen for the text)."""
     text = clean(_all_text(letter))
+    if fonts is None and not _needs_shaping(text):
+        # A letter on its own is a batch of one: its faces cut to its characters first (~half
+        # the CPU of embedding the full fonts). Not where text is shaped: cutting a face that
+        # keeps its shaping rules costs more than one letter saves (measured).
+        with tempfile.TemporaryDirectory(prefix="classmentor-fonts-") as folder:
+            return render_letter(letter, subset_faces(text, Path(folder)))
     faces = tuple(fonts) if fonts is not None else faces_for(text)
     if fonts is not None:  # a batch's faces: keep only the fallbacks this letter needs
         missing = {ord(ch) for ch in text if not ch.isspace()} - faces[0].coverage

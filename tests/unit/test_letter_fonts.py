@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.letters.fonts import faces_for, font_chain, missing_glyphs
+from bot.letters.fonts import faces_for, font_chain, missing_glyphs, subset_faces
 from bot.letters.pdf import clean
 
 # Emoji come from a system font (DejaVu Sans or Symbola): no emoji font is packaged on PyPI.
@@ -32,3 +34,22 @@ def test_a_latin_letter_loads_only_the_main_font() -> None:
 
 def test_invisible_emoji_selectors_are_dropped() -> None:
     assert clean("Zoë ❤\ufe0f\u200d") == "Zoë ❤"
+
+
+def test_a_cut_face_draws_the_same_glyphs_without_the_variations(tmp_path: Path) -> None:
+    # Noto Sans is a variable font; a PDF draws its default instance, and a letter's font is
+    # cut to that: the same outlines and advances, no variation tables to carry or cut again.
+    from fontTools.ttLib import TTFont
+
+    cut = TTFont(subset_faces("Zoë AB", tmp_path)[0].path)
+    full = TTFont(font_chain()[0].path)
+    assert "fvar" in full
+    assert not {"fvar", "gvar", "HVAR", "GPOS"} & set(cut.keys())
+    for ch in "Zoë AB":
+        mine, theirs = cut.getBestCmap()[ord(ch)], full.getBestCmap()[ord(ch)]
+        assert cut["hmtx"][mine] == full["hmtx"][theirs], ch
+        ours, original = cut["glyf"][mine], full["glyf"][theirs]
+        ours.expand(cut["glyf"])
+        original.expand(full["glyf"])
+        coordinates = ours.getCoordinates(cut["glyf"])[0]
+        assert list(coordinates) == list(original.getCoordinates(full["glyf"])[0]), ch
