@@ -38,7 +38,7 @@ async def get_class(conn: Connection, guild_id: int) -> ClassSettings | None:
 async def class_name(conn: Connection, guild_id: int) -> str:
     """The class's name (its server's name at `/setup`; "" if unknown)."""
     row = await first_row(conn, "SELECT name FROM classes WHERE guild_id = ?", (guild_id,))
-    return str(row[0]) if row and row[0] is not None else ""
+    return str(row[0]) if row else ""
 
 
 async def configured_classes(conn: Connection) -> list[ClassSettings]:
